@@ -1,0 +1,210 @@
+"""Building blocks and composition: Constant, Linear (warm-up), Join, Inverse."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ._base import Schedule, _fail, integer, real, register
+from ._xp import SCALAR
+
+__all__ = ["Constant", "Linear", "Join", "Inverse", "warmup"]
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Constant(Schedule):
+    """A fixed rate: ``eta_t = value``.
+
+    Examples
+    --------
+    >>> Constant(0.1)(12345)
+    0.1
+    """
+
+    value: float
+
+    def __post_init__(self) -> None:
+        self._set("value", real("value", self.value, low=0.0))
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        return self.value + 0.0 * step
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.value, self.value)
+
+    @property
+    def duration(self) -> int:
+        return 0
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Linear(Schedule):
+    r"""A linear ramp from ``start`` to ``end`` over ``num_steps``, then held.
+
+    .. math::
+
+        \eta_t = \eta_{start} + (\eta_{end} - \eta_{start}) \min(t, n) / n
+
+    Use it for warm-up (``Linear(0.0, peak, n)``) or a linear decay.
+
+    Examples
+    --------
+    >>> s = Linear(0.0, 1.0, num_steps=4)
+    >>> [s(t) for t in range(6)]
+    [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    start: float
+    end: float
+    num_steps: int
+
+    def __post_init__(self) -> None:
+        self._set("start", real("start", self.start, low=0.0))
+        self._set("end", real("end", self.end, low=0.0))
+        self._set("num_steps", integer("num_steps", self.num_steps, low=1))
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        n = float(self.num_steps)
+        return self.start + (self.end - self.start) * (xp.minimum(step, n) / n)
+
+    def bounds(self) -> tuple[float, float]:
+        return (min(self.start, self.end), max(self.start, self.end))
+
+    @property
+    def duration(self) -> int:
+        return self.num_steps
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Join(Schedule):
+    """Run ``schedules`` one after another, switching at absolute ``boundaries``.
+
+    Piece ``i`` is active on ``[b_{i-1}, b_i)`` (``b_{-1} = 0``) and sees its
+    *local* step ``t - b_{i-1}``, as in optax's ``join_schedules``, so each piece
+    starts from its own step 0.
+
+    Parameters
+    ----------
+    schedules : sequence of Schedule
+        At least one.
+    boundaries : sequence of int
+        ``len(schedules) - 1`` strictly increasing steps ``>= 1``.
+
+    Examples
+    --------
+    >>> s = Join([Linear(0.0, 1.0, 2), Constant(0.5)], boundaries=[2])
+    >>> [s(t) for t in range(4)]
+    [0.0, 0.5, 0.5, 0.5]
+    """
+
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.schedules, (str, bytes)) or not hasattr(self.schedules, "__iter__"):
+            raise _fail("schedules", "a sequence of clr_core schedules", self.schedules, TypeError)
+        pieces = tuple(self.schedules)
+        if not pieces:
+            raise _fail("schedules", "non-empty", self.schedules)
+        for i, p in enumerate(pieces):
+            if not isinstance(p, Schedule):
+                raise _fail(f"schedules[{i}]", "a clr_core schedule", p, TypeError)
+        if isinstance(self.boundaries, (str, bytes)) or not hasattr(self.boundaries, "__iter__"):
+            raise _fail("boundaries", "a sequence of ints", self.boundaries, TypeError)
+        bounds = tuple(integer(f"boundaries[{i}]", b, low=1) for i, b in enumerate(self.boundaries))
+        if len(bounds) != len(pieces) - 1:
+            raise _fail(
+                "boundaries", f"of length len(schedules) - 1 = {len(pieces) - 1}", self.boundaries
+            )
+        if any(b >= c for b, c in zip(bounds, bounds[1:])):
+            raise _fail("boundaries", "strictly increasing", self.boundaries)
+        self._set("schedules", pieces)
+        self._set("boundaries", bounds)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        out = self.schedules[0].evaluate(step, xp)
+        for b, piece in zip(self.boundaries, self.schedules[1:]):
+            local = xp.maximum(step - float(b), 0.0)
+            out = xp.where(step >= float(b), piece.evaluate(local, xp), out)
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        lows, highs = zip(*(p.bounds() for p in self.schedules))
+        return (min(lows), max(highs))
+
+    @property
+    def duration(self) -> int | None:
+        last = self.schedules[-1].duration
+        if last is None:
+            return None
+        return (self.boundaries[-1] if self.boundaries else 0) + last
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Inverse(Schedule):
+    r"""Momentum moving opposite to a rate schedule.
+
+    .. math::
+
+        m_t = m_{max} - (m_{max} - m_{base})
+              \operatorname{clip}\left(\frac{\eta_t - \eta_{lo}}{\eta_{hi} - \eta_{lo}}, 0, 1\right)
+
+    with ``(eta_lo, eta_hi) = schedule.bounds()``: ``max_momentum`` where the
+    rate is lowest, ``base_momentum`` at its peak. It is the default
+    :meth:`Schedule.momentum`; cyclic and one-cycle schedules use their own
+    exact (PyTorch-equal) forms instead.
+
+    Examples
+    --------
+    >>> m = Inverse(Linear(0.0, 1.0, 2), base_momentum=0.85, max_momentum=0.95)
+    >>> [round(m(t), 4) for t in range(3)]
+    [0.95, 0.9, 0.85]
+    """
+
+    schedule: Schedule
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.schedule, Schedule):
+            raise _fail("schedule", "a clr_core schedule", self.schedule, TypeError)
+        base = real("base_momentum", self.base_momentum, low=0.0, high=1.0)
+        top = real("max_momentum", self.max_momentum, low=0.0, high=1.0)
+        if top < base:
+            raise _fail("max_momentum", f">= base_momentum={base!r}", self.max_momentum)
+        self._set("base_momentum", base)
+        self._set("max_momentum", top)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        lo, hi = self.schedule.bounds()
+        lr = self.schedule.evaluate(step, xp)
+        if hi <= lo:
+            return self.max_momentum + 0.0 * lr
+        frac = xp.minimum(xp.maximum((lr - lo) / (hi - lo), 0.0), 1.0)
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * frac
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.base_momentum, self.max_momentum)
+
+    @property
+    def duration(self) -> int | None:
+        return self.schedule.duration
+
+
+def warmup(schedule: Schedule, steps: int, start_lr: float = 0.0) -> Join:
+    """Prepend a linear warm-up from ``start_lr`` to ``schedule(0)`` over ``steps``.
+
+    Examples
+    --------
+    >>> s = warmup(Constant(0.1), steps=2)
+    >>> [s(t) for t in range(4)]
+    [0.0, 0.05, 0.1, 0.1]
+    """
+    if not isinstance(schedule, Schedule):
+        raise _fail("schedule", "a clr_core schedule", schedule, TypeError)
+    n = integer("steps", steps, low=1)
+    return Join((Linear(start_lr, schedule(0), n), schedule), (n,))
