@@ -142,12 +142,16 @@ def register(cls: C) -> C:
         raise _fail("cls", "a frozen dataclass", cls, TypeError)
     name = cls.__name__
     existing = _REGISTRY.get(name)
-    if existing is not None and existing is not cls:
-        if (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(
-                f"A component named {name!r} is already registered "
-                f"({existing.__module__}.{existing.__qualname__})."
-            )
+    # Re-registering the same class (a module reloaded) is fine; a second class is not.
+    if (
+        existing is not None
+        and existing is not cls
+        and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__)
+    ):
+        raise ValueError(
+            f"A component named {name!r} is already registered "
+            f"({existing.__module__}.{existing.__qualname__})."
+        )
     _REGISTRY[name] = cls
     return cls
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 from ._base import Schedule, _fail, integer, real, register
@@ -119,21 +120,21 @@ class Join(Schedule):
             raise _fail(
                 "boundaries", f"of length len(schedules) - 1 = {len(pieces) - 1}", self.boundaries
             )
-        if any(b >= c for b, c in zip(bounds, bounds[1:])):
+        if any(b >= c for b, c in itertools.pairwise(bounds)):
             raise _fail("boundaries", "strictly increasing", self.boundaries)
         self._set("schedules", pieces)
         self._set("boundaries", bounds)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         out = self.schedules[0].evaluate(step, xp)
-        for b, piece in zip(self.boundaries, self.schedules[1:]):
+        for b, piece in zip(self.boundaries, self.schedules[1:], strict=True):
             local = xp.maximum(step - float(b), 0.0)
             out = xp.where(step >= float(b), piece.evaluate(local, xp), out)
         return out
 
     def bounds(self) -> tuple[float, float]:
-        lows, highs = zip(*(p.bounds() for p in self.schedules))
-        return (min(lows), max(highs))
+        pairs = [p.bounds() for p in self.schedules]
+        return (min(lo for lo, _ in pairs), max(hi for _, hi in pairs))
 
     @property
     def duration(self) -> int | None:

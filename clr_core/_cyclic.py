@@ -372,7 +372,7 @@ class _NamedCyclic(Schedule):
         return self._cyclic.bounds()  # type: ignore[attr-defined, no-any-return]
 
     def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> CyclicMomentum:
-        """The inverse momentum cycle (PyTorch's defaults 0.8 and 0.9); see :meth:`Cyclic.momentum`."""
+        """The inverse momentum cycle (PyTorch's defaults 0.8, 0.9); see :meth:`Cyclic.momentum`."""
         return self._cyclic.momentum(base_momentum, max_momentum)  # type: ignore[attr-defined, no-any-return]
 
     @property

@@ -45,7 +45,9 @@ def _check_phases(total_steps: Any, pct_start: Any, three_phase: Any) -> tuple[i
     return n, p, three
 
 
-def _phased(step: Any, ends: tuple[float, ...], values: tuple[float, ...], strategy: str, xp: Any) -> Any:
+def _phased(
+    step: Any, ends: tuple[float, ...], values: tuple[float, ...], strategy: str, xp: Any
+) -> Any:
     """Piecewise anneal from values[i] to values[i+1] over phase i, held past the end."""
     step = xp.minimum(step, ends[-1])
     start = 0.0
@@ -113,7 +115,7 @@ class OneCycle(Schedule):
 
     def __post_init__(self) -> None:
         self._set("max_lr", real("max_lr", self.max_lr, low=0.0))
-        n, p, three = _check_phases(self.total_steps, self.pct_start, self.three_phase)
+        n, p, _ = _check_phases(self.total_steps, self.pct_start, self.three_phase)
         self._set("total_steps", n)
         self._set("pct_start", p)
         choice("anneal_strategy", self.anneal_strategy, ("cos", "linear"))

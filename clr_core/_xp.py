@@ -70,9 +70,10 @@ class ScalarNamespace:
     @staticmethod
     def power(a: Any, b: Any) -> float:
         try:
-            return float(a) ** float(b)
+            out: float = float(a) ** float(b)
         except OverflowError:
             return math.inf
+        return out
 
     def __repr__(self) -> str:
         return "clr_core._xp.SCALAR"
