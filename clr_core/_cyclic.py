@@ -267,11 +267,17 @@ class Cyclic(Schedule):
     def bounds(self) -> tuple[float, float]:
         return (0.0 if self.scale_target == "both" else self.base_lr, self.max_lr)
 
-    def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> CyclicMomentum:
+    def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Schedule:
         """The inverse momentum cycle, as PyTorch's ``CyclicLR(cycle_momentum=True)`` sets it.
 
         ``m_t = max_momentum - (max_momentum - base_momentum) w(f) s(.)``
+
+        With ``scale_target="both"`` the whole rate decays, so the momentum is
+        the rate's mirror image instead (:class:`~clr_core.Inverse`): it still
+        moves opposite to the rate at every step.
         """
+        if self.scale_target == "both":
+            return Schedule.momentum(self, base_momentum, max_momentum)
         return CyclicMomentum(
             base_momentum,
             max_momentum,
@@ -371,7 +377,7 @@ class _NamedCyclic(Schedule):
     def bounds(self) -> tuple[float, float]:
         return self._cyclic.bounds()  # type: ignore[attr-defined, no-any-return]
 
-    def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> CyclicMomentum:
+    def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Schedule:
         """The inverse momentum cycle (PyTorch's defaults 0.8, 0.9); see :meth:`Cyclic.momentum`."""
         return self._cyclic.momentum(base_momentum, max_momentum)  # type: ignore[attr-defined, no-any-return]
 
