@@ -12,6 +12,7 @@ Every schedule is a frozen dataclass and a pure function of the optimizer step::
 This package imports only the Python standard library.
 """
 
+from . import rangetest  # the LR range test (stdlib only)
 from ._base import Component, Schedule, check_step, from_config, register, registered_types
 from ._compose import Constant, Inverse, Join, Linear, warmup
 from ._cyclic import (
@@ -64,4 +65,5 @@ __all__ = [
     "register",
     "registered_types",
     "warmup",
+    "rangetest",
 ]

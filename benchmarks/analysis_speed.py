@@ -1,0 +1,44 @@
+"""How long analyze() takes on a 1,000-point sweep, in pure Python.
+
+Run: ``PYTHONPATH=. python benchmarks/analysis_speed.py``. Prints the median of
+repeated timings (the figure quoted in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+
+from clr_core.rangetest import analyze
+
+
+def sweep(n: int = 1000, seed: int = 0) -> tuple[list[float], list[float], list[float]]:
+    rng = random.Random(seed)
+    lrs = [10 ** (-5 + 6 * i / (n - 1)) for i in range(n)]
+    losses, accs = [], []
+    for lr in lrs:
+        x = math.log10(lr)
+        y = 2.3 if x < -3 else (2.3 - 0.8 * (x + 3) if x < -1 else 0.7 + 4 * (10 ** (x + 1) - 1))
+        losses.append(y * math.exp(0.05 * rng.gauss(0, 1)))
+        accs.append(min(0.95, max(0.1, 0.1 + 0.4 * (x + 3))) + 0.01 * rng.gauss(0, 1))
+    return lrs, losses, accs
+
+
+def main() -> None:
+    lrs, losses, accs = sweep()
+    for label, metric in (("loss only", None), ("loss + accuracy", accs)):
+        times = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            analyze(lrs, losses, metric)
+            times.append(time.perf_counter() - t0)
+        print(
+            f"analyze(), 1000 points, {label}: median {statistics.median(times) * 1e3:.1f} ms "
+            f"(min {min(times) * 1e3:.1f} ms, {len(times)} runs)"
+        )
+
+
+if __name__ == "__main__":
+    main()

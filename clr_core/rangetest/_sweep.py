@@ -1,0 +1,113 @@
+"""The learning-rate sweeps of a range test, as ordinary clr_core schedules."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .._base import Schedule, _fail, integer, real, register
+from .._xp import SCALAR
+
+__all__ = ["ExponentialSweep", "LinearSweep"]
+
+
+def _check(sweep: ExponentialSweep | LinearSweep, low: float, low_open: bool) -> None:
+    start = real("start_lr", sweep.start_lr, low=low, low_open=low_open)
+    end = real("end_lr", sweep.end_lr, low=0.0)
+    if end <= start:
+        raise _fail("end_lr", f"> start_lr={start!r}", sweep.end_lr)
+    sweep._set("start_lr", start)
+    sweep._set("end_lr", end)
+    sweep._set("num_steps", integer("num_steps", sweep.num_steps, low=2))
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class ExponentialSweep(Schedule):
+    r"""An exponential (log-uniform) range-test sweep, as most LR finders use.
+
+    .. math::
+
+        \eta_i = \eta_{start} \left(\frac{\eta_{end}}{\eta_{start}}\right)^{\min(i, n-1)/(n-1)}
+
+    so ``sweep(0) == start_lr`` and ``sweep(num_steps - 1) == end_lr`` exactly;
+    the rate is held at ``end_lr`` after that. Consecutive rates differ by the
+    constant factor ``(end_lr / start_lr) ** (1 / (n - 1))``: the points are
+    evenly spaced on the log-LR axis.
+
+    Parameters
+    ----------
+    start_lr : float
+        First rate, ``> 0``.
+    end_lr : float
+        Last rate, ``> start_lr``.
+    num_steps : int
+        Points in the sweep, ``>= 2`` (100-300 is usual).
+
+    Examples
+    --------
+    >>> s = ExponentialSweep(1e-3, 1.0, num_steps=4)
+    >>> [round(s(i), 6) for i in range(5)]
+    [0.001, 0.01, 0.1, 1.0, 1.0]
+    """
+
+    start_lr: float
+    end_lr: float
+    num_steps: int = 100
+
+    def __post_init__(self) -> None:
+        _check(self, 0.0, True)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        last = float(self.num_steps - 1)
+        frac = xp.minimum(step, last) / last
+        value = self.start_lr * xp.power(self.end_lr / self.start_lr, frac)
+        return xp.where(step >= last, self.end_lr + 0.0 * frac, value)
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.start_lr, self.end_lr)
+
+    @property
+    def duration(self) -> int:
+        return self.num_steps - 1
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class LinearSweep(Schedule):
+    r"""A linear range-test sweep, as in the CLR paper (section 3.3).
+
+    .. math::
+
+        \eta_i = \eta_{start} + (\eta_{end} - \eta_{start}) \frac{\min(i, n-1)}{n-1}
+
+    ``sweep(0) == start_lr``, ``sweep(num_steps - 1) == end_lr``, held after.
+    ``start_lr`` may be 0 (the analysis then skips that point, which has no
+    place on the log-LR axis).
+
+    Examples
+    --------
+    >>> s = LinearSweep(0.0, 0.02, num_steps=5)
+    >>> [s(i) for i in range(6)]
+    [0.0, 0.005, 0.01, 0.015, 0.02, 0.02]
+    """
+
+    start_lr: float
+    end_lr: float
+    num_steps: int = 100
+
+    def __post_init__(self) -> None:
+        _check(self, 0.0, False)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        last = float(self.num_steps - 1)
+        frac = xp.minimum(step, last) / last
+        value = self.start_lr + (self.end_lr - self.start_lr) * frac
+        return xp.where(step >= last, self.end_lr + 0.0 * frac, value)
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.start_lr, self.end_lr)
+
+    @property
+    def duration(self) -> int:
+        return self.num_steps - 1
