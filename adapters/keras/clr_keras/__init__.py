@@ -1,9 +1,41 @@
-"""Keras 3 adapter for clr-core (placeholder until the adapter lands)."""
+"""Keras 3 adapter for clr-core: serialisable schedules, momentum cycling, the range test.
+
+* :class:`CoreSchedule` evaluates any clr_core schedule inside Keras (eager or
+  compiled, TensorFlow / JAX / torch backends) through the core's own formula
+  on ``keras.ops``; :class:`TriangularCyclicalLearningRate`,
+  :class:`Triangular2CyclicalLearningRate`, :class:`ExponentialCyclicalLearningRate`
+  (tensorflow-addons' names and arguments) and :class:`OneCycleSchedule` are
+  named forms. All are registered for Keras serialisation under the package
+  name ``clr_keras``: importing this module is all ``keras.models.load_model``
+  needs.
+* :class:`CyclicalMomentum` cycles SGD's ``momentum`` or Adam's ``beta_1``.
+* :func:`range_test` runs the LR range test through ``model.fit`` and returns
+  clr_core's ``RangeTestResult``, restoring the model and optimizer exactly.
+
+This package imports keras at import time: it fails loudly where keras is missing.
+"""
 
 from __future__ import annotations
 
 import keras  # noqa: F401  (fail loudly where keras is missing)
 
-import clr_core
+from ._momentum import CyclicalMomentum
+from ._rangetest import RangeTestCallback, range_test
+from ._schedules import (
+    CoreSchedule,
+    ExponentialCyclicalLearningRate,
+    OneCycleSchedule,
+    Triangular2CyclicalLearningRate,
+    TriangularCyclicalLearningRate,
+)
 
-__all__ = ["clr_core"]
+__all__ = [
+    "CoreSchedule",
+    "TriangularCyclicalLearningRate",
+    "Triangular2CyclicalLearningRate",
+    "ExponentialCyclicalLearningRate",
+    "OneCycleSchedule",
+    "CyclicalMomentum",
+    "range_test",
+    "RangeTestCallback",
+]

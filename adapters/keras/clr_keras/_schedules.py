@@ -1,0 +1,330 @@
+"""Keras learning-rate schedules over the clr_core formulas.
+
+:class:`CoreSchedule` wraps any :class:`clr_core.Schedule` as a
+``keras.optimizers.schedules.LearningRateSchedule``. Its ``__call__`` is one
+line: the core formula evaluated on ``keras.ops`` at the optimizer's step,
+
+    lr(step) = schedule.evaluate(float32(step), keras.ops)
+
+so the value inside a compiled train step (``tf.function``, XLA, ``jax.jit``,
+torch) is the same expression the core evaluates on Python floats, up to
+float32 rounding. No formula is restated here.
+
+The named classes carry the argument names of tensorflow-addons'
+``CyclicalLearningRate`` family (``initial_learning_rate``,
+``maximal_learning_rate``, ``step_size`` = half a cycle, ``scale_mode``,
+``gamma``) and of PyTorch's ``OneCycleLR``; each builds the equivalent core
+schedule and is otherwise a :class:`CoreSchedule`.
+
+Every class is registered with
+``keras.saving.register_keras_serializable(package="clr_keras")``, so a model
+compiled with one saves to ``.keras`` and loads back with
+``keras.models.load_model`` once ``clr_keras`` is imported. ``get_config()``
+returns exactly the constructor's keywords as plain JSON data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+import clr_core
+from clr_core._base import _fail, choice
+
+__all__ = [
+    "CoreSchedule",
+    "TriangularCyclicalLearningRate",
+    "Triangular2CyclicalLearningRate",
+    "ExponentialCyclicalLearningRate",
+    "OneCycleSchedule",
+]
+
+from keras.optimizers.schedules import LearningRateSchedule
+
+
+def _core_schedule(value: Any) -> clr_core.Schedule:
+    if isinstance(value, dict):
+        value = clr_core.from_config(value)
+    if not isinstance(value, clr_core.Schedule):
+        raise _fail("schedule", "a clr_core schedule or its to_config() dict", value, TypeError)
+    return value
+
+
+def _name(value: Any, default: str | None) -> str | None:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _fail("name", "a str or None", value, TypeError)
+    return value
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class CoreSchedule(LearningRateSchedule):  # type: ignore[misc]
+    """A Keras ``LearningRateSchedule`` evaluating a clr_core schedule in ``keras.ops``.
+
+    .. math::
+
+        \\eta(t) = \\text{schedule.evaluate}(\\text{float32}(t), \\text{keras.ops})
+
+    with ``t`` the optimizer's ``iterations`` (0 for the first update), which
+    is the core's step. Works eagerly and inside compiled train steps on the
+    TensorFlow, JAX and torch backends, with one trace per train function.
+
+    Parameters
+    ----------
+    schedule : clr_core.Schedule or dict
+        Any core schedule (or its ``to_config()`` data), e.g.
+        ``clr_core.Triangular(1e-3, 6e-3, step_size_up=2000)``.
+    name : str, optional
+        Name of the schedule (a Keras convention; not used in the math).
+
+    Examples
+    --------
+    >>> import clr_core, clr_keras, keras
+    >>> lr = clr_keras.CoreSchedule(clr_core.Triangular(0.001, 0.006, step_size_up=2))
+    >>> optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+    >>> [round(float(lr(t)), 6) for t in range(5)]
+    [0.001, 0.0035, 0.006, 0.0035, 0.001]
+    """
+
+    def __init__(self, schedule: Any, name: str | None = None) -> None:
+        super().__init__()
+        self.schedule = _core_schedule(schedule)
+        self.name = _name(name, None)
+
+    def __call__(self, step: Any) -> Any:
+        return ops.cast(self.schedule.evaluate(ops.cast(step, "float32"), ops), "float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": self.schedule.to_config(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CoreSchedule:
+        config = dict(config)
+        config["schedule"] = clr_core.from_config(config["schedule"])
+        return cls(**config)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self.get_config() == other.get_config())
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.schedule, self.name))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.schedule!r})"
+
+
+class _NamedSchedule(CoreSchedule):
+    """A :class:`CoreSchedule` whose config is its own (TFA-style) keywords."""
+
+    _keywords: tuple[str, ...] = ()  # the constructor's keywords, in order
+
+    def get_config(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._keywords}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CoreSchedule:
+        return cls(**config)
+
+
+class _TFACyclic(_NamedSchedule):
+    _keywords: tuple[str, ...] = (
+        "initial_learning_rate",
+        "maximal_learning_rate",
+        "step_size",
+        "scale_mode",
+        "name",
+    )
+
+    def _build(
+        self,
+        initial_learning_rate: Any,
+        maximal_learning_rate: Any,
+        step_size: Any,
+        scale_mode: Any,
+        scale: clr_core.Scale,
+        name: Any,
+    ) -> None:
+        choice("scale_mode", scale_mode, ("cycle", "iterations"))
+        core = clr_core.Cyclic(
+            base_lr=initial_learning_rate,
+            max_lr=maximal_learning_rate,
+            step_size_up=step_size,
+            scale=scale,
+            scale_mode=scale_mode,
+        )
+        CoreSchedule.__init__(self, core, name=_name(name, type(self).__name__))
+        # Normalised by the core (floats, int step size).
+        self.initial_learning_rate = core.base_lr
+        self.maximal_learning_rate = core.max_lr
+        self.step_size = core.step_size_up
+        self.scale_mode = scale_mode
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class TriangularCyclicalLearningRate(_TFACyclic):
+    """tensorflow-addons' ``TriangularCyclicalLearningRate`` on the core formula.
+
+    .. math::
+
+        c = \\lfloor 1 + t / (2 s) \\rfloor,\\quad x = |t / s - 2 c + 1|,\\quad
+        \\eta_t = \\eta_0 + (\\eta_1 - \\eta_0) \\max(0, 1 - x)
+
+    i.e. ``clr_core.Cyclic(initial_learning_rate, maximal_learning_rate,
+    step_size_up=step_size, scale_mode=scale_mode)``.
+
+    Parameters
+    ----------
+    initial_learning_rate, maximal_learning_rate : float
+        Cycle bounds ``eta_0 <= eta_1``.
+    step_size : int
+        Half a cycle in optimizer steps (TFA's meaning; PyTorch's ``step_size_up``).
+    scale_mode : {"cycle", "iterations"}
+        Kept for TFA compatibility; the triangular scale is 1 either way.
+    name : str, optional
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        maximal_learning_rate: float,
+        step_size: int,
+        scale_mode: str = "cycle",
+        name: str | None = "TriangularCyclicalLearningRate",
+    ) -> None:
+        self._build(
+            initial_learning_rate,
+            maximal_learning_rate,
+            step_size,
+            scale_mode,
+            clr_core.ConstantScale(),
+            name,
+        )
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class Triangular2CyclicalLearningRate(_TFACyclic):
+    """tensorflow-addons' ``Triangular2CyclicalLearningRate``: amplitude halves each cycle.
+
+    .. math::
+
+        \\eta_t = \\eta_0 + (\\eta_1 - \\eta_0) \\max(0, 1 - x)\\, 2^{-(m - 1)}
+
+    with ``m`` the 1-based cycle number ``c`` (``scale_mode="cycle"``) or the
+    step ``t`` (``"iterations"``), ``c`` and ``x`` as in
+    :class:`TriangularCyclicalLearningRate`.
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        maximal_learning_rate: float,
+        step_size: int,
+        scale_mode: str = "cycle",
+        name: str | None = "Triangular2CyclicalLearningRate",
+    ) -> None:
+        self._build(
+            initial_learning_rate,
+            maximal_learning_rate,
+            step_size,
+            scale_mode,
+            clr_core.HalvingScale(),
+            name,
+        )
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class ExponentialCyclicalLearningRate(_TFACyclic):
+    """tensorflow-addons' ``ExponentialCyclicalLearningRate``: amplitude times ``gamma ** m``.
+
+    .. math::
+
+        \\eta_t = \\eta_0 + (\\eta_1 - \\eta_0) \\max(0, 1 - x)\\, \\gamma^{m}
+
+    with ``m = t`` (``scale_mode="iterations"``, the default, PyTorch's
+    ``exp_range``) or the 1-based cycle number (``"cycle"``).
+
+    Parameters
+    ----------
+    initial_learning_rate, maximal_learning_rate, step_size, scale_mode, name
+        As in :class:`TriangularCyclicalLearningRate`.
+    gamma : float
+        Decay base in ``(0, 1]``.
+    """
+
+    _keywords = (
+        "initial_learning_rate",
+        "maximal_learning_rate",
+        "step_size",
+        "scale_mode",
+        "gamma",
+        "name",
+    )
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        maximal_learning_rate: float,
+        step_size: int,
+        scale_mode: str = "iterations",
+        gamma: float = 1.0,
+        name: str | None = "ExponentialCyclicalLearningRate",
+    ) -> None:
+        scale = clr_core.ExpScale(gamma)
+        self.gamma = scale.gamma
+        self._build(
+            initial_learning_rate, maximal_learning_rate, step_size, scale_mode, scale, name
+        )
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class OneCycleSchedule(_NamedSchedule):
+    """The 1cycle policy (PyTorch ``OneCycleLR`` arguments) as a Keras schedule.
+
+    ``clr_core.OneCycle(max_lr, total_steps, pct_start, anneal_strategy,
+    div_factor, final_div_factor, three_phase)``: from ``max_lr / div_factor``
+    up to ``max_lr`` over the first ``pct_start`` of ``total_steps``, then
+    annealed to ``max_lr / (div_factor * final_div_factor)`` (cosine by
+    default), held after ``total_steps``. Pair it with
+    :class:`clr_keras.CyclicalMomentum` and ``schedule.momentum(0.85, 0.95)``
+    for the momentum half of the policy.
+    """
+
+    _keywords = (
+        "max_lr",
+        "total_steps",
+        "pct_start",
+        "anneal_strategy",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+        "name",
+    )
+
+    def __init__(
+        self,
+        max_lr: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        name: str | None = "OneCycleSchedule",
+    ) -> None:
+        core = clr_core.OneCycle(
+            max_lr,
+            total_steps,
+            pct_start=pct_start,
+            anneal_strategy=anneal_strategy,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            three_phase=three_phase,
+        )
+        super().__init__(core, name=_name(name, "OneCycleSchedule"))
+        for k in self._keywords[:-1]:
+            setattr(self, k, getattr(core, k))

@@ -1,0 +1,249 @@
+"""range_test: a real sweep on scikit-learn digits, per-batch values, exact restore."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import clr_core
+import clr_keras
+from clr_core.rangetest import RangeTestResult
+
+BACKEND = keras.backend.backend()
+
+
+def _np(x):
+    return np.array(ops.convert_to_numpy(x), copy=True)
+
+
+def _mlp(dropout=False, batchnorm=False):
+    layers = [keras.Input((64,)), keras.layers.Dense(64, activation="relu")]
+    if batchnorm:
+        layers.append(keras.layers.BatchNormalization())
+    if dropout:
+        layers.append(keras.layers.Dropout(0.2))
+    layers.append(keras.layers.Dense(10))
+    return keras.Sequential(layers)
+
+
+def _compile(model, optimizer):
+    model.compile(
+        optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _state(model):
+    return (
+        [_np(v) for v in model.variables],
+        [_np(v) for v in model.optimizer.variables],
+        _np(model.optimizer.learning_rate),
+    )
+
+
+def _assert_same_state(before, after):
+    for kind, a, b in zip(("model", "optimizer"), before[:2], after[:2], strict=True):
+        assert len(a) == len(b), kind
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert x.dtype == y.dtype, f"{kind} variable {i} dtype differs"
+            assert np.array_equal(x, y), f"{kind} variable {i} differs"
+    assert np.array_equal(before[2], after[2]), "learning rate differs"
+
+
+def test_digits_range_test_bounds_train_well(digits):
+    x, y, xt, yt = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01, momentum=0.9))
+    initial = [_np(v) for v in model.get_weights()]
+    result = clr_keras.range_test(
+        model,
+        x,
+        y,
+        batch_size=64,
+        start_lr=1e-2,
+        end_lr=10.0,
+        num_steps=100,
+        metric="accuracy",
+        progress=True,
+    )
+    assert isinstance(result, RangeTestResult)
+    assert result.provenance["batch_size"] == 64
+    assert result.provenance["sweep"]["type"] == "ExponentialSweep"
+    assert 20 <= len(result.lrs) <= 100
+    assert len(result.metrics) == len(result.lrs)
+    assert result.lrs[0] == pytest.approx(1e-2)
+    assert 1e-2 <= result.base_lr < result.max_lr < 10.0
+    print(result.summary())
+    # weights back to their initial values: the training below starts fresh
+    for a, b in zip(initial, model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+
+    steps_per_epoch = int(np.ceil(len(x) / 64))
+    epochs = 8
+    schedule = result.to_schedule("triangular", steps_per_epoch, epochs=epochs)
+    model.compile(
+        keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(schedule), momentum=0.9),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(x, y, batch_size=64, epochs=epochs, verbose=0)
+    _, acc = model.evaluate(xt, yt, verbose=0)
+    print(
+        f"[{BACKEND}] held-out accuracy with the suggested bounds "
+        f"{result.base_lr:.3g}-{result.max_lr:.3g}: {acc:.4f}"
+    )
+    assert acc >= 0.93
+
+
+def test_each_batch_own_loss_and_metric(digits):
+    """With a negligible rate the weights stay put, so the loss of batch i is the initial
+    model's loss on batch i, not the running epoch mean Keras puts in logs."""
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    bs, n = 32, 12
+    logits = _np(model(x[: bs * n], training=False)).astype("float64")
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    nll = -logp[np.arange(bs * n), y[: bs * n]]
+    hit = (logits.argmax(1) == y[: bs * n]).astype("float64")
+    own_loss = nll.reshape(n, bs).mean(1)
+    own_acc = hit.reshape(n, bs).mean(1)
+    result = clr_keras.range_test(
+        model,
+        x,
+        y,
+        batch_size=bs,
+        start_lr=1e-12,
+        end_lr=2e-12,
+        num_steps=n,
+        mode="linear",
+        metric="accuracy",
+        min_steps=n,
+        progress=False,
+        fit_kwargs={"shuffle": False},
+    )
+    assert len(result.losses) == n
+    np.testing.assert_allclose(result.losses, own_loss, rtol=1e-5)
+    np.testing.assert_allclose(result.metrics, own_acc, atol=1e-6)
+    running = np.cumsum(own_loss) / np.arange(1, n + 1)
+    assert not np.allclose(result.losses[1:], running[1:], rtol=1e-3)
+    np.testing.assert_allclose(result.lrs, np.linspace(1e-12, 2e-12, n), rtol=1e-6)
+
+
+@pytest.mark.parametrize("lr_kind", ["float", "schedule"])
+def test_exact_restore_after_normal_end(digits, lr_kind):
+    x, y, _, _ = digits
+    lr = 0.003 if lr_kind == "float" else clr_keras.TriangularCyclicalLearningRate(1e-3, 1e-2, 5)
+    model = _compile(_mlp(dropout=True, batchnorm=True), keras.optimizers.Adam(learning_rate=lr))
+    model.fit(x[:256], y[:256], batch_size=64, epochs=1, verbose=0)  # non-trivial slots
+    lr_object = model.optimizer._learning_rate
+    before = _state(model)
+    clr_keras.range_test(
+        model, x, y, batch_size=64, start_lr=1e-3, end_lr=1.0, num_steps=15, progress=False
+    )
+    _assert_same_state(before, _state(model))
+    assert model.optimizer._learning_rate is lr_object
+    # the restored model trains on with its own rate (its train function is back)
+    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0, shuffle=False)
+    assert int(_np(model.optimizer.iterations)) == int(before[1][0]) + 2
+    step = int(before[1][0]) + 2
+    expected = np.float32(0.003) if lr_kind == "float" else _np(lr(step))
+    assert np.array_equal(_np(model.optimizer.learning_rate), expected)
+
+
+class _Boom(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 4:
+            raise RuntimeError("injected failure")
+
+
+def test_exact_restore_after_exception(digits):
+    x, y, _, _ = digits
+    model = _compile(
+        _mlp(dropout=True, batchnorm=True), keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+    )
+    model.fit(x[:256], y[:256], batch_size=64, epochs=1, verbose=0)
+    before = _state(model)
+    n_opt_vars = len(model.optimizer.variables)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        clr_keras.range_test(
+            model,
+            x,
+            y,
+            batch_size=64,
+            start_lr=1e-3,
+            end_lr=1.0,
+            num_steps=30,
+            progress=False,
+            fit_kwargs={"callbacks": [_Boom()]},
+        )
+    assert len(model.optimizer.variables) == n_opt_vars
+    _assert_same_state(before, _state(model))
+    model.optimizer.learning_rate = 0.01
+    model.fit(x[:64], y[:64], batch_size=64, epochs=1, verbose=0)  # still trainable
+
+
+class _Digits(keras.utils.PyDataset):
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.bs = x, y, batch_size
+
+    def __len__(self):
+        return len(self.x) // self.bs
+
+    def __getitem__(self, i):
+        s = slice(i * self.bs, (i + 1) * self.bs)
+        return self.x[s], self.y[s]
+
+
+def test_pydataset_input(digits):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    before = _state(model)
+    data = _Digits(x[:500], y[:500], 50)  # 10 batches an epoch, the sweep needs 3 epochs
+    result = clr_keras.range_test(
+        model,
+        data,
+        start_lr=1e-3,
+        end_lr=0.5,
+        num_steps=30,
+        mode="linear",
+        progress=False,
+        min_steps=30,
+    )
+    assert result.provenance["batch_size"] == 50
+    assert len(result.lrs) == 30
+    _assert_same_state(before, _state(model))
+
+
+def test_errors(digits):
+    x, y, _, _ = digits
+    with pytest.raises(ValueError, match="compiled"):
+        clr_keras.range_test(_mlp(), x, y, start_lr=1e-3, end_lr=1.0)
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    with pytest.raises(ValueError, match="Argument `mode`"):
+        clr_keras.range_test(model, x, y, start_lr=1e-3, end_lr=1.0, mode="cubic")
+    with pytest.raises(ValueError, match="Argument `end_lr`"):
+        clr_keras.range_test(model, x, y, start_lr=1.0, end_lr=0.1)
+    before = _state(model)
+    with pytest.raises(ValueError, match="Argument `metric`"):
+        clr_keras.range_test(
+            model, x, y, start_lr=1e-3, end_lr=1.0, num_steps=5, metric="f1", progress=False
+        )
+    _assert_same_state(before, _state(model))
+
+
+def test_callback_form_with_own_fit(digits):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    monitor = clr_core.rangetest.SweepMonitor(
+        clr_core.rangetest.ExponentialSweep(1e-3, 1.0, num_steps=12), min_steps=12
+    )
+    cb = clr_keras.RangeTestCallback(monitor, progress=False)
+    model.fit(x[:640], y[:640], batch_size=64, epochs=5, verbose=0, callbacks=[cb])
+    assert monitor.done
+    assert monitor.step_index == 12
+    assert int(_np(model.optimizer.iterations)) == 12

@@ -1,0 +1,347 @@
+"""CoreSchedule and the named schedules: values, serialisation, save/load, compiled fit."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import clr_core
+import clr_keras
+
+BACKEND = keras.backend.backend()
+
+
+def _np(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def _sync(model):
+    fn = getattr(model, "jax_state_sync", None)
+    if fn is not None:
+        fn()
+
+
+def _close(got, ref, hi):
+    """float32 agreement: a few float32 ulps of the schedule's scale."""
+    np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-6 * hi)
+
+
+# One composite schedule whose pieces use every op of the core namespace:
+# floor, abs, where, minimum, maximum, cos, exp/power (exp_range, triangular2), log (SGDR).
+COMPOSITE = clr_core.Join(
+    [
+        clr_core.Triangular2(0.01, 0.1, step_size_up=3, step_size_down=2),
+        clr_core.ExpRange(0.01, 0.1, step_size_up=4, gamma=0.97),
+        clr_core.OneCycle(0.1, total_steps=12, three_phase=True),
+        clr_core.CosineRestarts(0.1, T_0=2, T_mult=2, eta_min=0.001, decay=0.7),
+        clr_core.Cyclic(0.02, 0.1, 3, shape="hann", scale=clr_core.ExpScale(0.9)),
+    ],
+    boundaries=[10, 20, 32, 45],
+)
+
+NAMED = [
+    (
+        clr_keras.TriangularCyclicalLearningRate,
+        {
+            "initial_learning_rate": 0.001,
+            "maximal_learning_rate": 0.006,
+            "step_size": 4,
+            "scale_mode": "cycle",
+            "name": "TriangularCyclicalLearningRate",
+        },
+    ),
+    (
+        clr_keras.Triangular2CyclicalLearningRate,
+        {
+            "initial_learning_rate": 0.001,
+            "maximal_learning_rate": 0.006,
+            "step_size": 3,
+            "scale_mode": "cycle",
+            "name": "tri2",
+        },
+    ),
+    (
+        clr_keras.ExponentialCyclicalLearningRate,
+        {
+            "initial_learning_rate": 0.001,
+            "maximal_learning_rate": 0.006,
+            "step_size": 3,
+            "scale_mode": "iterations",
+            "gamma": 0.96,
+            "name": "ExponentialCyclicalLearningRate",
+        },
+    ),
+    (
+        clr_keras.OneCycleSchedule,
+        {
+            "max_lr": 0.1,
+            "total_steps": 30,
+            "pct_start": 0.25,
+            "anneal_strategy": "linear",
+            "div_factor": 10.0,
+            "final_div_factor": 100.0,
+            "three_phase": True,
+            "name": "OneCycleSchedule",
+        },
+    ),
+]
+
+ALL = [
+    (clr_keras.CoreSchedule, {"schedule": COMPOSITE.to_config(), "name": None}),
+    (
+        clr_keras.CoreSchedule,
+        {"schedule": clr_core.Triangular(0.1, 1.0, 5).to_config(), "name": "x"},
+    ),
+    *NAMED,
+]
+IDS = [c.__name__ + str(i) for i, (c, _) in enumerate(ALL)]
+
+
+def _tfa_reference(kind, kw, steps):
+    """tensorflow-addons' CyclicalLearningRate formula, written independently (float64)."""
+    s = float(kw["step_size"])
+    cycle = np.floor(1 + steps / (2 * s))
+    x = np.abs(steps / s - 2 * cycle + 1)
+    m = cycle if kw["scale_mode"] == "cycle" else steps
+    scale = {"tri": 1.0 + 0 * m, "tri2": 1 / (2.0 ** (m - 1)), "exp": kw.get("gamma", 1.0) ** m}[
+        kind
+    ]
+    lo, hi = kw["initial_learning_rate"], kw["maximal_learning_rate"]
+    return lo + (hi - lo) * np.maximum(0.0, 1 - x) * scale
+
+
+# ----------------------------------------------------------------- eager values
+
+
+@pytest.mark.parametrize(
+    "core",
+    [
+        COMPOSITE,
+        clr_core.Triangular(0.001, 0.006, 7),
+        clr_core.Triangular2(0.001, 0.006, 5, 3),
+        clr_core.ExpRange(0.001, 0.006, 5, gamma=0.97, decay="both"),
+        clr_core.Cyclic(0.1, 1.0, 4, shape="welch", scale_mode="iterations"),
+        clr_core.OneCycle(0.1, 50),
+        clr_core.CosineRestarts(0.1, 3, 1, 0.001),
+        clr_core.Triangular(0.001, 0.006, 7).momentum(),
+        clr_core.OneCycle(0.1, 50).momentum(),
+        clr_core.warmup(clr_core.OneCycle(0.1, 40), 5),
+        clr_core.Inverse(clr_core.Linear(0.0, 1.0, 5)),
+        clr_core.Constant(0.3),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_eager_values_equal_core(core):
+    lr = clr_keras.CoreSchedule(core)
+    n = 120
+    ref = np.array([core(t) for t in range(n)])
+    hi = core.bounds()[1]
+    # a vector of steps, python ints, and an int64 variable (what the optimizer passes)
+    _close(_np(lr(np.arange(n))), ref, hi)
+    for t in (0, 1, 7, 59, n - 1):
+        assert _np(lr(t)).dtype == np.float32
+        _close(_np(lr(t)), ref[t], hi)
+    step = keras.Variable(0, dtype="int64", trainable=False)
+    for t in (0, 13, 101):
+        step.assign(t)
+        _close(_np(lr(step)), ref[t], hi)
+
+
+@pytest.mark.parametrize(("cls", "kw"), NAMED[:3], ids=[c.__name__ for c, _ in NAMED[:3]])
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+def test_tfa_named_match_tfa_formula(cls, kw, scale_mode):
+    kw = {**kw, "scale_mode": scale_mode}
+    kind = {
+        clr_keras.TriangularCyclicalLearningRate: "tri",
+        clr_keras.Triangular2CyclicalLearningRate: "tri2",
+        clr_keras.ExponentialCyclicalLearningRate: "exp",
+    }[cls]
+    steps = np.arange(100.0)
+    _close(_np(cls(**kw)(steps)), _tfa_reference(kind, kw, steps), kw["maximal_learning_rate"])
+
+
+def test_tfa_defaults():
+    assert clr_keras.ExponentialCyclicalLearningRate(1e-4, 1e-2, 10).scale_mode == "iterations"
+    assert clr_keras.TriangularCyclicalLearningRate(1e-4, 1e-2, 10).scale_mode == "cycle"
+    s = clr_keras.TriangularCyclicalLearningRate(1e-4, 1e-2, step_size=10)
+    assert s.schedule == clr_core.Cyclic(1e-4, 1e-2, step_size_up=10)  # step_size = half cycle
+
+
+def test_one_cycle_schedule_is_core_one_cycle():
+    s = clr_keras.OneCycleSchedule(0.1, 100, pct_start=0.25)
+    assert s.schedule == clr_core.OneCycle(0.1, 100, pct_start=0.25)
+
+
+# ----------------------------------------------------------------- validation
+
+
+def test_validation():
+    with pytest.raises(TypeError, match="Argument `schedule`"):
+        clr_keras.CoreSchedule(0.1)
+    with pytest.raises(TypeError, match="Argument `name`"):
+        clr_keras.CoreSchedule(clr_core.Constant(0.1), name=3)
+    with pytest.raises(ValueError, match="Argument `max_lr` must be >="):
+        clr_keras.TriangularCyclicalLearningRate(0.1, 0.01, 10)
+    with pytest.raises(ValueError, match="Argument `step_size_up` must be >= 1"):
+        clr_keras.TriangularCyclicalLearningRate(0.01, 0.1, 0)
+    with pytest.raises(ValueError, match="Argument `scale_mode`"):
+        clr_keras.Triangular2CyclicalLearningRate(0.01, 0.1, 10, scale_mode="epoch")
+    with pytest.raises(ValueError, match="Argument `gamma`"):
+        clr_keras.ExponentialCyclicalLearningRate(0.01, 0.1, 10, gamma=1.5)
+    with pytest.raises(ValueError, match="Argument `pct_start`"):
+        clr_keras.OneCycleSchedule(0.1, 100, pct_start=1.0)
+
+
+# ----------------------------------------------------------------- serialisation
+
+
+@pytest.mark.parametrize(("cls", "kw"), ALL, ids=IDS)
+def test_get_config_is_constructor_keywords(cls, kw):
+    s = cls(**kw)
+    config = s.get_config()
+    assert config == kw
+    assert json.loads(json.dumps(config)) == config  # plain data
+    again = cls.from_config(config)
+    assert again == s
+    assert again.schedule == s.schedule
+    assert cls(**config) == s
+
+
+@pytest.mark.parametrize(("cls", "kw"), ALL, ids=IDS)
+def test_keras_serialize_roundtrip_through_json(cls, kw):
+    s = cls(**kw)
+    blob = json.dumps(keras.optimizers.schedules.serialize(s))
+    back = keras.optimizers.schedules.deserialize(json.loads(blob))
+    assert type(back) is cls
+    assert back == s
+    assert back.get_config() == kw
+    steps = np.arange(60)
+    np.testing.assert_array_equal(_np(back(steps)), _np(s(steps)))
+
+
+def test_core_schedule_accepts_config_and_equality():
+    a = clr_keras.CoreSchedule(COMPOSITE)
+    b = clr_keras.CoreSchedule(COMPOSITE.to_config())
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a != clr_keras.CoreSchedule(clr_core.Constant(0.1))
+
+
+def _tiny_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    return model
+
+
+@pytest.mark.parametrize(("cls", "kw"), ALL, ids=IDS)
+def test_keras_file_save_load_compiled_model(cls, kw, tmp_path):
+    s = cls(**kw)
+    model = _tiny_model()
+    model.compile(keras.optimizers.SGD(learning_rate=s, momentum=0.9), loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), verbose=0, epochs=1)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)  # no custom_objects: registered on import
+    lr = loaded.optimizer._learning_rate
+    assert type(lr) is cls
+    assert lr == s
+    assert lr.get_config() == kw
+    assert int(_np(loaded.optimizer.iterations)) == 1
+    np.testing.assert_array_equal(_np(loaded.optimizer.learning_rate), _np(s(1)))
+
+
+# ----------------------------------------------------------------- inside model.fit
+
+
+class _CountingSchedule(clr_keras.CoreSchedule):
+    """Counts Python-level calls: a compiled train function calls it only while tracing."""
+
+    calls = 0
+
+    def __call__(self, step):
+        type(self).calls += 1
+        return super().__call__(step)
+
+
+class _LrProbe(keras.callbacks.Callback):
+    """Reads the rate the compiled step really used.
+
+    The model is ``y = w x`` with x = 1 and loss mean(y), so dL/dw = 1: with plain
+    SGD and ``w`` set to 0 before a step, ``w`` is exactly ``-lr`` after it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.used = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        _sync(self.model)
+        self.model.layers[0].kernel.assign(np.zeros((1, 1), "float32"))
+
+    def on_train_batch_end(self, batch, logs=None):
+        _sync(self.model)
+        self.used.append(-float(_np(self.model.layers[0].kernel)[0, 0]))
+
+
+def _probe_fit(schedule, jit, steps_per_epoch=25, epochs=2):
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(
+        keras.optimizers.SGD(learning_rate=schedule),
+        loss=lambda y_true, y_pred: ops.mean(y_pred),
+        jit_compile=jit,
+    )
+    n = steps_per_epoch * 2
+    probe = _LrProbe()
+    model.fit(
+        np.ones((n, 1), "float32"),
+        np.zeros((n, 1), "float32"),
+        batch_size=2,
+        epochs=epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe],
+    )
+    return np.array(probe.used), model
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["nojit", "jit"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _CountingSchedule(COMPOSITE),
+        lambda: clr_keras.ExponentialCyclicalLearningRate(0.01, 0.1, 3, "cycle", gamma=0.8),
+    ],
+    ids=["composite", "tfa_exp"],
+)
+def test_rate_used_in_fit_equals_core_every_step(make, jit):
+    schedule = make()
+    _CountingSchedule.calls = 0
+    used, model = _probe_fit(schedule, jit)
+    n = len(used)
+    assert n == 50
+    assert int(_np(model.optimizer.iterations)) == 50
+    ref = np.array([schedule.schedule(t) for t in range(n)])
+    hi = schedule.schedule.bounds()[1]
+    _close(used, ref, hi)
+    assert len(set(np.round(ref, 6))) > 10  # the schedule really moves
+    if isinstance(schedule, _CountingSchedule):
+        if BACKEND == "tensorflow" or (BACKEND == "jax" and jit):
+            # compiled (tf.function, XLA, jax.jit): traced once, not once per step
+            assert 1 <= _CountingSchedule.calls <= 3, _CountingSchedule.calls
+        else:  # eager train step (JAX without jit, torch): one evaluation per step
+            assert _CountingSchedule.calls >= n
+
+
+def test_max_float32_difference_report(capsys):
+    """Not a threshold test: prints the largest float32 deviation seen in one fit."""
+    used, _ = _probe_fit(clr_keras.CoreSchedule(COMPOSITE), jit=False)
+    ref = np.array([COMPOSITE(t) for t in range(len(used))])
+    rel = np.max(np.abs(used - ref) / COMPOSITE.bounds()[1])
+    with capsys.disabled():
+        print(f"\n[{BACKEND}] max |lr_keras - lr_core| / max_lr over a fit: {rel:.2e}")
+    assert rel < 2e-6
