@@ -522,3 +522,39 @@ class ExpRange(_NamedCyclic):
             scale_mode="iterations",
             scale_target="amplitude" if self.decay == "amplitude" else "both",
         )
+
+
+def fused_evaluator(rate: Schedule, momentum: Schedule) -> Any:
+    """One function giving ``(rate(t), momentum(t))`` when both share one cycle, else ``None``.
+
+    A :class:`Cyclic` rate (or a named policy) and the :class:`CyclicMomentum`
+    from its :meth:`~Cyclic.momentum` share the ramp ``w`` and the scale ``s``;
+    the returned ``f(step, xp=SCALAR)`` computes them once and applies both
+    formulas with the very operations of :meth:`Cyclic.evaluate` and
+    :meth:`CyclicMomentum.evaluate`, so its values are bit-identical to calling
+    the two schedules. Adapters use it on their hot path.
+    """
+    if isinstance(rate, _NamedCyclic):
+        rate = rate._cyclic  # type: ignore[attr-defined]
+    if not (
+        type(rate) is Cyclic
+        and type(momentum) is CyclicMomentum
+        and rate.scale_target == "amplitude"
+        and rate.step_size_up == momentum.step_size_up
+        and rate.step_size_down == momentum.step_size_down
+        and rate.shape == momentum.shape
+        and rate.scale == momentum.scale
+        and rate.scale_mode == momentum.scale_mode
+    ):
+        return None
+    up, down = rate.step_size_up, rate.step_size_down
+    shape, scale, mode = rate.shape, rate.scale, rate.scale_mode
+    base, top = rate.base_lr, rate.max_lr
+    m_base, m_top = momentum.base_momentum, momentum.max_momentum
+
+    def both(step: Any, xp: Any = SCALAR) -> tuple[Any, Any]:
+        w, cycle = _cycle(step, up, down, shape, xp)  # type: ignore[arg-type]
+        s = scale.factor(_scale_arg(mode, step, cycle), xp)
+        return base + (top - base) * w * s, m_top - (m_top - m_base) * w * s
+
+    return both

@@ -260,3 +260,29 @@ def test_named_cyclic_pickle_rebuilds_its_cache() -> None:
     assert p(5) == s(5)
     assert repr(p) == repr(s)
     assert "_cyclic" not in repr(s)
+
+
+@given(
+    cs.cyclic() | cs.triangular() | cs.triangular2() | cs.exp_range(),
+    st.integers(0, 50_000),
+)
+def test_fused_rate_and_momentum_evaluator_is_bit_identical(s, t: int) -> None:
+    from clr_core._cyclic import fused_evaluator
+
+    m = s.momentum()
+    f = fused_evaluator(s, m)
+    both_decay = getattr(getattr(s, "_cyclic", s), "scale_target", "amplitude") == "both"
+    if both_decay:  # the momentum is the rate's Inverse then: nothing to share
+        assert f is None
+        return
+    assert f is not None
+    assert f(float(t)) == (s(t), m(t))
+
+
+def test_fused_evaluator_refuses_schedules_that_do_not_share_a_cycle() -> None:
+    from clr_core._cyclic import fused_evaluator
+
+    a = C.Triangular(0.01, 0.1, 100)
+    assert fused_evaluator(a, C.Triangular(0.01, 0.1, 101).momentum()) is None
+    assert fused_evaluator(a, C.Constant(0.9)) is None
+    assert fused_evaluator(C.OneCycle(0.1, total_steps=100), a.momentum()) is None

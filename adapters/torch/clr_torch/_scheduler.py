@@ -26,6 +26,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 import clr_core
 from clr_core import SCALAR, Schedule
+from clr_core._cyclic import fused_evaluator
 
 __all__ = ["MOMENTUM_KEYS", "ScheduleLR", "momentum_key_for"]
 
@@ -262,6 +263,10 @@ class ScheduleLR(LRScheduler):
         driven = [(i, _fast(m)) for i, m in enumerate(self._momentum_schedules) if m is not None]
         uniq, index = _unique([m for _, m in driven])
         self._momentum_evals = [m.evaluate for m in uniq]
+        # One core call for both when the rate and momentum share a cycle (bit-identical).
+        self._fused = None
+        if self._lr_single is not None and len(uniq) == 1:
+            self._fused = fused_evaluator(_fast(self._lr_schedules[0]), uniq[0])
         self._momentum_plan = [
             (i, j, isinstance(groups[i][key], (tuple, list)))
             for (i, _), j in zip(driven, index, strict=True)
@@ -277,6 +282,7 @@ class ScheduleLR(LRScheduler):
             "_momentum_evals",
             "_momentum_plan",
             "_mkey",
+            "_fused",
         ):
             state.pop(name, None)
         return state
@@ -326,7 +332,18 @@ class ScheduleLR(LRScheduler):
         t = self._position
         groups = self.optimizer.param_groups
         single = self._lr_single
-        if single is not None:
+        fused = self._fused
+        moms: tuple[Any, ...] = ()
+        if fused is not None:
+            lr, m0 = fused(t, SCALAR)
+            moms = (m0,)
+            lrs = [lr] * len(groups)
+            for group in groups:
+                if type(group["lr"]) is float:
+                    group["lr"] = lr
+                else:
+                    _set_value(group, "lr", lr)
+        elif single is not None:
             lr = single(t, SCALAR)
             lrs = [lr] * len(groups)
             for group in groups:
@@ -344,7 +361,9 @@ class ScheduleLR(LRScheduler):
         if self._momentum_plan:
             key = self._mkey
             evals = self._momentum_evals
-            if len(evals) == 1:
+            if fused is not None:
+                pass
+            elif len(evals) == 1:
                 moms = (evals[0](t, SCALAR),)
             else:
                 moms = tuple([f(t, SCALAR) for f in evals])
@@ -370,9 +389,10 @@ class ScheduleLR(LRScheduler):
         ``step(epoch)`` jumps to position ``epoch`` (closed form; a float position
         evaluates the schedule between steps, as ``CosineAnnealingWarmRestarts`` does).
         """
-        if self._step_count == 1:
+        count = self._step_count
+        if count == 1:
             self._check_call_order()
-        self._step_count += 1
+        self._step_count = count + 1
         if epoch is None:
             self.last_epoch += 1
             self._position += 1.0
