@@ -39,6 +39,8 @@ _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
 _LR_MARGIN = 1.5  # lr stays this factor below max_lr
 _FLAT_SNR = 2.0  # span below this many noise units -> "flat"
 _NOISE_REF = 0.15  # noise / span at which the noise factor of the confidence is 0.5
+_RAGGED = 5.0  # metric: local scatter this many times its scatter on the rise -> ragged
+_RAGGED_MIN = 0.05  # ... and at least this fraction of the metric's span
 
 
 def _floats(name: str, values: Any) -> list[float]:
@@ -117,6 +119,38 @@ def _derivative(x: Sequence[float], s: Sequence[float], w: int) -> list[float]:
     return out
 
 
+def _ragged_index(reading: _Reading, y: Sequence[float]) -> int | None:
+    """First point between the middle of the rise and the peak where the curve turns ragged.
+
+    Local scatter ``r_i``: the running median (half-width ``max(2, h/2)``) of
+    ``|y_i - (y_{i-1} + y_{i+1}) / 2|``.
+    Its reference ``r_0`` is the median of ``r`` from the onset to the point
+    where half the rise is done, where the metric climbs steadily. The curve
+    is *ragged* from the first point past that one where ``r_i > 5 r_0`` and
+    ``r_i > 0.05 D`` (so rounding-level scatter on a clean curve never counts).
+    """
+    n = reading.n
+    h = max(2, round(_SMOOTH * n) // 2)
+    # point-to-point scatter: distance to the mean of the two neighbours (blind to a
+    # steady trend; a cliff lifts one or two points, which the running median ignores)
+    dev = [abs(y[i] - 0.5 * (y[max(0, i - 1)] + y[min(n - 1, i + 1)])) for i in range(n)]
+    i1 = reading.i_min
+    s = reading.s
+    half = reading.s_start - 0.5 * reading.span
+    i0 = next((i for i in range(i1 + 1) if s[i] <= half), i1)
+    lo = next((i for i in range(i0 + 1) if reading.x[i] >= reading.x_onset), i0)
+    if i1 - i0 < 2:
+        return None
+    lo = min(lo, max(0, i0 - h))
+    local = {i: _median(dev[max(0, i - h) : i + h + 1]) for i in range(lo, i1 + 1)}
+    ref = _median([local[i] for i in range(lo, i0 + 1)])
+    floor = max(_RAGGED * ref, _RAGGED_MIN * reading.span)
+    for i in range(i0 + 1, i1 + 1):
+        if local[i] > floor:
+            return i
+    return None
+
+
 class _Reading:
     """The reading of one curve (to minimise): indices of its landmarks and its quality."""
 
@@ -134,6 +168,8 @@ class _Reading:
             y = [min(v, cap) for v in y]
         s = smooth(y, h)
         self.s = s
+        self.x = x
+        self.y = y
         # The minimum and the blow-up are sharp features: locate them on a running
         # median, which a steep rise cannot drag toward lower rates as a mean does.
         fine = _box(_median_filter(y, max(2, round(_FINE * n))), 1)
@@ -258,7 +294,8 @@ def analyze(
       the median's flat bottom. (A running mean drags the tip of a sharp valley
       toward lower rates, the steep rise leaking into it; a median does not.)
     * **max_lr** (the paper: where the loss stops falling, before it blows up;
-      with a metric, where it peaks, the loss still capping it): the rate at
+      with a metric, where it slows, turns ragged or falls, the loss still
+      capping it): the rate at
       ``S_min``, and at least a factor 1.25 below the blow-up point. On a broad,
       noisy valley ``S_min`` sits well inside it; on a sharp one the margin
       keeps ``max_lr`` off the cliff edge. A non-finite loss at rate ``r``
@@ -279,6 +316,16 @@ def analyze(
     * ``minimum``: the bottom of the valley (the blow-up point above);
       ``min_div_10``: that over 10 (fastai's ``minimum`` rule).
     * ``metric_peak``: the rate at the best smoothed metric (with metrics).
+
+    With a metric, ``diagnostics["metric_ragged_lr"]`` is where the metric
+    turns *ragged* (the first point past the middle of its rise where the
+    running median of its point-to-point scatter exceeds 5 times that scatter
+    on the rise, and 0.05 of its span), or ``None``. It is
+    reported, not used to cap ``max_lr``: on the recorded MNIST-1D SGD sweeps
+    (``tests/core/fixtures``) it fires at 0.07-0.12, below the 0.13-0.17 that
+    training validates as a cycle top, and on the digits sweeps it does not
+    fire at all; a held-out accuracy measured after single steps scatters long
+    before training at that rate goes wrong.
 
     The **confidence** is the product of factors in ``[0, 1]``, each with a
     reason when it is below 1: too few points (``n / 50`` below 50 points);
@@ -422,6 +469,9 @@ def analyze(
         bounds_from = "metric" if primary is me else "loss"
         base_lr = math.exp(primary.x_onset)
         max_lr = min(at(primary.i_low), at(primary.i_min) / _MAX_MARGIN)
+        # Where the metric turns ragged (the paper's third max_lr cue): reported, not
+        # used to cap max_lr (see the docstring for the evidence on real sweeps).
+        i_ragged = _ragged_index(me, me.y) if (me is not None and primary is me) else None
         if loss_ok:  # the loss caps a metric reading: never past where the loss turns up
             max_lr = min(max_lr, at(lo.i_low), at(lo.i_min) / _MAX_MARGIN)
         if nonfinite:
@@ -485,6 +535,7 @@ def analyze(
             diagnostics["metric_span"] = me.span
             diagnostics["metric_noise"] = me.noise
             diagnostics["metric_best_lr"] = at(me.i_min)
+            diagnostics["metric_ragged_lr"] = at(i_ragged) if i_ragged is not None else None
     if not reasons:
         reasons.append("Clear curve: onset, valley and blow-up all seen.")
     return RangeTestResult(

@@ -233,6 +233,37 @@ def test_metric_bounds_follow_accuracy_and_are_capped_by_the_loss():
     assert r.provenance["metric_name"] == "accuracy"
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_metric_reading_reports_where_accuracy_turns_ragged(seed):
+    # Accuracy climbs steadily from 10^-3.5, keeps creeping up to a peak at 10^-1, but
+    # from 10^-2 on it scatters wildly (training turns unstable): the reading reports
+    # where it turns ragged, ahead of the later peak.
+    rng = random.Random(seed)
+    acc = []
+    for v in LRS:
+        x = math.log10(v)
+        mean = 0.1 + 0.5 * min(1.0, max(0.0, (x + 3.5) / 1.5)) + 0.1 * min(1.0, max(0.0, x + 2))
+        scatter = 0.004 if x < -2 else 0.12
+        acc.append(min(1.0, max(0.0, mean + scatter * rng.gauss(0.0, 1.0))))
+    r = analyze(LRS, [v_curve(v) for v in LRS], acc, metric_name="accuracy")
+    ragged = r.diagnostics["metric_ragged_lr"]
+    # within 5 sweep points (a factor 2 on this 6-decade, 100-point sweep): a running
+    # median needs a few scattered points before it can call the curve ragged
+    assert within(ragged, 10**-2, factor=2.0), ragged
+    assert ragged < r.diagnostics["metric_best_lr"]
+
+
+def test_clean_accuracy_curve_is_not_called_ragged():
+    rng = random.Random(0)
+    acc = [
+        min(0.9, max(0.1, 0.1 + 0.4 * (math.log10(v) + 3.5))) + 0.004 * rng.gauss(0.0, 1.0)
+        for v in LRS
+    ]
+    acc = [a if v < 0.05 else 0.1 for a, v in zip(acc, LRS, strict=False)]
+    r = analyze(LRS, [v_curve(v) for v in LRS], acc)
+    assert r.diagnostics["metric_ragged_lr"] is None
+
+
 # ---------------------------------------------------------------- combine
 
 
