@@ -212,7 +212,7 @@ def check(seeds: list[int]) -> None:
             runs = {
                 f"fixed lr={res.lr:.3g}": res.lr,
                 f"triangular {res.base_lr:.3g}-{res.max_lr:.3g}": res.to_triangular(ipe, epochs=e),
-                f"one_cycle peak {res.max_lr:.3g}": res.to_one_cycle(ipe, e),
+                f"one_cycle peak {res.one_cycle_peak:.3g}": res.to_one_cycle(ipe, e),
             }
             print(f"\n{task} {opt} ({e} epochs, seeds {seeds}): held-out accuracy")
             for name, lr in runs.items():

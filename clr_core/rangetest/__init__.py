@@ -24,7 +24,13 @@ See :func:`analyze` for the rules, :class:`RangeTestResult` for the hand-off.
 from ._analysis import MIN_POINTS, analyze, combine, smooth
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
-from ._result import DEFAULT_EPOCHS_PER_HALF_CYCLE, ONE_CYCLE_DIV, RangeTestResult, half_cycle
+from ._result import (
+    DEFAULT_EPOCHS_PER_HALF_CYCLE,
+    ONE_CYCLE_DIV,
+    RECOMMENDED_POLICY,
+    RangeTestResult,
+    half_cycle,
+)
 from ._sweep import ExponentialSweep, LinearSweep
 
 __all__ = [
@@ -41,4 +47,5 @@ __all__ = [
     "MIN_POINTS",
     "DEFAULT_EPOCHS_PER_HALF_CYCLE",
     "ONE_CYCLE_DIV",
+    "RECOMMENDED_POLICY",
 ]

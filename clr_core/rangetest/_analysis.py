@@ -346,7 +346,8 @@ def analyze(
     >>> print(r.summary())
     base_lr     0.001
     max_lr      0.0534
-    lr          0.0298   (a fixed rate; the 1cycle peak is max_lr)
+    lr          0.0298   (a fixed rate)
+    1cycle peak 0.0955   (recommended: to_one_cycle)
     confidence  1.00
     bounds from loss
     suggestions steepest=0.00739, valley=0.00977, minimum=0.0955, min_div_10=0.00955
