@@ -1,0 +1,1 @@
+"""The ``clr demo`` job and the tasks it (and ``benchmarks/``) trains on."""

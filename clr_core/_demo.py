@@ -1,0 +1,150 @@
+"""``clr demo``: the command-line side of the demo, standard library only.
+
+Requirements this module is written against:
+
+* importing it (as :mod:`clr_core.cli` does for every ``clr`` call) loads the
+  standard library only: the demo itself (:mod:`clr_torch.demo.run`, which needs
+  torch, numpy, tqdm, matplotlib and mnist1d or scikit-learn) is imported when
+  ``clr demo`` runs, never before;
+* a missing dependency is reported on one line naming it and the command that
+  installs it, with exit status 2 and no traceback;
+* every option is declared here, so ``clr demo --help`` works without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+__all__ = ["register", "INSTALL_HINT", "PRESETS"]
+
+#: What to run when a dependency of the demo is missing (from the source checkout).
+INSTALL_HINT = 'pip install "torch==2.13.0" ".[demo]"'
+
+#: Preset name -> one line for ``--help`` (the numbers live in ``clr_torch.demo.run``).
+PRESETS = {
+    "quick": "2 seeds, 12 epochs (about 30 s on one core; the CI smoke test)",
+    "default": "5 seeds, 30 epochs (the default; about 2 minutes on one core)",
+    "full": "10 seeds, 50 epochs, 5 longer range tests (publication grade; 5-10 minutes)",
+}
+
+# module to import -> distribution to name in the message
+_NEEDED = (
+    ("torch", "torch"),
+    ("numpy", "numpy"),
+    ("tqdm", "tqdm"),
+    ("matplotlib", "matplotlib"),
+)
+_PER_DATASET = {"mnist1d": ("mnist1d", "mnist1d"), "digits": ("sklearn", "scikit-learn")}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent missing, or sys.modules[module] is None
+        return False
+
+
+def _missing(dataset: str) -> list[str]:
+    needed = [*_NEEDED, _PER_DATASET.get(dataset, _PER_DATASET["mnist1d"])]
+    return [dist for module, dist in needed if not _importable(module)]
+
+
+def _say_missing(names: list[str]) -> int:
+    what = ", ".join(names)
+    print(
+        f"clr demo: error: missing {what}; install the demo with: {INSTALL_HINT}", file=sys.stderr
+    )
+    return 2
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    missing = _missing(args.dataset)
+    if missing:
+        return _say_missing(missing)
+    try:
+        run = importlib.import_module("clr_torch.demo.run")
+    except ImportError as e:  # present but broken, or clr_torch itself not installed
+        return _say_missing([e.name or str(e)])
+    try:
+        return int(run.main(args))
+    except ImportError as e:  # a lazy import inside the demo (data set, plotting)
+        return _say_missing([e.name or str(e)])
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare every ``clr demo`` option on ``p``."""
+    preset = p.add_mutually_exclusive_group()
+    preset.add_argument(
+        "--quick", dest="preset", action="store_const", const="quick", help=PRESETS["quick"]
+    )
+    preset.add_argument(
+        "--full", dest="preset", action="store_const", const="full", help=PRESETS["full"]
+    )
+    p.set_defaults(preset="default")
+    p.add_argument(
+        "--dataset",
+        choices=("mnist1d", "digits"),
+        default="mnist1d",
+        help="MNIST-1D generated offline (default) or scikit-learn's bundled digits",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default="sgd",
+        help="SGD with momentum 0.9 (default), or Adam: the paper's adaptive-optimizer "
+        "comparison (the range test is redone with Adam)",
+    )
+    p.add_argument(
+        "--seeds", type=_positive_int, metavar="N", help="training seeds per policy (overrides)"
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
+        help="epoch budget of the cyclic policies (overrides; the fixed rate gets twice this)",
+    )
+    p.add_argument(
+        "--out",
+        default="clr-demo-out",
+        metavar="DIR",
+        help="output folder for results.md, results.json and the figures "
+        "(default: clr-demo-out; files appear only when the run completes)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the result as JSON on stdout (no progress bars)"
+    )
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="torch intra-op threads (default 1: one core, reproducible timings)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` subcommand to ``clr``'s subparsers."""
+    p = subparsers.add_parser(
+        "demo",
+        help="re-run the CLR paper's Table 1 in miniature (offline, CPU)",
+        description="Run an LR range test on a small 1-D CNN (MNIST-1D, offline), then train "
+        "with the suggested fixed rate and with triangular, triangular2, exp_range and 1cycle "
+        "between the bounds found, over several seeds. Prints the paper's table (final "
+        "accuracy, iterations to reach the fixed rate's best accuracy, speed-up) and writes it "
+        "with figures to --out. Needs the demo extra: " + INSTALL_HINT,
+    )
+    add_arguments(p)
+    p.set_defaults(func=_cmd_demo)
