@@ -568,8 +568,10 @@ def combine(results: Sequence[RangeTestResult]) -> RangeTestResult:
     repeats on the log-LR axis (the geometric mean of the middle two for an
     even count). The *spread* of a bound is the ratio of its largest to its
     smallest value across the repeats; the confidence is the median confidence
-    times ``1 / (1 + (log10(spread) / 0.3)^2)`` for the larger spread of
-    ``base_lr`` and ``max_lr``: a spread of 2x (0.3 decades) halves it. The
+    times ``1 / (1 + (d / 0.3)^2)`` with ``d`` the larger of ``log10`` of
+    ``max_lr``'s spread and half of ``log10`` of ``base_lr``'s (the upper bound
+    decides stability; the cycle sweeps every rate above the lower one): a
+    ``max_lr`` spread of 2x (0.3 decades), or a ``base_lr`` spread of 4x, halves it. The
     curve kept is the first result's; the provenance lists every repeat's.
 
     Examples
@@ -597,8 +599,10 @@ def combine(results: Sequence[RangeTestResult]) -> RangeTestResult:
         key: max(getattr(r, key) for r in items) / min(getattr(r, key) for r in items)
         for key in ("base_lr", "max_lr", "lr")
     }
-    worst = max(spread["base_lr"], spread["max_lr"])
-    f_spread = 1.0 / (1.0 + (math.log10(worst) / 0.3) ** 2)
+    # max_lr decides whether training is stable; base_lr only where the cycle turns
+    # back, and a cycle sweeps every rate between the two: its spread counts half.
+    worst = max(math.log10(spread["max_lr"]), 0.5 * math.log10(spread["base_lr"]))
+    f_spread = 1.0 / (1.0 + (worst / 0.3) ** 2)
     confidence = _median([r.confidence for r in items]) * f_spread
     names = sorted({k for r in items for k in r.suggestions})
     suggestions = {

@@ -277,6 +277,13 @@ def test_combine_takes_medians_and_spread_lowers_confidence():
     assert loose.max_lr == pytest.approx(base.max_lr)
     assert loose.confidence < 0.5 * base.confidence
     assert any("disagree" in s for s in loose.reasons)
+    # base_lr's spread counts half: 4x in base_lr costs what 2x in max_lr does
+    low_only = dataclasses.replace(base, base_lr=base.base_lr * 4)
+    top_only = dataclasses.replace(base, max_lr=base.max_lr * 2)
+    a = combine([base, low_only, base]).confidence
+    b = combine([base, top_only, base]).confidence
+    assert a == pytest.approx(b, rel=1e-9)
+    assert a == pytest.approx(0.5 * base.confidence, rel=1e-2)  # log10(2) is about 0.3
     with pytest.raises(ValueError, match="results"):
         combine([])
 
