@@ -90,6 +90,8 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
     assert tri["max_lr"] == pytest.approx(rt["max_lr"])
     assert data["policies"][0]["lr_schedule"]["value"] == pytest.approx(rt["lr"])
     assert data["policies"][-1]["momentum_schedule"] is not None  # 1cycle cycles momentum
+    assert data["policies"][-1]["lr_schedule"]["max_lr"] == pytest.approx(rt["one_cycle_peak"])
+    assert rt["one_cycle_peak"] >= rt["max_lr"]
 
     table = (out / "results.md").read_text()
     rows = _rows(table)

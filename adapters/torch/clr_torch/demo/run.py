@@ -387,7 +387,8 @@ def table_markdown(data: dict[str, Any]) -> str:
         "best is a plateau, as in the paper), momentum held.",
         f"- triangular, triangular2, exp_range: between base_lr and max_lr, {c['epochs']} "
         "epochs in whole cycles, momentum held (as in the CLR paper).",
-        f"- 1cycle: peak max_lr, start max_lr/10, {c['epochs']} epochs, {mom} cycled "
+        f"- 1cycle: peak {rt['one_cycle_peak']:.3g} (the range test's 1cycle peak, above the "
+        f"cautious max_lr), start peak/10, {c['epochs']} epochs, {mom} cycled "
         f"{ONE_CYCLE_MOMENTUM[1]} -> {ONE_CYCLE_MOMENTUM[0]} -> {ONE_CYCLE_MOMENTUM[1]}.",
     ]
     diverged = [
@@ -553,6 +554,7 @@ def run_demo(
                 "base_lr": result.base_lr,
                 "max_lr": result.max_lr,
                 "lr": result.lr,
+                "one_cycle_peak": result.one_cycle_peak,
                 "confidence": result.confidence,
                 "reasons": list(result.reasons),
                 "suggestions": dict(result.suggestions),
