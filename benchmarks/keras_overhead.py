@@ -9,11 +9,13 @@ Reported: median time per step for each and the per-round ratio
 ours / CosineDecay (median and 10th-90th percentiles). Goal: within 10%.
 
 Run:  KERAS_BACKEND=tensorflow python benchmarks/keras_overhead.py [--jit] [--schedule one_cycle]
+(``--json`` prints the figures as one JSON line instead; benchmarks/overhead.py uses it.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -55,13 +57,15 @@ def build(lr, jit):
     return model
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Time both models and print (or, with ``--json``, emit) the ratio; return the figures."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=200, help="train steps per timed fit")
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--jit", action="store_true", help="jit_compile=True (XLA / jax.jit)")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), default="triangular2")
-    args = p.parse_args()
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    args = p.parse_args(argv)
 
     bs, n = 64, args.steps
     rng = np.random.default_rng(0)
@@ -86,13 +90,29 @@ def main() -> None:
         t_ref.append(tr)
         ratios.append(to / tr)
     q10, q50, q90 = np.percentile(ratios, [10, 50, 90])
+    out = {
+        "backend": keras.backend.backend(),
+        "jit": args.jit,
+        "schedule": args.schedule,
+        "steps": n,
+        "rounds": args.rounds,
+        "ours_us": float(np.median(t_ours) * 1e6),
+        "ref_us": float(np.median(t_ref) * 1e6),
+        "ratio": float(q50),
+        "ratio_q10": float(q10),
+        "ratio_q90": float(q90),
+    }
+    if args.json:
+        print(json.dumps(out))
+        return out
     print(
         f"backend={keras.backend.backend()} jit={args.jit} schedule={args.schedule} "
         f"steps={n} rounds={args.rounds}"
     )
-    print(f"  clr_keras.CoreSchedule : {np.median(t_ours) * 1e6:8.1f} us/step (median)")
-    print(f"  keras CosineDecay      : {np.median(t_ref) * 1e6:8.1f} us/step (median)")
+    print(f"  clr_keras.CoreSchedule : {out['ours_us']:8.1f} us/step (median)")
+    print(f"  keras CosineDecay      : {out['ref_us']:8.1f} us/step (median)")
     print(f"  ratio ours/CosineDecay : {q50:.3f}  (10-90%: {q10:.3f}-{q90:.3f})  goal <= 1.10")
+    return out
 
 
 if __name__ == "__main__":
