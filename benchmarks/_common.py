@@ -39,7 +39,15 @@ import torch
 from clr_core import Constant, Schedule
 from clr_core.rangetest import RangeTestResult
 from clr_torch import range_test
-from clr_torch.demo.tasks import Task, batches, load_task, make_model, make_optimizer, train
+from clr_torch.demo.tasks import (
+    Task,
+    batches,
+    hold_out,
+    load_task,
+    make_model,
+    make_optimizer,
+    train,
+)
 
 TASK = "mnist1d"
 #: "Reaches the target": the mean curve comes within this much of it (0.5 points).
@@ -184,18 +192,6 @@ def pm(values: Sequence[float]) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _split(task: Task) -> tuple[Task, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Training examples for the sweep and held-out batches carved from the training set."""
-    hold = HELD_OUT_BATCHES * task.batch_size
-    n = len(task.x) - hold
-    sub = Task(task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size)
-    val = [
-        (task.x[i : i + task.batch_size], task.y[i : i + task.batch_size])
-        for i in range(n, len(task.x), task.batch_size)
-    ]
-    return sub, val
-
-
 def our_range_test(cache: Cache, task: Task, seed: int) -> tuple[RangeTestResult, int]:
     """Our automatic range test on a fresh model (seed ``seed``): the result and the
     optimizer steps it took (what counts against the policies it hands off to)."""
@@ -203,7 +199,7 @@ def our_range_test(cache: Cache, task: Task, seed: int) -> tuple[RangeTestResult
     hit = cache.get(key)
     if hit is not None:
         return RangeTestResult.from_json(hit["result"]), hit["iterations"]
-    sub, val = _split(task)
+    sub, val = hold_out(task, HELD_OUT_BATCHES)
     torch.manual_seed(seed)
     model = make_model(task.name)
     opt = make_optimizer("sgd", model.parameters(), SWEEP_START)

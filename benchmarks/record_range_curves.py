@@ -22,9 +22,9 @@ final held-out accuracy: the reference the analysis of the fixtures is checked a
 
 Run (2 CPU cores, about 2-4 minutes for each part)::
 
-    PYTHONPATH=. python benchmarks/record_range_curves.py --curves
-    PYTHONPATH=. python benchmarks/record_range_curves.py --grid --seeds 0 1 2
-    PYTHONPATH=. python benchmarks/record_range_curves.py --check --seeds 0 1 2
+    PYTHONPATH=.:adapters/torch python benchmarks/record_range_curves.py --curves
+    PYTHONPATH=.:adapters/torch python benchmarks/record_range_curves.py --grid --seeds 0 1 2
+    PYTHONPATH=.:adapters/torch python benchmarks/record_range_curves.py --check --seeds 0 1 2
 
 Needs torch, numpy, scikit-learn and mnist1d (the ``demo`` extra).
 """
@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from clr_torch.demo.tasks import load_task, make_model
+
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "tests" / "core" / "fixtures"
 
 SWEEPS = {  # (task, optimizer) -> (start_lr, end_lr, num_steps)
@@ -52,35 +54,12 @@ BATCH = {"mnist1d": 128, "digits": 64}
 
 
 def load(task: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    if task == "mnist1d":
-        from mnist1d.data import get_dataset_args, make_dataset
-
-        d = make_dataset(get_dataset_args())  # offline and deterministic; never get_dataset()
-        x, y = d["x"], d["y"]
-        xt, yt = d["x_test"], d["y_test"]
-        to = lambda a: torch.tensor(a, dtype=torch.float32).unsqueeze(1)  # noqa: E731
-        return to(x), torch.tensor(y).long(), to(xt), torch.tensor(yt).long()
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = torch.tensor(x / 16.0, dtype=torch.float32)
-    y = torch.tensor(y).long()
-    return x[:1400], y[:1400], x[1400:], y[1400:]
+    t = load_task(task)  # the demo's tasks: MNIST-1D generated offline, digits bundled
+    return t.x, t.y, t.x_test, t.y_test
 
 
 def model(task: str) -> nn.Module:
-    if task == "mnist1d":
-        return nn.Sequential(
-            nn.Conv1d(1, 32, 5, padding=2),
-            nn.ReLU(),
-            nn.Conv1d(32, 32, 5, stride=2, padding=2),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(640, 20),
-            nn.ReLU(),
-            nn.Linear(20, 10),
-        )
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    return make_model(task)
 
 
 def optimizer(name: str, params: object, lr: float) -> torch.optim.Optimizer:

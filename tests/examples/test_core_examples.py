@@ -7,9 +7,7 @@ instead of skipping it.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -18,31 +16,14 @@ import jax  # noqa: F401
 import numpy  # noqa: F401
 import optax  # noqa: F401
 import pytest
+from example_runner import number, run_example
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 DOCS = ROOT / "docs"
 
 
 def run(script: str, tmp_path: Path) -> str:
-    """Run an example in a subprocess (cwd: a fresh folder); return its stdout."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def number(out: str, label: str) -> float:
-    match = re.search(rf"^{re.escape(label)}:\s*([-+0-9.eE]+)", out, re.MULTILINE)
-    assert match, f"no line '{label}: <number>' in:\n{out}"
-    return float(match.group(1))
+    return run_example(script, tmp_path, TF_CPP_MIN_LOG_LEVEL="2")
 
 
 def test_core_numpy(tmp_path):

@@ -6,37 +6,18 @@ module fails to collect instead of skipping.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
+from example_runner import number, run_example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BACKEND = keras.backend.backend()
 
 
 def run(script: str, tmp_path: Path) -> str:
-    """Run an example in a subprocess (cwd: a fresh folder); return its stdout."""
-    env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2", OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_example(
+        script, tmp_path, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="2", OMP_NUM_THREADS="1"
     )
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def number(out: str, label: str) -> float:
-    match = re.search(rf"^{re.escape(label)}:\s*([-+0-9.eE]+)", out, re.MULTILINE)
-    assert match, f"no line '{label}: <number>' in:\n{out}"
-    return float(match.group(1))
 
 
 def test_fit(tmp_path):

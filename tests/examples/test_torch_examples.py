@@ -8,36 +8,15 @@ missing the module fails to collect instead of skipping.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytorch_lightning  # noqa: F401
 import torch  # noqa: F401
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from example_runner import number, run_example
 
 
 def run(script: str, tmp_path: Path) -> str:
-    """Run an example in a subprocess (cwd: a fresh folder); return its stdout."""
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        cwd=tmp_path,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def number(out: str, label: str) -> float:
-    match = re.search(rf"^{re.escape(label)}:\s*([-+0-9.eE]+)", out, re.MULTILINE)
-    assert match, f"no line '{label}: <number>' in:\n{out}"
-    return float(match.group(1))
+    return run_example(script, tmp_path)
 
 
 def test_custom_loop(tmp_path):

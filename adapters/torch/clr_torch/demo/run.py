@@ -53,7 +53,17 @@ from clr_core import Constant, Schedule
 from clr_core.rangetest import RangeTestResult, combine
 
 from .._rangetest import range_test
-from .tasks import TASKS, Task, TrainRun, batches, load_task, make_model, make_optimizer, train
+from .tasks import (
+    TASKS,
+    Task,
+    TrainRun,
+    batches,
+    hold_out,
+    load_task,
+    make_model,
+    make_optimizer,
+    train,
+)
 
 __all__ = ["Preset", "PRESETS", "POLICIES", "DemoConfig", "run_demo", "main"]
 
@@ -178,22 +188,10 @@ class DemoConfig:
 # --------------------------------------------------------------------------- #
 
 
-def _split(task: Task) -> tuple[Task, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Training examples for the sweep, and held-out batches carved from the training set."""
-    hold = HELD_OUT_BATCHES * task.batch_size
-    n = len(task.x) - hold
-    sub = Task(task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size)
-    val = [
-        (task.x[i : i + task.batch_size], task.y[i : i + task.batch_size])
-        for i in range(n, len(task.x), task.batch_size)
-    ]
-    return sub, val
-
-
 def _range_tests(
     task: Task, config: DemoConfig, progress: bool
 ) -> tuple[RangeTestResult, list[RangeTestResult]]:
-    sub, val = _split(task)
+    sub, val = hold_out(task, HELD_OUT_BATCHES)
     results = []
     with tqdm(
         total=config.sweeps * config.sweep_steps,

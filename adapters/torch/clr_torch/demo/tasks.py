@@ -30,7 +30,16 @@ from clr_core import Constant, Schedule
 
 from .._scheduler import ScheduleLR
 
-__all__ = ["TASKS", "Task", "TrainRun", "load_task", "make_model", "make_optimizer", "train"]
+__all__ = [
+    "TASKS",
+    "Task",
+    "TrainRun",
+    "hold_out",
+    "load_task",
+    "make_model",
+    "make_optimizer",
+    "train",
+]
 
 TASKS = ("mnist1d", "digits")
 BATCH = {"mnist1d": 128, "digits": 64}
@@ -96,6 +105,27 @@ def load_task(name: str) -> Task:
         task = Task(name, xt[:1400], yt[:1400], xt[1400:], yt[1400:], BATCH[name])
     _CACHE[name] = task
     return task
+
+
+def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Split off the last ``n_batches`` batches of the *training* set as held-out batches.
+
+    Returns the task without them (its test set is those examples, so nothing of
+    the real test set is seen) and the held-out ``(x, y)`` batches: what a range
+    test measures its accuracy on, leaving the test set to judge the training.
+    """
+    hold = n_batches * task.batch_size
+    n = len(task.x) - hold
+    if not 0 < hold < len(task.x):
+        raise ValueError(
+            f"Argument `n_batches` must leave training examples. Received: n_batches={n_batches!r}"
+        )
+    sub = Task(task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size)
+    val = [
+        (task.x[i : i + task.batch_size], task.y[i : i + task.batch_size])
+        for i in range(n, len(task.x), task.batch_size)
+    ]
+    return sub, val
 
 
 def make_model(name: str) -> nn.Module:
