@@ -452,6 +452,8 @@ class RangeTestResult:
         ax.axvspan(self.base_lr, self.max_lr, color="C2", alpha=0.15,
                    label=f"CLR bounds {self.base_lr:.2g} - {self.max_lr:.2g}")  # fmt: skip
         ax.axvline(self.lr, color="C3", ls="--", lw=1.5, label=f"lr {self.lr:.2g}")
+        peak = self.one_cycle_peak
+        ax.axvline(peak, color="C1", ls="-.", lw=1.5, label=f"1cycle peak {peak:.2g}")
         if show_suggestions:
             for i, (name, v) in enumerate(self.suggestions.items()):
                 ax.axvline(v, color=f"C{4 + i}", ls=":", lw=1, label=f"{name} {v:.2g}")

@@ -65,13 +65,6 @@ def test_missing_file_and_unknown_metric(tmp_path, capsys):
     assert "'f1'" in err
 
 
-def test_plot_writes_a_png(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="the plot extra is not installed in this env")
-    out = tmp_path / "curve.png"
-    assert main(["analyze", str(FIXTURE), "--plot", str(out)]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_plot_without_matplotlib_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
     assert main(["analyze", str(FIXTURE), "--plot", str(tmp_path / "x.png")]) == 2
