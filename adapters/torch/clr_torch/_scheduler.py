@@ -271,6 +271,12 @@ class ScheduleLR(LRScheduler):
             (i, j, isinstance(groups[i][key], (tuple, list)))
             for (i, _), j in zip(driven, index, strict=True)
         ]
+        # fused, and momentum on every group under a scalar key: one loop writes both
+        self._fused_scalar = (
+            self._fused is not None
+            and len(self._momentum_plan) == len(groups)
+            and not any(is_tuple for _, _, is_tuple in self._momentum_plan)
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # Bound methods are caches: pickle the schedules (plain values) only.
@@ -283,6 +289,7 @@ class ScheduleLR(LRScheduler):
             "_momentum_plan",
             "_mkey",
             "_fused",
+            "_fused_scalar",
         ):
             state.pop(name, None)
         return state
@@ -336,8 +343,19 @@ class ScheduleLR(LRScheduler):
         moms: tuple[Any, ...] = ()
         if fused is not None:
             lr, m0 = fused(t, SCALAR)
-            moms = (m0,)
             lrs = [lr] * len(groups)
+            if self._fused_scalar:  # every group: float rate, scalar momentum key
+                key = self._mkey
+                for group in groups:
+                    if type(group["lr"]) is float and type(group[key]) is float:
+                        group["lr"] = lr
+                        group[key] = m0
+                    else:
+                        _set_value(group, "lr", lr)
+                        _set_value(group, key, m0)
+                self._last_lr = lrs
+                return
+            moms = (m0,)
             for group in groups:
                 if type(group["lr"]) is float:
                     group["lr"] = lr
