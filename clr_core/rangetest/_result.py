@@ -25,9 +25,10 @@ __all__ = [
 #: The CLR paper (section 3.2) advises a half cycle of 2-10 epochs; we default to 4,
 #: in the lower middle: short enough for several cycles in a modest budget.
 DEFAULT_EPOCHS_PER_HALF_CYCLE = 4.0
-#: 1cycle starts at ``max_lr / 10``: Smith's 2018 report (arXiv 1803.09820, section 4.1)
-#: sets the low end of the cycle about an order of magnitude below the range-test maximum
-#: (PyTorch and fastai default to 25; pass ``div_factor=25`` for their behaviour).
+#: 1cycle starts at ``peak / 10``: the low end about an order of magnitude below the peak,
+#: as in Smith's 1cycle examples (arXiv 1708.07120, 1803.09820). PyTorch and fastai default
+#: to 25; pass ``div_factor=25`` for theirs (on MNIST-1D, docs/benchmarks.md, 25 helped a
+#: hand-picked peak of 0.25 and did not help the range test's own peak).
 ONE_CYCLE_DIV = 10.0
 #: The policy the hand-off recommends: 1cycle (see :meth:`RangeTestResult.to_one_cycle`).
 RECOMMENDED_POLICY = "one_cycle"
