@@ -328,7 +328,8 @@ def analyze(
     before training at that rate goes wrong.
 
     The **confidence** is the product of factors in ``[0, 1]``, each with a
-    reason when it is below 1: too few points (``n / 50`` below 50 points);
+    reason when it is below 0.8 (the noise factor, a little below 1 on any
+    real curve, only then): too few points (``n / 50`` below 50 points);
     noise (``1 / (1 + (sigma / (0.15 D))^2)``, ``sigma`` the robust standard
     deviation of the loss about ``S``); never diverged (0.5: widen the sweep);
     already falling at the first rate (0.8: start lower); the minimum in the

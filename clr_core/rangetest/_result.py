@@ -82,7 +82,7 @@ class RangeTestResult:
         The two CLR bounds, as the paper reads them off the curve.
     lr : float
         One rate for a fixed-LR schedule: a conservative pick below ``max_lr``.
-        (For 1cycle the peak is ``max_lr``; see :meth:`to_one_cycle`.)
+        (For 1cycle the peak is :attr:`one_cycle_peak`; see :meth:`to_one_cycle`.)
     confidence : float
         How far to trust the bounds, in ``[0, 1]``; ``reasons`` says why it is not 1.
     reasons : tuple of str
@@ -242,7 +242,7 @@ class RangeTestResult:
         passes its peak once and then anneals, and Smith's 1cycle report (arXiv
         1803.09820) takes the peak at the largest rate that still trains. Measured
         on MNIST-1D over 10 seeds (docs/benchmarks.md), 30-epoch 1cycle peaking here
-        ended 1.5 points above one peaking at ``max_lr``, with no run collapsing.
+        ended 1.2 points above one peaking at ``max_lr``, with no run collapsing.
         """
         cands = [self.suggestions[k] for k in ("metric_peak", "minimum") if k in self.suggestions]
         return max(self.max_lr, min(cands)) if cands else self.max_lr
@@ -263,7 +263,7 @@ class RangeTestResult:
         :class:`~clr_core.OneCycle` (``pct_start``, ``three_phase``, ...). Of the
         policies the hand-off offers, this is the one we recommend
         (:data:`RECOMMENDED_POLICY`): on MNIST-1D triangular2 and exp_range fitted
-        to the same 30-epoch budget ended 4-5 points lower (docs/benchmarks.md).
+        to the same 30-epoch budget ended 4.1 and 5.4 points lower (docs/benchmarks.md).
         """
         ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
         total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)

@@ -46,10 +46,11 @@ def test_core_jax_optax(tmp_path):
 # examples/*.py (the `--8<--` lines), which the other smoke tests run.
 PAGES = ["index.md", "getting-started.md", "paper.md", "range-test.md", "core.md", "cli.md"]
 BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+OUTPUT = re.compile(r"^```text\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_docs_python_snippets_run(page, tmp_path, monkeypatch):
+def test_docs_python_snippets_run(page, tmp_path, monkeypatch, capsys):
     text = (DOCS / page).read_text(encoding="utf-8")
     blocks = [b for b in BLOCK.findall(text) if "--8<--" not in b]
     assert blocks, f"{page}: no python blocks found"
@@ -63,3 +64,8 @@ def test_docs_python_snippets_run(page, tmp_path, monkeypatch):
             exec(compile(block, f"{page}[block {i}]", "exec"), module.__dict__)
         except Exception as e:  # pragma: no cover - the message is the point
             pytest.fail(f"{page}, python block {i} raised {e!r}:\n{block}")
+    # output the page shows (```text blocks) is what its code really printed
+    printed = capsys.readouterr().out.splitlines()
+    for shown in OUTPUT.findall(text):
+        for line in shown.strip().splitlines():
+            assert line in printed, f"{page}: shown output line not printed: {line!r}"
