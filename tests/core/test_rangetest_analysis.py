@@ -324,6 +324,24 @@ def test_to_schedule_policies():
 # ---------------------------------------------------------------- files
 
 
+def test_one_cycle_peak_rule_and_override():
+    base = RangeTestResult(0.01, 0.2, 0.1, 1.0, (), {}, (), (), ())
+    assert base.one_cycle_peak == 0.2  # nothing read above max_lr: max_lr
+    both = dataclasses.replace(base, suggestions={"metric_peak": 0.5, "minimum": 0.3})
+    assert both.one_cycle_peak == 0.3  # the smaller of the two readings
+    assert dataclasses.replace(base, suggestions={"minimum": 0.4}).one_cycle_peak == 0.4
+    assert dataclasses.replace(base, suggestions={"metric_peak": 0.35}).one_cycle_peak == 0.35
+    low = dataclasses.replace(base, suggestions={"metric_peak": 0.15, "minimum": 0.12})
+    assert low.one_cycle_peak == 0.2  # never below max_lr
+    assert both.to_one_cycle(32, 30).max_lr == 0.3
+    assert both.to_one_cycle(32, 30, peak=0.25).max_lr == 0.25
+    assert both.to_schedule("one_cycle", 32, epochs=30).max_lr == 0.3
+    for bad in (0.0, -0.1, math.nan):
+        with pytest.raises(ValueError, match="peak"):
+            both.to_one_cycle(32, 30, peak=bad)
+    assert "1cycle peak 0.3" in both.summary()
+
+
 def test_json_and_csv_round_trips_are_lossless(tmp_path):
     losses = [v_curve(v) for v in LRS[:90]] + [math.nan] + [1.0] * 9
     acc = [0.1 + 0.001 * i for i in range(90)] + [math.nan] * 10

@@ -387,6 +387,37 @@ def test_tensor_valued_rates_are_filled_in_place():
     assert sched.get_last_lr() == pytest.approx([0.055])
 
 
+def test_fused_path_sgd_with_tensor_rate_and_partial_momentum_groups():
+    # one fused cycle: the single pass (tensor rate on SGD), and momentum on a subset of groups
+    tri = clr_core.Triangular(0.01, 0.1, 3)
+    mom = tri.momentum()
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    lr = torch.tensor(0.5)
+    opt = torch.optim.SGD([{"params": [a], "lr": lr}, {"params": [b]}], lr=0.3, momentum=0.1)
+    sched = clr_torch.ScheduleLR(opt, tri, momentum=[mom, None])
+    other = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3, momentum=0.9)
+    whole = clr_torch.ScheduleLR(other, tri, momentum=mom)
+    assert whole._fused_scalar
+    assert not sched._fused_scalar
+    for t in range(1, 10):
+        for o, s in ((opt, sched), (other, whole)):
+            o.step()
+            s.step()
+        assert float(lr) == pytest.approx(tri(t))  # filled in place, float32
+        assert opt.param_groups[0]["lr"] is lr
+        assert opt.param_groups[1]["lr"] == tri(t)
+        assert opt.param_groups[0]["momentum"] == mom(t)
+        assert opt.param_groups[1]["momentum"] == 0.1  # not driven: left alone
+        assert other.param_groups[0]["lr"] == tri(t)
+        assert other.param_groups[0]["momentum"] == mom(t)
+    # a group added later is not written by the planned single pass
+    other.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "momentum": 0.3})
+    other.step()
+    whole.step()
+    assert other.param_groups[1]["momentum"] == 0.3
+    assert other.param_groups[0]["momentum"] == mom(10)
+
+
 def test_call_order_warnings_match_torch():
     opt = _sgd(_model())
     with warnings.catch_warnings():

@@ -344,7 +344,8 @@ class ScheduleLR(LRScheduler):
         if fused is not None:
             lr, m0 = fused(t, SCALAR)
             lrs = [lr] * len(groups)
-            if self._fused_scalar:  # every group: float rate, scalar momentum key
+            if self._fused_scalar and len(groups) == len(self._momentum_plan):
+                # every group (as planned): one pass writes rate and scalar momentum
                 key = self._mkey
                 for group in groups:
                     if type(group["lr"]) is float and type(group[key]) is float:
