@@ -277,6 +277,8 @@ class ScheduleLR(LRScheduler):
             and len(self._momentum_plan) == len(groups)
             and not any(is_tuple for _, _, is_tuple in self._momentum_plan)
         )
+        # the group count the single pass was planned for (-1: no single pass)
+        self._fused_n = len(groups) if self._fused_scalar else -1
 
     def __getstate__(self) -> dict[str, Any]:
         # Bound methods are caches: pickle the schedules (plain values) only.
@@ -290,6 +292,7 @@ class ScheduleLR(LRScheduler):
             "_mkey",
             "_fused",
             "_fused_scalar",
+            "_fused_n",
         ):
             state.pop(name, None)
         return state
@@ -344,7 +347,7 @@ class ScheduleLR(LRScheduler):
         if fused is not None:
             lr, m0 = fused(t, SCALAR)
             lrs = [lr] * len(groups)
-            if self._fused_scalar and len(groups) == len(self._momentum_plan):
+            if len(groups) == self._fused_n:
                 # every group (as planned): one pass writes rate and scalar momentum
                 key = self._mkey
                 for group in groups:
