@@ -11,7 +11,7 @@ from .._xp import SCALAR
 __all__ = ["ExponentialSweep", "LinearSweep"]
 
 
-def _check(sweep: ExponentialSweep | LinearSweep, low: float, low_open: bool) -> None:
+def _check(sweep: _Sweep, low: float, low_open: bool) -> None:
     start = real("start_lr", sweep.start_lr, low=low, low_open=low_open)
     end = real("end_lr", sweep.end_lr, low=0.0)
     if end <= start:
@@ -21,9 +21,24 @@ def _check(sweep: ExponentialSweep | LinearSweep, low: float, low_open: bool) ->
     sweep._set("num_steps", integer("num_steps", sweep.num_steps, low=2))
 
 
+class _Sweep(Schedule):
+    """What both sweeps share: their bounds and their length."""
+
+    start_lr: float
+    end_lr: float
+    num_steps: int
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.start_lr, self.end_lr)
+
+    @property
+    def duration(self) -> int:
+        return self.num_steps - 1
+
+
 @register
 @dataclasses.dataclass(frozen=True)
-class ExponentialSweep(Schedule):
+class ExponentialSweep(_Sweep):
     r"""An exponential (log-uniform) range-test sweep, as most LR finders use.
 
     .. math::
@@ -64,17 +79,10 @@ class ExponentialSweep(Schedule):
         value = self.start_lr * xp.power(self.end_lr / self.start_lr, frac)
         return xp.where(step >= last, self.end_lr + 0.0 * frac, value)
 
-    def bounds(self) -> tuple[float, float]:
-        return (self.start_lr, self.end_lr)
-
-    @property
-    def duration(self) -> int:
-        return self.num_steps - 1
-
 
 @register
 @dataclasses.dataclass(frozen=True)
-class LinearSweep(Schedule):
+class LinearSweep(_Sweep):
     r"""A linear range-test sweep, as in the CLR paper (section 3.3).
 
     .. math::
@@ -104,10 +112,3 @@ class LinearSweep(Schedule):
         frac = xp.minimum(step, last) / last
         value = self.start_lr + (self.end_lr - self.start_lr) * frac
         return xp.where(step >= last, self.end_lr + 0.0 * frac, value)
-
-    def bounds(self) -> tuple[float, float]:
-        return (self.start_lr, self.end_lr)
-
-    @property
-    def duration(self) -> int:
-        return self.num_steps - 1
