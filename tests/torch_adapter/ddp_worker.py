@@ -54,6 +54,7 @@ def main(out_dir: str) -> None:
             },
             os.path.join(out_dir, f"rank{rank}.pt"),
         )
+        dist.barrier()  # both ranks done before gloo is torn down
     finally:
         dist.destroy_process_group()
 
