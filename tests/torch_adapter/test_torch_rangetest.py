@@ -384,3 +384,65 @@ def test_autocast_with_grad_scaler_and_early_validation(digits):
         clr_torch.RangeTest(model, opt, beta=1.5)
     with pytest.raises(ValueError, match="end_lr"):
         clr_torch.RangeTest(model, opt, start_lr=1.0, end_lr=0.1)
+
+
+def _one_shot(xy, n, batch_size=32):
+    """A generator: one pass of ``n`` batches, nothing after."""
+    for i in range(n):
+        yield (
+            xy[0][i * batch_size : (i + 1) * batch_size],
+            xy[1][i * batch_size : (i + 1) * batch_size],
+        )
+
+
+def test_a_one_shot_generator_shorter_than_the_sweep_uses_what_it_gave(digits):
+    train, _ = digits
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    before, rng = _state(model, opt), _rng_states()
+    test = clr_torch.RangeTest(
+        model, opt, torch.nn.functional.cross_entropy, start_lr=1e-4, end_lr=1.0, num_steps=30,
+        progress=False,
+    )  # fmt: skip
+    with pytest.warns(RuntimeWarning, match="cut short: train_loader ran out after 10 batches"):
+        result = test.run(_one_shot(train, 10))
+    sweep = rangetest.ExponentialSweep(1e-4, 1.0, 30)
+    assert list(result.lrs) == [sweep(i) for i in range(10)]  # the 10 points it gave
+    assert result.provenance["stop_reason"] == (
+        "cut short: train_loader ran out after 10 batches, at point 10 of 30"
+    )
+    assert any("cut short" in r for r in result.reasons)
+    assert test.cut_short is not None
+    _assert_same(before, _state(model, opt))
+    _assert_rng_same(rng, _rng_states())
+
+
+def test_a_one_shot_generator_with_accumulation_drops_the_partial_step(digits):
+    train, _ = digits
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    steps = []
+    opt.register_step_post_hook(lambda o, a, k: steps.append(o.param_groups[0]["lr"]))
+    with pytest.warns(RuntimeWarning, match="after 20 batches, at point 6 of 30"):
+        result = clr_torch.range_test(
+            model, opt, _one_shot(train, 20), torch.nn.functional.cross_entropy, num_steps=30,
+            accumulation_steps=3, progress=False,
+        )  # fmt: skip
+    assert len(result.lrs) == len(steps) == 6  # 18 batches in 6 steps; 2 left over, unused
+
+
+def test_a_one_shot_generator_with_too_few_batches_names_train_loader(digits):
+    train, _ = digits
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    before = _state(model, opt)
+    with (
+        pytest.warns(RuntimeWarning, match="cut short"),
+        pytest.raises(ValueError, match=r"`train_loader` ran out after 3 point\(s\)"),
+    ):
+        clr_torch.range_test(
+            model, opt, _one_shot(train, 3), torch.nn.functional.cross_entropy, progress=False
+        )
+    _assert_same(before, _state(model, opt))
+    with pytest.raises(ValueError, match="`train_loader` yields no batches"):
+        clr_torch.range_test(model, opt, [], torch.nn.functional.cross_entropy, progress=False)

@@ -20,7 +20,9 @@ Requirements this module is written against:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import random
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +39,8 @@ __all__ = ["RangeTest", "range_test", "accuracy"]
 
 _INPUT_KEYS = ("inputs", "input", "x", "input_ids", "features", "image", "images")
 _TARGET_KEYS = ("targets", "target", "labels", "label", "y")
+_IGNORE_INDEX = -100
+_STEP_FN_HINT = "Pass step_fn=lambda model, batch: (loss, metric) to compute it yourself."
 
 
 # --------------------------------------------------------------------------- #
@@ -48,13 +52,20 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Top-1 accuracy: ``mean(argmax(outputs, -1) == targets)``.
 
     Outputs of shape ``(N,)`` or ``(N, 1)`` are binary logits (``> 0`` is class 1).
+    Targets equal to ``-100`` (the ``ignore_index`` of ``cross_entropy`` and of
+    Hugging Face labels, e.g. padding tokens) are left out.
     """
     with torch.no_grad():
         if outputs.ndim == 1 or outputs.shape[-1] == 1:
             pred = (outputs.reshape(-1) > 0).to(targets.dtype)
             return float((pred == targets.reshape(-1)).float().mean())
         pred = outputs.argmax(dim=-1)
-        return float((pred == targets).float().mean())
+        hit = pred == targets
+        if not targets.is_floating_point():
+            keep = targets != _IGNORE_INDEX
+            if not bool(keep.all()):
+                return float(hit[keep].float().mean()) if bool(keep.any()) else math.nan
+        return float(hit.float().mean())
 
 
 def _to_device(batch: Any, device: torch.device | None) -> Any:
@@ -87,25 +98,106 @@ def _batch_len(batch: Any) -> int | None:
     return None
 
 
-def _pick(batch: Mapping[str, Any], keys: tuple[str, ...], what: str) -> Any:
+def _find(batch: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for k in keys:
         if k in batch:
             return batch[k]
-    raise KeyError(
-        f"A dict batch needs one of the keys {keys} for the {what}; found {sorted(batch)}. "
-        "Pass step_fn=lambda model, batch: loss to handle your batches."
-    )
+    return None
 
 
-def _cycle(loader: Iterable[Any]) -> Iterator[Any]:
-    """Iterate ``loader`` again and again (a new epoch when it runs out)."""
-    while True:
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError("Argument `train_loader` yields no batches.")
+def _pick(batch: Mapping[str, Any], keys: tuple[str, ...], what: str) -> Any:
+    found = _find(batch, keys)
+    if found is None:
+        raise KeyError(
+            f"A dict batch needs one of the keys {keys} for the {what}; found {sorted(batch)}. "
+            "Pass step_fn=lambda model, batch: loss to handle your batches."
+        )
+    return found
+
+
+def _field(output: Any, name: str) -> Any:
+    """``output[name]`` or ``output.name`` (Hugging Face ``ModelOutput``, dicts), else None."""
+    if isinstance(output, Mapping):
+        return output.get(name)
+    return getattr(output, name, None)
+
+
+def _keys(output: Any) -> list[str]:
+    if isinstance(output, Mapping):
+        return sorted(str(k) for k in output)
+    if not hasattr(output, "__dict__"):
+        return []
+    return sorted(k for k in vars(output) if not k.startswith("_"))
+
+
+def _model_loss(output: Any) -> torch.Tensor:
+    """The loss of a model called as ``model(**batch)`` that computes its own."""
+    loss = _field(output, "loss")
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(
+            "With dict batches and no loss_fn the model is called as model(**batch) and must "
+            "return its loss: an output with a `loss` entry or attribute, as Hugging Face "
+            "models do when the batch holds `labels`. Received a "
+            f"{type(output).__name__} with the fields {_keys(output)}. Pass loss_fn, or "
+            "step_fn=lambda model, batch: loss to handle your batches."
+        )
+    return loss
+
+
+def _logits_and_labels(output: Any, batch: Mapping[str, Any], metric: Any) -> tuple[Any, Any]:
+    """What a metric is computed on for ``model(**batch)``: ``logits`` against ``labels``."""
+    logits = _field(output, "logits")
+    labels = _find(batch, _TARGET_KEYS)
+    if not isinstance(logits, torch.Tensor) or labels is None:
+        name = getattr(metric, "__name__", None) or repr(metric)
+        missing = []
+        if not isinstance(logits, torch.Tensor):
+            missing.append(
+                f"the model's output (a {type(output).__name__} with the fields "
+                f"{_keys(output)}) has no `logits`"
+            )
+        if labels is None:
+            missing.append(
+                f"the batch has none of the keys {_TARGET_KEYS} (it has {sorted(batch)})"
+            )
+        raise ValueError(
+            f"Cannot compute the metric {name!r}: with dict batches and no loss_fn it is "
+            "computed on model(**batch).logits against batch['labels'], but "
+            + " and ".join(missing)
+            + f". {_STEP_FN_HINT}"
+        )
+    return logits.detach(), labels
+
+
+class _Exhausted(Exception):
+    """A one-shot train_loader ran out before the sweep ended."""
+
+
+class _Batches:
+    """Batches from ``loader``, a new pass (epoch) when one runs out.
+
+    A loader that yields nothing on a new pass after giving batches before (a
+    generator, any one-shot iterator) is exhausted: :class:`_Exhausted`.
+    """
+
+    def __init__(self, loader: Iterable[Any]) -> None:
+        self.loader = loader
+        self.it: Iterator[Any] = iter(loader)
+        self.served = 0
+
+    def next(self) -> Any:
+        try:
+            batch = next(self.it)
+        except StopIteration:
+            if self.served == 0:
+                raise ValueError("Argument `train_loader` yields no batches.") from None
+            self.it = iter(self.loader)
+            try:
+                batch = next(self.it)
+            except StopIteration:
+                raise _Exhausted from None
+        self.served += 1
+        return batch
 
 
 # --------------------------------------------------------------------------- #
@@ -402,17 +494,26 @@ class RangeTest:
         self.monitor: Any = None
         self.skipped_steps = 0
         self.batch_size: int | None = None
+        #: Why the sweep ended before its last point without the stop rule deciding
+        #: (the train_loader ran out), or None.
+        self.cut_short: str | None = None
 
     # ------------------------------------------------------------ one forward
 
     def _forward(self, batch: Any) -> tuple[torch.Tensor, float | None]:
         """(loss, metric or None) of one batch with the default or the user's step."""
+        want_metric = self.metric is not None and self.val_loader is None
         if self.step_fn is not None:
             out = self.step_fn(self.model, batch)
-            if isinstance(out, (tuple, list)):
-                loss, m = out[0], out[1]
-                return loss, None if m is None else float(m)
-            return out, None
+            loss, m = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out, None)
+            if m is None and want_metric:
+                raise TypeError(
+                    f"metric={self._metric_name()!r} was requested, but step_fn returned only "
+                    "the loss: with step_fn, the metric comes from step_fn, which must return "
+                    "(loss, metric), e.g. (loss, clr_torch.accuracy(outputs, targets)); or "
+                    "pass metric=None."
+                )
+            return loss, None if m is None else float(m)
         ctx = (
             torch.autocast(self.device.type, dtype=self.autocast_dtype)
             if self.autocast_dtype is not None
@@ -422,8 +523,11 @@ class RangeTest:
             if isinstance(batch, Mapping):
                 if self.loss_fn is None:
                     out = self.model(**batch)
-                    loss = out["loss"] if isinstance(out, Mapping) else out.loss
-                    return loss, None
+                    loss = _model_loss(out)
+                    if not want_metric:
+                        return loss, None
+                    outputs, targets = _logits_and_labels(out, batch, self.metric)
+                    return loss, self._measure(outputs, targets)
                 inputs = _pick(batch, _INPUT_KEYS, "inputs")
                 targets = _pick(batch, _TARGET_KEYS, "targets")
             elif isinstance(batch, (list, tuple)) and len(batch) >= 2:
@@ -439,9 +543,16 @@ class RangeTest:
             outputs = self.model(inputs)
             loss = self.loss_fn(outputs, targets)
         m = None
-        if self.metric is not None and self.val_loader is None:
-            m = self.metric(outputs.detach(), targets)
+        if want_metric:
+            m = self._measure(outputs.detach(), targets)
         return loss, m
+
+    def _metric_name(self) -> str:
+        return getattr(self.metric, "__name__", None) or "metric"
+
+    def _measure(self, outputs: Any, targets: Any) -> float:
+        assert self.metric is not None
+        return float(self.metric(outputs, targets))
 
     def _val_metric(self, cache: list[Any]) -> float:
         modes = [(m, m.training) for m in self.model.modules()]
@@ -457,13 +568,18 @@ class RangeTest:
                                 "With val_loader and step_fn, step_fn must return (loss, metric)."
                             )
                         values.append(float(out[1]))
+                    elif isinstance(batch, Mapping) and self.loss_fn is None:
+                        output = self.model(**batch)
+                        values.append(
+                            self._measure(*_logits_and_labels(output, batch, self.metric))
+                        )
                     else:
                         if isinstance(batch, Mapping):
                             inputs = _pick(batch, _INPUT_KEYS, "inputs")
                             targets = _pick(batch, _TARGET_KEYS, "targets")
                         else:
                             inputs, targets = batch[0], batch[1]
-                        values.append(float(self.metric(self.model(inputs), targets)))  # type: ignore[misc]
+                        values.append(self._measure(self.model(inputs), targets))
             return sum(values) / len(values)
         finally:
             for m, training in modes:
@@ -485,6 +601,7 @@ class RangeTest:
         monitor = _rt.SweepMonitor(self.sweep, **self._monitor_kw)
         self.monitor = monitor
         self.skipped_steps = 0
+        self.cut_short = None
         groups = self.optimizer.param_groups
         ref = float(groups[0]["lr"])
         ratios = [float(g["lr"]) / ref if ref > 0 else 1.0 for g in groups]
@@ -496,7 +613,7 @@ class RangeTest:
             ]
             if not val_cache:
                 raise ValueError("Argument `val_loader` yields no batches.")
-        batches = _cycle(train_loader)
+        batches = _Batches(train_loader)
         bar = self._bar(reducer.rank)
         consecutive_skips = 0
         accum = self.accumulation_steps
@@ -504,13 +621,20 @@ class RangeTest:
         self.model.train()
         try:
             while not monitor.done:
+                try:
+                    raw, exhausted = [batches.next() for _ in range(accum)], False
+                except _Exhausted:
+                    raw, exhausted = [], True
+                if reducer.any(exhausted):  # every rank stops at the same step
+                    self._cut_short(batches.served, monitor.step_index)
+                    break
                 lr = float(monitor.lr(monitor.step_index))
                 for g, r in zip(groups, ratios, strict=True):
                     _set_lr(g, lr * r)
                 self.optimizer.zero_grad(set_to_none=True)
                 total, metrics = 0.0, []
                 for k in range(accum):
-                    batch = _to_device(next(batches), self.device)
+                    batch = _to_device(raw[k], self.device)
                     if self.batch_size is None:
                         self.batch_size = _batch_len(batch)
                     sync = no_sync() if (no_sync is not None and k < accum - 1) else nullcontext()
@@ -560,6 +684,18 @@ class RangeTest:
                 bar.close()
         return self.result(world_size=reducer.world)
 
+    def _cut_short(self, served: int, points: int) -> None:
+        self.cut_short = (
+            f"cut short: train_loader ran out after {served} batches, at point {points} of "
+            f"{self.sweep.num_steps}"
+        )
+        warnings.warn(
+            f"Range test {self.cut_short}; the result uses the points recorded. Give it a "
+            "loader that can be iterated again (a DataLoader, a list) or lower num_steps.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
     def result(self, world_size: int | None = None) -> Any:
         """The :class:`~clr_core.rangetest.RangeTestResult` of the points recorded so far
         (also after an interruption: the monitor keeps them)."""
@@ -582,9 +718,24 @@ class RangeTest:
         }
         kw: dict[str, Any] = {"batch_size": effective, "provenance": provenance}
         if self.metric is not None or self.val_loader is not None:
-            name = getattr(self.metric, "__name__", None) or "metric"
+            name = self._metric_name()
             kw["metric_name"] = name if self.val_loader is None else f"val_{name}"
-        return self.monitor.result(**kw)
+        if self.cut_short is None:
+            return self.monitor.result(**kw)
+        points = self.monitor.step_index
+        losses = self.monitor.losses
+        if points < _rt.MIN_POINTS and all(math.isfinite(v) for v in losses):
+            raise ValueError(
+                f"Argument `train_loader` ran out after {points} point(s): a range test needs "
+                f"at least {_rt.MIN_POINTS}. Give it a loader that can be iterated again "
+                "(a DataLoader, a list) or more batches."
+            )
+        provenance["stop_reason"] = self.cut_short
+        result = self.monitor.result(**kw)
+        reason = (
+            f"The sweep was {self.cut_short}: the rates above {result.lrs[-1]:.3g} were not tried."
+        )
+        return dataclasses.replace(result, reasons=(*result.reasons, reason))
 
     def _bar(self, rank: int) -> Any:
         if not self.progress or rank != 0:
