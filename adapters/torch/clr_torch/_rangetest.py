@@ -374,7 +374,10 @@ class RangeTest:
         Sweep bounds (default ``1e-7`` and ``10``, as fastai and Lightning).
     num_steps : int
         Optimizer steps (points) in the sweep, default 100. The loader is cycled
-        when an epoch has fewer batches.
+        when an epoch has fewer batches. A one-shot loader (a generator) that runs
+        out first ends the sweep with the points it gave: a ``RuntimeWarning``,
+        :attr:`cut_short` and the result's ``provenance["stop_reason"]`` and
+        ``reasons`` say so (fewer than 5 points raise ``ValueError``).
     mode : {"exp", "linear"}
         :class:`~clr_core.rangetest.ExponentialSweep` (default) or
         :class:`~clr_core.rangetest.LinearSweep` (the paper's).
@@ -386,7 +389,12 @@ class RangeTest:
         A metric to record at each point, ``metric(outputs, targets) -> float``
         (higher is better, e.g. :func:`accuracy`), measured on the training
         batch or, with ``val_loader``, on ``val_batches`` held-out batches.
-        Then the bounds are read off the metric, as in the paper.
+        Then the bounds are read off the metric, as in the paper. For dict
+        batches without ``loss_fn`` (Hugging Face models, called as
+        ``model(**batch)``) it is ``metric(output.logits, batch["labels"])``.
+        With ``step_fn`` the metric is the second value ``step_fn`` returns.
+        A requested metric that cannot be computed raises an error naming
+        ``step_fn``; it is never dropped silently.
     val_loader : iterable, optional
         Held-out batches; the first ``val_batches`` are kept (on ``device``) and
         evaluated after every optimizer step, in eval mode without gradients.
