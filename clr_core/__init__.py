@@ -12,9 +12,17 @@ Every schedule is a frozen dataclass and a pure function of the optimizer step::
 This package imports only the Python standard library.
 """
 
-from . import rangetest  # the LR range test (stdlib only)
-from ._base import Component, Schedule, check_step, from_config, register, registered_types
-from ._compose import Constant, Inverse, Join, Linear, warmup
+from . import rangetest, validation  # the LR range test; argument checks (stdlib only)
+from ._base import (
+    Component,
+    Inverse,
+    Schedule,
+    check_step,
+    from_config,
+    register,
+    registered_types,
+)
+from ._compose import Constant, Join, Linear, warmup
 from ._cyclic import (
     ConstantScale,
     Cyclic,
@@ -66,4 +74,5 @@ __all__ = [
     "registered_types",
     "warmup",
     "rangetest",
+    "validation",
 ]

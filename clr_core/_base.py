@@ -1,4 +1,4 @@
-"""Base classes, argument validation and the type registry.
+"""Base classes, the type registry and the default (inverse) momentum.
 
 Every schedule, cycle shape and amplitude scale in clr_core is a frozen
 dataclass deriving from :class:`Component`. Components are plain values: equal
@@ -10,103 +10,28 @@ a field.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from typing import Any, TypeVar
 
 from ._xp import SCALAR
+from .validation import fail, instance, momentum_pair
+from .validation import step as check_step
+
+# The checks live in clr_core.validation; the names the adapters imported from
+# here stay importable until they import them from there.
+from .validation import boolean as boolean  # isort: skip
+from .validation import choice as choice  # isort: skip
+from .validation import integer as integer  # isort: skip
+from .validation import real as real  # isort: skip
+
+_fail = fail
 
 __all__ = [
     "Component",
+    "Inverse",
     "Schedule",
     "register",
     "check_step",
 ]
-
-# --------------------------------------------------------------------------- #
-# Validation helpers. Messages follow Keras: "Argument `x` must be ... Received: x=..."
-# --------------------------------------------------------------------------- #
-
-
-def _fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueError) -> Exception:
-    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
-
-
-def real(
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Validate a finite real number (not bool) and return it as ``float``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _fail(name, "a real number", value, TypeError)
-    v = float(value)
-    if not math.isfinite(v):
-        raise _fail(name, "finite", value)
-    if low is not None and (v < low or (low_open and v == low)):
-        raise _fail(name, (">" if low_open else ">=") + f" {low}", value)
-    if high is not None and (v > high or (high_open and v == high)):
-        raise _fail(name, ("<" if high_open else "<=") + f" {high}", value)
-    return v
-
-
-def integer(name: str, value: Any, *, low: int | None = None) -> int:
-    """Validate an integer (not bool; an integral float is accepted) and return ``int``."""
-    if isinstance(value, bool):
-        raise _fail(name, "an integer", value, TypeError)
-    if isinstance(value, numbers.Integral):
-        v = int(value)
-    elif isinstance(value, numbers.Real):
-        f = float(value)
-        if not (math.isfinite(f) and f.is_integer()):
-            raise _fail(name, "an integer", value)
-        v = int(f)
-    else:
-        raise _fail(name, "an integer", value, TypeError)
-    if low is not None and v < low:
-        raise _fail(name, f">= {low}", value)
-    return v
-
-
-def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
-    """Validate that ``value`` is one of the strings ``options``."""
-    if not isinstance(value, str):
-        raise _fail(name, f"one of {options}", value, TypeError)
-    if value not in options:
-        raise _fail(name, f"one of {options}", value)
-    return value
-
-
-def boolean(name: str, value: Any) -> bool:
-    """Validate a bool."""
-    if not isinstance(value, bool):
-        raise _fail(name, "a bool", value, TypeError)
-    return value
-
-
-def check_step(step: Any) -> int:
-    """Validate a schedule step: a non-negative int (bools are rejected).
-
-    Examples
-    --------
-    >>> check_step(3)
-    3
-    >>> check_step(-1)
-    Traceback (most recent call last):
-    ...
-    ValueError: Argument `step` must be >= 0. Received: step=-1
-    """
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise _fail("step", "a non-negative int", step, TypeError)
-    s = int(step)
-    if s < 0:
-        raise _fail("step", ">= 0", step)
-    return s
-
 
 # --------------------------------------------------------------------------- #
 # Registry and config
@@ -137,9 +62,9 @@ def register(cls: C) -> C:
     0.325
     """
     if not (isinstance(cls, type) and issubclass(cls, Component)):
-        raise _fail("cls", "a subclass of clr_core.Component", cls, TypeError)
+        raise fail("cls", "a subclass of clr_core.Component", cls, TypeError)
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
-        raise _fail("cls", "a frozen dataclass", cls, TypeError)
+        raise fail("cls", "a frozen dataclass", cls, TypeError)
     name = cls.__name__
     existing = _REGISTRY.get(name)
     # Re-registering the same class (a module reloaded) is fine; a second class is not.
@@ -288,6 +213,53 @@ class Schedule(Component):
         cyclic and one-cycle schedules override it with the exact formula
         PyTorch uses.
         """
-        from ._compose import Inverse
-
         return Inverse(self, base_momentum=base_momentum, max_momentum=max_momentum)
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Inverse(Schedule):
+    r"""Momentum moving opposite to a rate schedule.
+
+    .. math::
+
+        m_t = m_{max} - (m_{max} - m_{base})
+              \operatorname{clip}\left(\frac{\eta_t - \eta_{lo}}{\eta_{hi} - \eta_{lo}}, 0, 1\right)
+
+    with ``(eta_lo, eta_hi) = schedule.bounds()``: ``max_momentum`` where the
+    rate is lowest, ``base_momentum`` at its peak. It is the default
+    :meth:`Schedule.momentum`; cyclic and one-cycle schedules use their own
+    exact (PyTorch-equal) forms instead.
+
+    Examples
+    --------
+    >>> from clr_core import Linear
+    >>> m = Inverse(Linear(0.0, 1.0, 2), base_momentum=0.85, max_momentum=0.95)
+    >>> [round(m(t), 4) for t in range(3)]
+    [0.95, 0.9, 0.85]
+    """
+
+    schedule: Schedule
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        instance("schedule", self.schedule, Schedule, "a clr_core schedule")
+        base, top = momentum_pair(self.base_momentum, self.max_momentum)
+        self._set("base_momentum", base)
+        self._set("max_momentum", top)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        lo, hi = self.schedule.bounds()
+        lr = self.schedule.evaluate(step, xp)
+        if hi <= lo:
+            return self.max_momentum + 0.0 * lr
+        frac = xp.minimum(xp.maximum((lr - lo) / (hi - lo), 0.0), 1.0)
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * frac
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.base_momentum, self.max_momentum)
+
+    @property
+    def duration(self) -> int | None:
+        return self.schedule.duration

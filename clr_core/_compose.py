@@ -1,4 +1,7 @@
-"""Building blocks and composition: Constant, Linear (warm-up), Join, Inverse."""
+"""Building blocks and composition: Constant, Linear (warm-up), Join, warmup.
+
+(:class:`Inverse`, the default momentum, lives with :class:`Schedule` in ``_base``.)
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import dataclasses
 import itertools
 from typing import Any
 
-from ._base import Schedule, _fail, integer, real, register
+from ._base import Inverse, Schedule, register
 from ._xp import SCALAR
+from .validation import fail, integer, real
 
 __all__ = ["Constant", "Linear", "Join", "Inverse", "warmup"]
 
@@ -106,22 +110,22 @@ class Join(Schedule):
 
     def __post_init__(self) -> None:
         if isinstance(self.schedules, (str, bytes)) or not hasattr(self.schedules, "__iter__"):
-            raise _fail("schedules", "a sequence of clr_core schedules", self.schedules, TypeError)
+            raise fail("schedules", "a sequence of clr_core schedules", self.schedules, TypeError)
         pieces = tuple(self.schedules)
         if not pieces:
-            raise _fail("schedules", "non-empty", self.schedules)
+            raise fail("schedules", "non-empty", self.schedules)
         for i, p in enumerate(pieces):
             if not isinstance(p, Schedule):
-                raise _fail(f"schedules[{i}]", "a clr_core schedule", p, TypeError)
+                raise fail(f"schedules[{i}]", "a clr_core schedule", p, TypeError)
         if isinstance(self.boundaries, (str, bytes)) or not hasattr(self.boundaries, "__iter__"):
-            raise _fail("boundaries", "a sequence of ints", self.boundaries, TypeError)
+            raise fail("boundaries", "a sequence of ints", self.boundaries, TypeError)
         bounds = tuple(integer(f"boundaries[{i}]", b, low=1) for i, b in enumerate(self.boundaries))
         if len(bounds) != len(pieces) - 1:
-            raise _fail(
+            raise fail(
                 "boundaries", f"of length len(schedules) - 1 = {len(pieces) - 1}", self.boundaries
             )
         if any(b >= c for b, c in itertools.pairwise(bounds)):
-            raise _fail("boundaries", "strictly increasing", self.boundaries)
+            raise fail("boundaries", "strictly increasing", self.boundaries)
         self._set("schedules", pieces)
         self._set("boundaries", bounds)
 
@@ -144,58 +148,6 @@ class Join(Schedule):
         return (self.boundaries[-1] if self.boundaries else 0) + last
 
 
-@register
-@dataclasses.dataclass(frozen=True)
-class Inverse(Schedule):
-    r"""Momentum moving opposite to a rate schedule.
-
-    .. math::
-
-        m_t = m_{max} - (m_{max} - m_{base})
-              \operatorname{clip}\left(\frac{\eta_t - \eta_{lo}}{\eta_{hi} - \eta_{lo}}, 0, 1\right)
-
-    with ``(eta_lo, eta_hi) = schedule.bounds()``: ``max_momentum`` where the
-    rate is lowest, ``base_momentum`` at its peak. It is the default
-    :meth:`Schedule.momentum`; cyclic and one-cycle schedules use their own
-    exact (PyTorch-equal) forms instead.
-
-    Examples
-    --------
-    >>> m = Inverse(Linear(0.0, 1.0, 2), base_momentum=0.85, max_momentum=0.95)
-    >>> [round(m(t), 4) for t in range(3)]
-    [0.95, 0.9, 0.85]
-    """
-
-    schedule: Schedule
-    base_momentum: float = 0.85
-    max_momentum: float = 0.95
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.schedule, Schedule):
-            raise _fail("schedule", "a clr_core schedule", self.schedule, TypeError)
-        base = real("base_momentum", self.base_momentum, low=0.0, high=1.0)
-        top = real("max_momentum", self.max_momentum, low=0.0, high=1.0)
-        if top < base:
-            raise _fail("max_momentum", f">= base_momentum={base!r}", self.max_momentum)
-        self._set("base_momentum", base)
-        self._set("max_momentum", top)
-
-    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        lo, hi = self.schedule.bounds()
-        lr = self.schedule.evaluate(step, xp)
-        if hi <= lo:
-            return self.max_momentum + 0.0 * lr
-        frac = xp.minimum(xp.maximum((lr - lo) / (hi - lo), 0.0), 1.0)
-        return self.max_momentum - (self.max_momentum - self.base_momentum) * frac
-
-    def bounds(self) -> tuple[float, float]:
-        return (self.base_momentum, self.max_momentum)
-
-    @property
-    def duration(self) -> int | None:
-        return self.schedule.duration
-
-
 def warmup(schedule: Schedule, steps: int, start_lr: float = 0.0) -> Join:
     """Prepend a linear warm-up from ``start_lr`` to ``schedule(0)`` over ``steps``.
 
@@ -206,6 +158,6 @@ def warmup(schedule: Schedule, steps: int, start_lr: float = 0.0) -> Join:
     [0.0, 0.05, 0.1, 0.1]
     """
     if not isinstance(schedule, Schedule):
-        raise _fail("schedule", "a clr_core schedule", schedule, TypeError)
+        raise fail("schedule", "a clr_core schedule", schedule, TypeError)
     n = integer("steps", steps, low=1)
     return Join((Linear(start_lr, schedule(0), n), schedule), (n,))

@@ -22,15 +22,10 @@ See :func:`analyze` for the rules, :class:`RangeTestResult` for the hand-off.
 """
 
 from ._analysis import MIN_POINTS, analyze, combine, smooth
+from ._handoff import DEFAULT_EPOCHS_PER_HALF_CYCLE, ONE_CYCLE_DIV, RECOMMENDED_POLICY, half_cycle
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
-from ._result import (
-    DEFAULT_EPOCHS_PER_HALF_CYCLE,
-    ONE_CYCLE_DIV,
-    RECOMMENDED_POLICY,
-    RangeTestResult,
-    half_cycle,
-)
+from ._result import RangeTestResult
 from ._sweep import ExponentialSweep, LinearSweep
 
 __all__ = [

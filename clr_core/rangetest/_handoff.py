@@ -1,0 +1,127 @@
+"""The hand-off: from a range test's bounds to a configured clr_core schedule.
+
+Plain functions of numbers (the bounds and the single-rate suggestions), so
+this module knows nothing of how the numbers were read off a curve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._cyclic import ExpRange, Triangular, Triangular2
+from .._one_cycle import OneCycle
+from ..validation import choice, fail, integer, real
+
+__all__ = [
+    "DEFAULT_EPOCHS_PER_HALF_CYCLE",
+    "ONE_CYCLE_DIV",
+    "POLICIES",
+    "RECOMMENDED_POLICY",
+    "half_cycle",
+    "one_cycle_peak",
+    "to_one_cycle",
+    "to_schedule",
+]
+
+#: The CLR paper (section 3.2) advises a half cycle of 2-10 epochs; we default to 4,
+#: in the lower middle: short enough for several cycles in a modest budget.
+DEFAULT_EPOCHS_PER_HALF_CYCLE = 4.0
+#: 1cycle starts at ``peak / 10``: the low end about an order of magnitude below the peak,
+#: as in Smith's 1cycle examples (arXiv 1708.07120, 1803.09820). PyTorch and fastai default
+#: to 25; pass ``div_factor=25`` for theirs (on MNIST-1D, docs/benchmarks.md, 25 helped a
+#: hand-picked peak of 0.25 and did not help the range test's own peak).
+ONE_CYCLE_DIV = 10.0
+#: The policy the hand-off recommends: 1cycle (see :meth:`RangeTestResult.to_one_cycle`).
+RECOMMENDED_POLICY = "one_cycle"
+#: The policies :func:`to_schedule` knows.
+POLICIES = ("triangular", "triangular2", "exp_range", "one_cycle")
+
+
+def half_cycle(
+    iterations_per_epoch: int,
+    epochs: float | None = None,
+    epochs_per_half_cycle: float = DEFAULT_EPOCHS_PER_HALF_CYCLE,
+) -> tuple[int, int]:
+    """``(step_size, cycles)`` for a cyclic policy by the paper's 2-10 epochs rule.
+
+    Without a budget, ``step_size = round(epochs_per_half_cycle * iterations_per_epoch)``
+    and ``cycles = 0`` (open-ended). With ``epochs``, the budget of
+    ``T = round(epochs * iterations_per_epoch)`` steps is split into
+    ``c = max(1, round(T / (2 h)))`` whole cycles (``h`` the target half cycle in
+    steps) and ``step_size = T // (2 c)``: training for ``2 c step_size`` steps ends
+    exactly at the end of a cycle, at ``base_lr``, as the paper advises (at most
+    ``2c - 1`` steps of the budget are left over).
+
+    >>> half_cycle(100)
+    (400, 0)
+    >>> half_cycle(100, epochs=30)   # 3000 steps: 4 cycles of 2 * 375
+    (375, 4)
+    """
+    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
+    h = real("epochs_per_half_cycle", epochs_per_half_cycle, low=0.0, low_open=True)
+    target = max(1, round(h * ipe))
+    if epochs is None:
+        return target, 0
+    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
+    if total < 2:
+        raise fail("epochs", f"long enough for 2 steps at {ipe} iterations per epoch", epochs)
+    cycles = max(1, round(total / (2 * target)))
+    return total // (2 * cycles), cycles
+
+
+def one_cycle_peak(max_lr: float, suggestions: Mapping[str, float]) -> float:
+    """``max(max_lr, min(metric_peak, minimum))`` of the suggestions that exist; else ``max_lr``.
+
+    >>> one_cycle_peak(0.1, {"minimum": 0.3, "metric_peak": 0.2})
+    0.2
+    >>> one_cycle_peak(0.1, {"steepest": 0.01})
+    0.1
+    """
+    cands = [suggestions[k] for k in ("metric_peak", "minimum") if k in suggestions]
+    return max(max_lr, min(cands)) if cands else max_lr
+
+
+def to_one_cycle(
+    default_peak: float,
+    iterations_per_epoch: int,
+    epochs: float,
+    *,
+    peak: float | None = None,
+    div_factor: float = ONE_CYCLE_DIV,
+    **kwargs: Any,
+) -> OneCycle:
+    """1cycle of ``round(epochs * iterations_per_epoch)`` steps peaking at ``peak``
+    (``default_peak`` when ``None``), starting at ``peak / div_factor``."""
+    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
+    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
+    top = default_peak if peak is None else real("peak", peak, low=0.0, low_open=True)
+    return OneCycle(top, total_steps=total, div_factor=div_factor, **kwargs)
+
+
+def to_schedule(
+    base_lr: float,
+    max_lr: float,
+    default_peak: float,
+    policy: str = "triangular",
+    iterations_per_epoch: int = 1,
+    *,
+    epochs: float | None = None,
+    epochs_per_half_cycle: float = DEFAULT_EPOCHS_PER_HALF_CYCLE,
+    **kwargs: Any,
+) -> Triangular | Triangular2 | ExpRange | OneCycle:
+    """A ``policy`` schedule between ``base_lr`` and ``max_lr`` (1cycle: peaking at
+    ``default_peak``); see :meth:`RangeTestResult.to_schedule`."""
+    choice("policy", policy, POLICIES)
+    if policy == "one_cycle":
+        if epochs is None:
+            raise fail("epochs", "given for policy='one_cycle' (its total length)", epochs)
+        return to_one_cycle(default_peak, iterations_per_epoch, epochs, **kwargs)
+    step, cycles = half_cycle(iterations_per_epoch, epochs, epochs_per_half_cycle)
+    if policy == "triangular":
+        return Triangular(base_lr, max_lr, step, **kwargs)
+    if policy == "triangular2":
+        return Triangular2(base_lr, max_lr, step, **kwargs)
+    if "gamma" not in kwargs:
+        kwargs["gamma"] = 0.1 ** (1.0 / (2 * step * cycles)) if cycles else 0.99994
+    return ExpRange(base_lr, max_lr, step, **kwargs)
