@@ -1,25 +1,45 @@
-"""The small, offline tasks the demo and the benchmarks train on.
+"""The small offline tasks that ``clr demo`` and ``benchmarks/`` train on.
 
-Two tasks, both generated or bundled, nothing downloaded:
+One module holds the tasks, the training loop, the range test as the demo and the
+benchmarks run it, the reading of the resulting curves, and a pool that runs
+independent seeded jobs in worker processes. Nothing is downloaded: every data set
+is generated or ships with a package.
 
-* ``"mnist1d"``: MNIST-1D (4000 train / 1000 test, length-40 signals), generated
-  by ``mnist1d.data.make_dataset(get_dataset_args())``, deterministic and offline,
-  with the small 1-D CNN used in the paper reproductions here (Conv1d 1->32 k5 p2,
-  ReLU, Conv1d 32->32 k5 s2 p2, ReLU, Linear 640->20, ReLU, Linear 20->10),
-  batch 128, so 32 steps an epoch (the last batch holds the 32 left over).
-* ``"digits"``: scikit-learn's bundled ``load_digits`` (1400 train / 397 held
-  out, inputs scaled to [0, 1]) with an MLP 64->64->10, batch 64.
+The suite (:data:`SUITE`), each task a data set, a network, an optimizer, a batch
+size and a test metric:
+
+=========================  ==================================================  =========  ========
+task                       data and network                                    optimizer  metric
+=========================  ==================================================  =========  ========
+``mnist1d-cnn-sgd``        MNIST-1D 4000/1000, 1-D CNN (2 conv, 2 linear)      SGD 0.9    accuracy
+``mnist1d-cnn-adam``       the same                                            Adam       accuracy
+``digits-mlp-sgd``         scikit-learn digits 1400/397, MLP 64-64-10          SGD 0.9    accuracy
+``digits-resnet-sgd``      digits as 8x8 images, CNN with BatchNorm and two    SGD 0.9,   accuracy
+                           residual blocks                                     wd 5e-4
+``noisy-mlp-sgd``          ``make_classification``, 4 classes, 20% of labels   SGD 0.9    accuracy
+                           flipped, 1000/1000, MLP 20-256-256-4
+``friedman-mlp-sgd``       ``make_friedman1`` (noise 1.0) 2000/500, MLP        SGD 0.9    test MSE
+                           10-64-64-1, targets standardised, MSE loss
+``mnist1d-mlp-adamw``      MNIST-1D 8000/2000 (10,000 generated), MLP          AdamW      accuracy
+                           40-256-256-10                                       wd 0.01
+=========================  ==================================================  =========  ========
+
+``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
+the first and third tasks; the demo's ``--optimizer adam`` swaps the optimizer.
 
 :func:`train` runs one training job at a fixed rate or under a clr_core schedule
 (driven through :class:`clr_torch.ScheduleLR`, momentum cycled when asked) and
-returns the test accuracy after every epoch. Everything is seeded: the same
-arguments give the same curve.
+returns the test metric after every epoch. Everything is seeded: the same
+arguments give the same curve, in this process or in a worker.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterator
+import os
+import statistics
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,27 +47,95 @@ import torch
 from torch import nn
 
 from clr_core import Constant, Schedule
+from clr_core.rangetest import RangeTestResult
 
+from .._rangetest import range_test
 from .._scheduler import ScheduleLR
 
 __all__ = [
+    "SUITE",
     "TASKS",
+    "TaskSpec",
     "Task",
     "TrainRun",
+    "SweepSettings",
+    "DEMO_SWEEP",
+    "batches",
     "hold_out",
     "load_task",
     "make_model",
     "make_optimizer",
     "train",
+    "sweep",
+    "evaluate",
+    "accuracy",
+    "mean_curve",
+    "reach",
+    "run_jobs",
 ]
 
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task is made of: its data, network, optimizer, batch size and metric.
+
+    Attributes
+    ----------
+    name : str
+        The task's name in :data:`SUITE`.
+    data : str
+        The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
+        ``"digits-images"``, ``"noisy"``, ``"friedman"``).
+    model : str
+        The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
+        ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``).
+    optimizer : str
+        ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
+    batch_size : int
+    metric : str
+        ``"accuracy"`` (higher is better) or ``"mse"`` (test mean squared error of the
+        standardised target, lower is better).
+    weight_decay : float
+        Passed to the optimizer (AdamW's default 0.01 is written out).
+    """
+
+    name: str
+    data: str
+    model: str
+    optimizer: str
+    batch_size: int
+    metric: str = "accuracy"
+    weight_decay: float = 0.0
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric != "mse"
+
+
+#: The benchmark suite, in table order.
+SUITE: dict[str, TaskSpec] = {
+    s.name: s
+    for s in (
+        TaskSpec("mnist1d-cnn-sgd", "mnist1d", "cnn1d", "sgd", 128),
+        TaskSpec("mnist1d-cnn-adam", "mnist1d", "cnn1d", "adam", 128),
+        TaskSpec("digits-mlp-sgd", "digits", "mlp-digits", "sgd", 64),
+        TaskSpec(
+            "digits-resnet-sgd", "digits-images", "resnet-digits", "sgd", 64, "accuracy", 5e-4
+        ),
+        TaskSpec("noisy-mlp-sgd", "noisy", "mlp-noisy", "sgd", 32),
+        TaskSpec("friedman-mlp-sgd", "friedman", "mlp-friedman", "sgd", 64, "mse"),
+        TaskSpec("mnist1d-mlp-adamw", "mnist1d-10k", "mlp-mnist1d", "adamw", 128, "accuracy", 0.01),
+    )
+}
+
+#: The demo's ``--dataset`` choices and the suite task each one is.
 TASKS = ("mnist1d", "digits")
-BATCH = {"mnist1d": 128, "digits": 64}
+_ALIASES = {"mnist1d": "mnist1d-cnn-sgd", "digits": "digits-mlp-sgd"}
 
 
 @dataclass(frozen=True)
 class Task:
-    """A data set held in memory as tensors, with its batch size."""
+    """A data set held in memory as tensors, with its batch size and metric."""
 
     name: str
     x: torch.Tensor
@@ -55,56 +143,111 @@ class Task:
     x_test: torch.Tensor
     y_test: torch.Tensor
     batch_size: int
+    spec: TaskSpec = field(default=SUITE["mnist1d-cnn-sgd"], repr=False)
 
     @property
     def steps_per_epoch(self) -> int:
         """Optimizer steps in one epoch (the last, partial batch included)."""
         return -(-len(self.x) // self.batch_size)
 
+    @property
+    def metric(self) -> str:
+        return self.spec.metric
+
+    @property
+    def chance(self) -> float:
+        """The score of a model that learned nothing: 1/classes, or the MSE of predicting 0
+        (the training mean of the standardised target)."""
+        if self.spec.metric == "mse":
+            return float((self.y_test**2).mean())
+        return 1.0 / int(self.y.max() + 1)
+
+    def loss_fn(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy, or MSE for the regression task."""
+        if self.spec.metric == "mse":
+            return nn.functional.mse_loss(output.squeeze(-1), target)
+        return nn.functional.cross_entropy(output, target)
+
 
 _CACHE: dict[str, Task] = {}
 
 
-def load_task(name: str) -> Task:
-    """Build (once per process) the task ``name``: ``"mnist1d"`` or ``"digits"``."""
-    if name not in TASKS:
-        raise ValueError(f"Argument `name` must be one of {TASKS}. Received: name={name!r}")
-    if name in _CACHE:
-        return _CACHE[name]
-    if name == "mnist1d":
-        try:
-            from mnist1d.data import get_dataset_args, make_dataset
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "The mnist1d task needs the `mnist1d` package: pip install 'clr-core[demo]'"
-            ) from e
+def _need(module: str, package: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(f"This task needs `{package}`: pip install 'clr-core[demo]'") from e
+
+
+def _standardise(x: Any, mean: Any, std: Any) -> torch.Tensor:
+    return torch.tensor((x - mean) / std, dtype=torch.float32)
+
+
+def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(x, y, x_test, y_test)`` of data set ``key``, generated or bundled, never downloaded."""
+    if key in ("mnist1d", "mnist1d-10k"):
+        data = _need("mnist1d.data", "mnist1d")
+        args = data.get_dataset_args()
+        if key == "mnist1d-10k":
+            args.num_samples = 10_000
         # generated offline and deterministically; never get_dataset(), which downloads
-        d = make_dataset(get_dataset_args())
+        d = data.make_dataset(args)
 
         def sig(a: Any) -> torch.Tensor:
-            return torch.tensor(a, dtype=torch.float32).unsqueeze(1)
+            t = torch.tensor(a, dtype=torch.float32)
+            return t.unsqueeze(1) if key == "mnist1d" else t
 
-        task = Task(
-            name,
+        return (
             sig(d["x"]),
             torch.tensor(d["y"]).long(),
             sig(d["x_test"]),
             torch.tensor(d["y_test"]).long(),
-            BATCH[name],
         )
-    else:
-        try:
-            from sklearn.datasets import load_digits
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "The digits task needs scikit-learn: pip install 'clr-core[demo]'"
-            ) from e
-        x, y = load_digits(return_X_y=True)
+    datasets = _need("sklearn.datasets", "scikit-learn")
+    if key in ("digits", "digits-images"):
+        x, y = datasets.load_digits(return_X_y=True)
         xt = torch.tensor(x / 16.0, dtype=torch.float32)
+        if key == "digits-images":
+            xt = xt.reshape(-1, 1, 8, 8)
         yt = torch.tensor(y).long()
-        task = Task(name, xt[:1400], yt[:1400], xt[1400:], yt[1400:], BATCH[name])
-    _CACHE[name] = task
-    return task
+        return xt[:1400], yt[:1400], xt[1400:], yt[1400:]
+    if key == "noisy":
+        x, y = datasets.make_classification(
+            n_samples=2000,
+            n_features=20,
+            n_informative=10,
+            n_redundant=5,
+            n_classes=4,
+            n_clusters_per_class=2,
+            flip_y=0.2,
+            class_sep=1.0,
+            random_state=0,
+        )
+        m, s = x[:1000].mean(0), x[:1000].std(0)
+        xt, yt = _standardise(x, m, s), torch.tensor(y).long()
+        return xt[:1000], yt[:1000], xt[1000:], yt[1000:]
+    if key == "friedman":
+        x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
+        xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
+        yt = _standardise(y, y[:2000].mean(), y[:2000].std())
+        return xt[:2000], yt[:2000], xt[2000:], yt[2000:]
+    raise ValueError(f"unknown data set {key!r}")
+
+
+def load_task(name: str) -> Task:
+    """Build (once per process) the task ``name``: a key of :data:`SUITE`, or ``"mnist1d"`` /
+    ``"digits"`` (the demo's names for ``mnist1d-cnn-sgd`` and ``digits-mlp-sgd``)."""
+    spec_name = _ALIASES.get(name, name)
+    if spec_name not in SUITE:
+        choices = TASKS + tuple(SUITE)
+        raise ValueError(f"Argument `name` must be one of {choices}. Received: name={name!r}")
+    if name not in _CACHE:
+        spec = SUITE[spec_name]
+        x, y, xt, yt = _data(spec.data)
+        _CACHE[name] = Task(name, x, y, xt, yt, spec.batch_size, spec)
+    return _CACHE[name]
 
 
 def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -112,7 +255,7 @@ def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor,
 
     Returns the task without them (its test set is those examples, so nothing of
     the real test set is seen) and the held-out ``(x, y)`` batches: what a range
-    test measures its accuracy on, leaving the test set to judge the training.
+    test measures its metric on, leaving the test set to judge the training.
     """
     hold = n_batches * task.batch_size
     n = len(task.x) - hold
@@ -120,7 +263,9 @@ def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor,
         raise ValueError(
             f"Argument `n_batches` must leave training examples. Received: n_batches={n_batches!r}"
         )
-    sub = Task(task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size)
+    sub = Task(
+        task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size, task.spec
+    )
     val = [
         (task.x[i : i + task.batch_size], task.y[i : i + task.batch_size])
         for i in range(n, len(task.x), task.batch_size)
@@ -128,9 +273,38 @@ def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor,
     return sub, val
 
 
+class _Residual(nn.Module):
+    """``relu(x + bn(conv(relu(bn(conv(x))))))``: a basic residual block."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+def _mlp(*widths: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
 def make_model(name: str) -> nn.Module:
-    """The network for task ``name`` (initialised from torch's global RNG)."""
-    if name == "mnist1d":
+    """The network of task ``name`` (initialised from torch's global RNG)."""
+    spec = SUITE.get(_ALIASES.get(name, name))
+    if spec is None:
+        raise ValueError(f"Argument `name` must name a task. Received: name={name!r}")
+    if spec.model == "cnn1d":
         return nn.Sequential(
             nn.Conv1d(1, 32, 5, padding=2),
             nn.ReLU(),
@@ -141,18 +315,40 @@ def make_model(name: str) -> nn.Module:
             nn.ReLU(),
             nn.Linear(20, 10),
         )
-    if name == "digits":
-        return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    raise ValueError(f"Argument `name` must be one of {TASKS}. Received: name={name!r}")
+    if spec.model == "resnet-digits":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            _Residual(16),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            _Residual(32),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(32, 10),
+        )
+    widths = {
+        "mlp-digits": (64, 64, 10),
+        "mlp-noisy": (20, 256, 256, 4),
+        "mlp-friedman": (10, 64, 64, 1),
+        "mlp-mnist1d": (40, 256, 256, 10),
+    }
+    return _mlp(*widths[spec.model])
 
 
-def make_optimizer(kind: str, params: Any, lr: float) -> torch.optim.Optimizer:
-    """``"sgd"`` (momentum 0.9, as in the paper) or ``"adam"`` (torch defaults)."""
+def make_optimizer(
+    kind: str, params: Any, lr: float, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """``"sgd"`` (momentum 0.9, as in the paper), ``"adam"`` or ``"adamw"`` (torch defaults)."""
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    raise ValueError(f"Argument `kind` must be 'sgd' or 'adam'. Received: kind={kind!r}")
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"Argument `kind` must be 'sgd', 'adam' or 'adamw'. Received: kind={kind!r}")
 
 
 def batches(task: Task, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -166,11 +362,24 @@ def batches(task: Task, generator: torch.Generator) -> Iterator[tuple[torch.Tens
 
 
 @torch.no_grad()
+def evaluate(model: nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The task's metric of ``model`` on ``(x, y)``: accuracy in [0, 1], or the MSE."""
+    if task.metric != "mse":
+        return accuracy(model, x, y)
+    was = model.training
+    model.eval()
+    score = float(nn.functional.mse_loss(model(x).squeeze(-1), y))
+    model.train(was)
+    return score
+
+
+@torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Top-1 accuracy of ``model`` on ``(x, y)``, in [0, 1]."""
+    was = model.training
     model.eval()
     acc = float((model(x).argmax(1) == y).float().mean())
-    model.train()
+    model.train(was)
     return acc
 
 
@@ -178,18 +387,39 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 class TrainRun:
     """What one training job produced."""
 
-    accuracies: list[float] = field(default_factory=list)  # test accuracy after each epoch
+    scores: list[float] = field(default_factory=list)  # test metric after each epoch
     lrs: list[float] = field(default_factory=list)  # rate used at each iteration
     momenta: list[float] = field(default_factory=list)  # momentum / beta1 at each iteration
-    diverged: bool = False  # the loss went non-finite (accuracy then counts as chance)
+    train_losses: list[float] = field(default_factory=list)  # mean training loss of each epoch
+    diverged: bool = False  # the loss went non-finite (the score then counts as chance)
+    higher_is_better: bool = True
+
+    @property
+    def accuracies(self) -> list[float]:
+        """The scores of a classification task (test accuracy after each epoch)."""
+        return self.scores
 
     @property
     def final(self) -> float:
-        return self.accuracies[-1] if self.accuracies else math.nan
+        return self.scores[-1] if self.scores else math.nan
 
     @property
     def best(self) -> float:
-        return max(self.accuracies) if self.accuracies else math.nan
+        if not self.scores:
+            return math.nan
+        return max(self.scores) if self.higher_is_better else min(self.scores)
+
+
+#: Builds an optimizer from ``(params, initial lr)``: for optimizers the task does not name.
+OptimizerFactory = Callable[[Any, float], torch.optim.Optimizer]
+
+
+def _momentum_of(group: dict[str, Any]) -> float:
+    for key in ("momentum", "betas"):
+        if key in group:
+            m = group[key]
+            return float(m[0] if isinstance(m, (tuple, list)) else m)
+    return math.nan
 
 
 def train(
@@ -198,11 +428,12 @@ def train(
     *,
     epochs: int,
     seed: int,
-    optimizer: str = "sgd",
+    optimizer: str | OptimizerFactory | None = None,
     momentum: Schedule | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    record: bool = True,
 ) -> TrainRun:
-    """Train a fresh model on ``task`` and record test accuracy after every epoch.
+    """Train a fresh model on ``task`` and record the test metric after every epoch.
 
     Parameters
     ----------
@@ -215,44 +446,190 @@ def train(
         Passes over the training set.
     seed : int
         Seeds the initial weights and the batch order.
-    optimizer : {"sgd", "adam"}
-        SGD with momentum 0.9, or Adam.
+    optimizer : str or callable, optional
+        ``"sgd"`` (momentum 0.9), ``"adam"``, ``"adamw"``, or a factory
+        ``(params, lr) -> Optimizer``; default the task's own. An optimizer with
+        ``train()`` / ``eval()`` methods (schedule-free) is switched to ``eval()``
+        for every evaluation.
     momentum : clr_core.Schedule, optional
         A momentum (SGD) or beta1 (Adam) schedule, cycled with the rate.
     on_epoch : callable, optional
-        Called as ``on_epoch(epoch, accuracy)`` after each epoch (progress bars).
+        Called as ``on_epoch(epoch, score)`` after each epoch (progress bars).
+    record : bool
+        Keep the rate and momentum of every iteration (``lrs``, ``momenta``).
 
     A run whose loss turns non-finite is marked ``diverged``; its remaining epochs
-    count at chance accuracy (0.1), as a collapsed run would score.
+    score at :attr:`Task.chance`, as a collapsed run would.
     """
     schedule = lr if isinstance(lr, Schedule) else Constant(float(lr))
     torch.manual_seed(seed)
-    model = make_model(task.name)
-    opt = make_optimizer(optimizer, model.parameters(), schedule(0))
+    model = make_model(task.spec.name)
+    kind = task.spec.optimizer if optimizer is None else optimizer
+    if callable(kind):
+        opt = kind(model.parameters(), schedule(0))
+    else:
+        opt = make_optimizer(kind, model.parameters(), schedule(0), task.spec.weight_decay)
     scheduler = ScheduleLR(opt, schedule, momentum=momentum)
-    gen = torch.Generator().manual_seed(seed)
-    stream = batches(task, gen)
-    loss_fn = nn.CrossEntropyLoss()
-    key = "momentum" if optimizer == "sgd" else "betas"
-    run = TrainRun()
+    switch = callable(getattr(opt, "train", None)) and callable(getattr(opt, "eval", None))
+    stream = batches(task, torch.Generator().manual_seed(seed))
+    run = TrainRun(higher_is_better=task.spec.higher_is_better)
     for epoch in range(epochs):
         if not run.diverged:
+            if switch:
+                opt.train()  # type: ignore[attr-defined]
+            total = 0.0
             for _ in range(task.steps_per_epoch):
-                group = opt.param_groups[0]
-                run.lrs.append(float(group["lr"]))
-                m = group[key]
-                run.momenta.append(float(m[0] if isinstance(m, tuple) else m))
+                if record:
+                    group = opt.param_groups[0]
+                    run.lrs.append(float(group["lr"]))
+                    run.momenta.append(_momentum_of(group))
                 xb, yb = next(stream)
-                loss = loss_fn(model(xb), yb)
-                if not math.isfinite(float(loss.detach())):
+                loss = task.loss_fn(model(xb), yb)
+                value = float(loss.detach())
+                if not math.isfinite(value):
                     run.diverged = True
                     break
+                total += value
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 scheduler.step()
-        acc = 0.1 if run.diverged else accuracy(model, task.x_test, task.y_test)
-        run.accuracies.append(acc)
+            if switch:
+                opt.eval()  # type: ignore[attr-defined]
+            run.train_losses.append(total / task.steps_per_epoch if not run.diverged else math.nan)
+        score = task.chance if run.diverged else evaluate(model, task, task.x_test, task.y_test)
+        if not math.isfinite(score):
+            run.diverged, score = True, task.chance
+        run.scores.append(score)
         if on_epoch is not None:
-            on_epoch(epoch, acc)
+            on_epoch(epoch, score)
     return run
+
+
+# --------------------------------------------------------------------------- #
+# The range test as the demo and the benchmarks run it
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """One range test's settings: an exponential sweep ``start -> end`` in ``steps``, the
+    metric read on ``held_out`` batches carved from the *training* set (0: none; the
+    range test then reads the training loss alone)."""
+
+    start: float = 1e-4
+    end: float = 10.0
+    steps: int = 200
+    held_out: int = 4
+
+
+#: The demo's range test (and the benchmarks' reading before the suite).
+DEMO_SWEEP = SweepSettings()
+
+
+def sweep(
+    task: Task, seed: int, settings: SweepSettings = DEMO_SWEEP, optimizer: str | None = None
+) -> RangeTestResult:
+    """Our range test on a fresh model of ``task`` (seed ``seed``), read by clr_core.
+
+    The held-out batches are the last of the training set; the test set plays no part.
+    ``len(result.lrs)`` is the optimizer steps it took.
+    """
+    if settings.held_out:
+        sub, val = hold_out(task, settings.held_out)
+    else:
+        sub, val = task, []
+    torch.manual_seed(seed)
+    model = make_model(task.spec.name)
+    kind = task.spec.optimizer if optimizer is None else optimizer
+    opt = make_optimizer(kind, model.parameters(), settings.start, task.spec.weight_decay)
+    stream = batches(sub, torch.Generator().manual_seed(seed))
+    loader = [next(stream) for _ in range(settings.steps)]
+    use_val = bool(val) and task.metric == "accuracy"
+    return range_test(
+        model,
+        opt,
+        loader,
+        task.loss_fn,
+        start_lr=settings.start,
+        end_lr=settings.end,
+        num_steps=settings.steps,
+        metric="accuracy" if use_val else None,
+        val_loader=val if use_val else None,
+        val_batches=len(val) if use_val else 4,
+        progress=False,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Reading the curves
+# --------------------------------------------------------------------------- #
+
+
+def mean_curve(curves: Sequence[Sequence[float]]) -> list[float]:
+    """The mean score after each epoch, over runs of the same length."""
+    return [statistics.fmean(v) for v in zip(*curves, strict=True)]
+
+
+def reach(
+    curve: Sequence[float], target: float, ipe: int, tolerance: float, higher_is_better: bool = True
+) -> int | None:
+    """Iterations until ``curve`` (one point an epoch) comes within ``tolerance`` of ``target``
+    (``None``: never)."""
+    for epoch, score in enumerate(curve):
+        if (score >= target - tolerance) if higher_is_better else (score <= target + tolerance):
+            return (epoch + 1) * ipe
+    return None
+
+
+# --------------------------------------------------------------------------- #
+# Independent jobs in worker processes
+# --------------------------------------------------------------------------- #
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def default_jobs() -> int:
+    """As many workers as the process may use cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_jobs(
+    fn: Callable[..., Any],
+    jobs: Sequence[tuple[Any, ...]],
+    n_jobs: int = 1,
+    on_done: Callable[[int, Any], None] | None = None,
+) -> list[Any]:
+    """``[fn(*job) for job in jobs]``, in ``n_jobs`` worker processes (one torch thread each).
+
+    ``fn`` must be importable (a module-level function); results come back in the
+    order of ``jobs``, identical to a serial run since every job is seeded.
+    ``on_done(index, result)`` is called in this process as each job finishes.
+    """
+    if n_jobs <= 1 or len(jobs) <= 1:
+        out = []
+        for i, job in enumerate(jobs):
+            out.append(fn(*job))
+            if on_done is not None:
+                on_done(i, out[-1])
+        return out
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    results: list[Any] = [None] * len(jobs)
+    ctx = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker
+    ) as pool:
+        futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            if on_done is not None:
+                on_done(i, results[i])
+    return results

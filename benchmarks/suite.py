@@ -1,0 +1,339 @@
+"""The benchmark suite of the automatic choice: several tasks, each against its own grid.
+
+Every task of :data:`clr_torch.demo.tasks.SUITE` gets
+
+* an exhaustive grid of fixed rates (:data:`GRIDS`, six rates a decade), 10 seeds each,
+  trained :data:`GRID_EPOCHS` epochs: the reference;
+* the learning-rate-free optimizers a user would pick instead of a range test, at
+  their documented defaults, over the budget the grid's best rate needs to reach its
+  peak (:data:`ANCHORS`): Prodigy (lr 1, cosine over the budget), D-Adaptation SGD
+  (lr 1, cosine, the task's momentum) and schedule-free AdamW (its defaults);
+* the automatic choice: a range test per seed, then ``result.recommend`` for that
+  budget, and ``result.lr`` as a fixed rate (``plans`` in this module);
+
+and the tasks are split *before* anything is fitted (:data:`FIT_TASKS` /
+:data:`HELD_OUT_TASKS`): constants of the reading may be chosen on the fitted
+tasks only, and the tables report the held-out ones separately.
+
+Every training run is cached as soon as it finishes in
+``$CLR_BENCH_CACHE/suite/<task>.json`` (default ``/tmp/clr_bench``), keyed by
+everything that determines it, so an interrupted run resumes and later commands
+reuse the grid. Runs go to ``--jobs`` worker processes (one torch thread each); the
+results do not depend on how many (every run is seeded).
+
+Usage (from the repository root)::
+
+    python benchmarks/suite.py grid [--tasks T ...] [--jobs N]    # the reference grids
+    python benchmarks/suite.py anchors                             # Prodigy & co.
+    python benchmarks/suite.py report                              # tables (markdown)
+    python benchmarks/suite.py --quick ...                         # 2 seeds, short runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "adapters" / "torch", ROOT):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from clr_core import Constant, CosineRestarts, Schedule, from_config
+from clr_torch.demo.tasks import SUITE, load_task, mean_curve, run_jobs, train
+
+#: Tasks whose curves may be looked at while choosing the reading's constants.
+FIT_TASKS = ("mnist1d-cnn-sgd", "noisy-mlp-sgd", "mnist1d-mlp-adamw")
+#: Tasks never looked at while fitting: they decide whether a rule ships.
+HELD_OUT_TASKS = ("mnist1d-cnn-adam", "digits-mlp-sgd", "digits-resnet-sgd", "friedman-mlp-sgd")
+
+
+def _decade_grid(low: float, high: float, per_decade: int = 6) -> tuple[float, ...]:
+    """Rates ``10**(k / per_decade)`` from ``low`` to ``high`` (inclusive), rounded to 3 digits."""
+    k0 = round(math.log10(low) * per_decade)
+    k1 = round(math.log10(high) * per_decade)
+    return tuple(float(f"{10 ** (k / per_decade):.3g}") for k in range(k0, k1 + 1))
+
+
+#: The fixed-rate grid of every task (six rates a decade, bracketing the best and the
+#: rates that collapse).
+GRIDS: dict[str, tuple[float, ...]] = {
+    "mnist1d-cnn-sgd": _decade_grid(1e-2, 0.464),
+    "mnist1d-cnn-adam": _decade_grid(1e-3, 0.0464),
+    "digits-mlp-sgd": _decade_grid(1e-2, 2.15),
+    "digits-resnet-sgd": _decade_grid(1e-2, 2.15),
+    "noisy-mlp-sgd": _decade_grid(1e-3, 0.215),
+    "friedman-mlp-sgd": _decade_grid(1e-3, 0.316),
+    "mnist1d-mlp-adamw": _decade_grid(3.16e-4, 0.0464),
+}
+#: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
+GRID_EPOCHS = {
+    "mnist1d-cnn-sgd": 100,
+    "mnist1d-cnn-adam": 100,
+    "digits-mlp-sgd": 60,
+    "digits-resnet-sgd": 60,
+    "noisy-mlp-sgd": 40,
+    "friedman-mlp-sgd": 100,
+    "mnist1d-mlp-adamw": 60,
+}
+SEEDS = tuple(range(10))
+CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
+
+
+# --------------------------------------------------------------------------- #
+# Cache
+# --------------------------------------------------------------------------- #
+
+
+class Cache:
+    """Finished runs of one task by key, in one JSON file rewritten atomically after each put.
+
+    Only the parent process writes it (workers return their results)."""
+
+    def __init__(self, task: str) -> None:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        self.path = CACHE_DIR / f"{task}.json"
+        self.data: dict[str, Any] = {}
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text(encoding="utf-8"))
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.data[key] = value
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def key_of(*parts: Any) -> str:
+    return "|".join(
+        json.dumps(p, sort_keys=True, separators=(",", ":")) if isinstance(p, dict) else str(p)
+        for p in parts
+    )
+
+
+# --------------------------------------------------------------------------- #
+# One training job (runs in a worker)
+# --------------------------------------------------------------------------- #
+
+
+def anchor_optimizer(kind: str, weight_decay: float, momentum: float) -> Callable[..., Any]:
+    """A factory ``(params, lr) -> optimizer`` for a learning-rate-free optimizer."""
+
+    def make(params: Any, lr: float) -> Any:
+        if kind == "prodigy":
+            from prodigyopt import Prodigy
+
+            return Prodigy(params, lr=lr, weight_decay=weight_decay)
+        if kind == "dadapt-sgd":
+            from dadaptation import DAdaptSGD
+
+            return DAdaptSGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if kind == "sf-adamw":
+            from schedulefree import AdamWScheduleFree
+
+            return AdamWScheduleFree(params, lr=lr, weight_decay=weight_decay)
+        raise ValueError(kind)
+
+    return make
+
+
+def train_job(
+    task_name: str,
+    lr_config: dict[str, Any],
+    momentum_config: dict[str, Any] | None,
+    epochs: int,
+    seed: int,
+    optimizer: str | None,
+) -> dict[str, Any]:
+    """Train once; plain data back: scores per epoch, diverged, train losses, seconds."""
+    import torch
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    schedule = from_config(lr_config)
+    momentum = None if momentum_config is None else from_config(momentum_config)
+    opt: Any = optimizer
+    if optimizer in ("prodigy", "dadapt-sgd", "sf-adamw"):
+        opt = anchor_optimizer(optimizer, task.spec.weight_decay, 0.9)
+    t0 = time.perf_counter()
+    run = train(
+        task, schedule, epochs=epochs, seed=seed, optimizer=opt, momentum=momentum, record=False
+    )
+    return {
+        "scores": run.scores,
+        "diverged": run.diverged,
+        "train_losses": [x if math.isfinite(x) else None for x in run.train_losses],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def train_many(
+    task_name: str,
+    specs: Sequence[tuple[Schedule, Schedule | None, int, int, str | None]],
+    jobs: int,
+    label: str = "",
+) -> list[dict[str, Any]]:
+    """Train every ``(lr, momentum, epochs, seed, optimizer)`` of ``specs`` (cached)."""
+    cache = Cache(task_name)
+    keys = [
+        key_of(
+            "train",
+            lr.to_config(),
+            "m-" if mom is None else mom.to_config(),
+            f"e{epochs}",
+            f"s{seed}",
+            opt or "task",
+        )
+        for lr, mom, epochs, seed, opt in specs
+    ]
+    todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    work = [
+        (
+            task_name,
+            specs[i][0].to_config(),
+            None if specs[i][1] is None else specs[i][1].to_config(),
+            specs[i][2],
+            specs[i][3],
+            specs[i][4],
+        )
+        for i in todo
+    ]
+    if work:
+        print(f"{task_name} {label}: {len(work)} run(s) to train", flush=True)
+
+    def done(j: int, result: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], result)
+
+    run_jobs(train_job, work, jobs, on_done=done)
+    return [cache.get(k) for k in keys]
+
+
+# --------------------------------------------------------------------------- #
+# Reading the runs
+# --------------------------------------------------------------------------- #
+
+
+def higher(task: str) -> bool:
+    return SUITE[task].higher_is_better
+
+
+def best_of(curve: Sequence[float], task: str) -> tuple[float, int]:
+    """The best value of a mean curve and the epoch (1-based) it is first reached."""
+    pick = max if higher(task) else min
+    value = pick(curve)
+    return value, list(curve).index(value) + 1
+
+
+def grid_runs(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> dict[float, list[Any]]:
+    epochs = 6 if quick else GRID_EPOCHS[task]
+    rates = GRIDS[task][::4] if quick else GRIDS[task]
+    specs = [(Constant(lr), None, epochs, s, None) for lr in rates for s in seeds]
+    runs = train_many(task, specs, jobs, "grid")
+    n = len(seeds)
+    return {lr: runs[i * n : (i + 1) * n] for i, lr in enumerate(rates)}
+
+
+def grid_summary(task: str, runs: dict[float, list[Any]]) -> dict[str, Any]:
+    """The grid's best rate (best peak of its mean curve), that peak and the epoch of it."""
+    curves = {lr: mean_curve([r["scores"] for r in rs]) for lr, rs in runs.items()}
+    sign = 1 if higher(task) else -1
+    best = max(curves, key=lambda lr: sign * best_of(curves[lr], task)[0])
+    peak, epoch = best_of(curves[best], task)
+    return {"lr": best, "peak": peak, "epoch": epoch, "curves": curves}
+
+
+def budget(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> int:
+    """The equal budget: epochs the grid's best fixed rate needs to reach its peak."""
+    return grid_summary(task, grid_runs(task, seeds, jobs, quick))["epoch"]
+
+
+#: The anchors, their optimizer key and their rate schedule as a function of the total steps.
+ANCHORS: dict[str, Callable[[int], Schedule]] = {
+    "prodigy": lambda total: CosineRestarts(1.0, total),
+    "dadapt-sgd": lambda total: CosineRestarts(1.0, total),
+    "sf-adamw": lambda total: Constant(0.0025),
+}
+
+
+def anchor_runs(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> dict[str, list[Any]]:
+    epochs = budget(task, seeds, jobs, quick)
+    total = epochs * load_task(task).steps_per_epoch
+    out = {}
+    for name, schedule in ANCHORS.items():
+        specs = [(schedule(total), None, epochs, s, name) for s in seeds]
+        out[name] = train_many(task, specs, jobs, name)
+    return out
+
+
+def collapsed(task: str, final: float, grid_peak: float, diverged: bool) -> bool:
+    """Non-finite, or a final score no better than halfway from chance to the grid's best."""
+    chance = load_task(task).chance
+    mid = (chance + grid_peak) / 2
+    return diverged or not math.isfinite(final) or (final < mid if higher(task) else final > mid)
+
+
+def fmt(task: str, value: float) -> str:
+    return f"{100 * value:.2f}" if higher(task) else f"{value:.4f}"
+
+
+def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
+    lines = [
+        "| task | split | grid best lr | grid peak | epoch of peak | "
+        + " | ".join(ANCHORS)
+        + " | collapsed (grid rates) |",
+        "|:--|:--|--:|--:|--:|" + "--:|" * len(ANCHORS) + "--:|",
+    ]
+    for task in tasks:
+        runs = grid_runs(task, seeds, jobs, quick)
+        g = grid_summary(task, runs)
+        anchors = anchor_runs(task, seeds, jobs, quick)
+        cells = []
+        for name in ANCHORS:
+            finals = [r["scores"][-1] for r in anchors[name]]
+            n_col = sum(collapsed(task, f, g["peak"], r["diverged"]) for f, r in zip(finals, anchors[name], strict=True))
+            cells.append(f"{fmt(task, statistics.fmean(finals))} ({n_col}/{len(finals)})")
+        cols = [
+            f"{lr:g}:{sum(collapsed(task, r['scores'][-1], g['peak'], r['diverged']) for r in rs)}"
+            for lr, rs in runs.items()
+        ]
+        split = "fit" if task in FIT_TASKS else "held out"
+        lines.append(
+            f"| {task} | {split} | {g['lr']:g} | {fmt(task, g['peak'])} | {g['epoch']} | "
+            + " | ".join(cells)
+            + f" | {' '.join(cols)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("command", choices=("grid", "anchors", "report"))
+    p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=len(SEEDS))
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    seeds = tuple(range(2 if args.quick else args.seeds))
+    for task in args.tasks:
+        if args.command == "grid":
+            grid_runs(task, seeds, args.jobs, args.quick)
+        elif args.command == "anchors":
+            anchor_runs(task, seeds, args.jobs, args.quick)
+    if args.command == "report":
+        print(report(args.tasks, seeds, args.jobs, args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
