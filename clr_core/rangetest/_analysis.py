@@ -268,7 +268,9 @@ def analyze(
     Raises
     ------
     ValueError
-        Fewer than :data:`MIN_POINTS` points, lengths that differ, rates that
+        Fewer than :data:`MIN_POINTS` points (unless the last loss is
+        non-finite: the result then says the sweep diverged at once and to start
+        it lower), lengths that differ, rates that
         are negative, non-finite or not strictly increasing.
     TypeError
         Values that are not real numbers.
@@ -361,7 +363,8 @@ def analyze(
     n = len(lr_list)
     if len(loss_list) != n:
         raise _fail("losses", f"as long as lrs ({n} values)", f"<{len(loss_list)} values>")
-    if n < MIN_POINTS:
+    ends_nonfinite = n > 0 and not math.isfinite(loss_list[-1])
+    if n < MIN_POINTS and not ends_nonfinite:
         raise ValueError(
             f"A range test needs at least {MIN_POINTS} points to analyse. Received: {n} point(s)."
         )

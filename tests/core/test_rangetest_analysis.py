@@ -159,6 +159,17 @@ def test_too_few_points_is_an_error(n):
         analyze(LRS[:n], [1.0] * n)
 
 
+@pytest.mark.parametrize("n", [1, 2, 4])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_short_sweep_that_ended_non_finite_reads_diverged_at_once(n, bad):
+    """A NaN/inf in the first steps is a reading ("start lower"), not an error."""
+    r = analyze(LRS[:n], [1.0] * (n - 1) + [bad])
+    assert r.diverged
+    assert r.confidence == 0.0
+    assert r.max_lr == r.base_lr == r.lr == LRS[0]
+    assert any("diverged at once" in s for s in r.reasons)
+
+
 def test_constant_losses_are_flat_with_zero_confidence():
     r = analyze(LRS, [0.5] * 100)
     assert r.confidence == 0.0
