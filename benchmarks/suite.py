@@ -301,7 +301,10 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
         cells = []
         for name in ANCHORS:
             finals = [r["scores"][-1] for r in anchors[name]]
-            n_col = sum(collapsed(task, f, g["peak"], r["diverged"]) for f, r in zip(finals, anchors[name], strict=True))
+            n_col = sum(
+                collapsed(task, f, g["peak"], r["diverged"])
+                for f, r in zip(finals, anchors[name], strict=True)
+            )
             cells.append(f"{fmt(task, statistics.fmean(finals))} ({n_col}/{len(finals)})")
         cols = [
             f"{lr:g}:{sum(collapsed(task, r['scores'][-1], g['peak'], r['diverged']) for r in rs)}"
