@@ -7,11 +7,16 @@
   plain-data state, no clobbered rates on resume, no error past a 1cycle's end.
 * :func:`range_test` / :class:`RangeTest` run the LR range test on a model and
   return clr_core's ``RangeTestResult``, restoring everything afterwards.
+* :class:`LearningRateFinder` is the range test as a Lightning callback: it runs
+  at fit start and installs the plan it reads. It is imported on first use, so
+  ``import clr_torch`` never imports Lightning.
 
 This package imports torch at import time: it fails loudly where torch is missing.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch  # noqa: F401  (fail loudly where torch is missing)
 
@@ -30,3 +35,21 @@ __all__ = [
     "RangeTest",
     "accuracy",
 ]
+# Not in __all__: `from clr_torch import *` must work without Lightning.
+
+_LAZY = {"LearningRateFinder": "._lightning"}
+
+
+def __getattr__(name: str) -> Any:
+    """Lightning-only names, imported on first use (Lightning stays optional)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
