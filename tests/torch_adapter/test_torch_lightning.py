@@ -495,3 +495,23 @@ def test_ddp_two_gloo_processes_share_the_loss_and_install_the_same_plan(tmp_pat
     assert r.provenance["batch_size"] == 16 * 2
     assert r.provenance["strategy"] == "DDPStrategy"
     assert clr_core.from_config(outs[0]["plan"][0]).total_steps == 40
+
+
+def test_a_sweep_that_diverges_at_once_installs_nothing_and_says_why():
+    class NanFirst(Digits):
+        def training_step(self, batch, batch_idx):
+            out = super().training_step(batch, batch_idx)
+            if len(self.step_losses) == 2:  # the sweep's second step
+                out["loss"] = out["loss"] * float("nan")
+            return out
+
+    pl.seed_everything(1, verbose=False)
+    model = NanFirst()
+    finder = clr_torch.LearningRateFinder(num_training_steps=40)
+    with pytest.warns(UserWarning, match="no usable reading.*diverged at once"):
+        trainer = _fit(model, [finder], max_epochs=1)
+    assert len(finder.result.lrs) == 2
+    assert finder.result.confidence == 0.0
+    assert finder.scheduler is None
+    assert trainer.lr_scheduler_configs == []
+    assert model.seen_lrs[2:] == [0.05] * 29  # the module's own rate, restored

@@ -446,3 +446,28 @@ def test_a_one_shot_generator_with_too_few_batches_names_train_loader(digits):
     _assert_same(before, _state(model, opt))
     with pytest.raises(ValueError, match="`train_loader` yields no batches"):
         clr_torch.range_test(model, opt, [], torch.nn.functional.cross_entropy, progress=False)
+
+
+@pytest.mark.parametrize("bad_at", [0, 1, 3])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_loss_in_the_first_steps_reads_diverged_at_once(digits, bad_at, bad):
+    model, opt, loader = _prepared(digits)
+    before, rng = _state(model, opt), _rng_states()
+    calls = {"n": 0}
+
+    def step(model, batch):
+        loss = _noisy_step(model, batch)
+        calls["n"] += 1
+        return loss * bad if calls["n"] == bad_at + 1 else loss
+
+    result = clr_torch.range_test(
+        model, opt, loader, step_fn=step, start_lr=1e-4, end_lr=1.0, num_steps=30,
+        progress=False,
+    )  # fmt: skip
+    assert len(result.lrs) == bad_at + 1  # every point it had, the non-finite one last
+    assert not np.isfinite(result.losses[-1])
+    assert result.diverged
+    assert result.confidence == 0.0
+    assert any("diverged at once" in r and "tart" in r for r in result.reasons), result.reasons
+    _assert_same(before, _state(model, opt))
+    _assert_rng_same(rng, _rng_states())

@@ -409,7 +409,9 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
        ``one_cycle_peak`` over the fit's optimizer steps, with cycled momentum
        when the optimizer has momentum) as the Trainer's step-interval
        scheduler, a :class:`~clr_torch.ScheduleLR`, replacing the schedulers from
-       ``configure_optimizers`` (with a warning when there were any).
+       ``configure_optimizers`` (with a warning when there were any). A result
+       with confidence 0 (the loss diverged at once, or stayed flat) installs
+       nothing and warns with its reasons.
 
     Parameters
     ----------
@@ -627,7 +629,13 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             result = _rt.RangeTestResult.from_dict(trainer.strategy.broadcast(result.to_dict()))
         self.result = result
         self._log(trainer, result)
-        if self.install:
+        if self.install and result.confidence == 0.0:
+            _rank_zero_warn(
+                "LearningRateFinder: the range test gave no usable reading ("
+                + " ".join(result.reasons)
+                + ") The schedulers from configure_optimizers are kept; see .result."
+            )
+        elif self.install:
             self._install(trainer, pl_module, result)
         if attr is not None:
             _parsing.lightning_setattr(pl_module, attr, result.lr)
