@@ -19,6 +19,7 @@ from ._base import (
     Schedule,
     check_step,
     from_config,
+    fuse,
     register,
     registered_types,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "__version__",
     "check_step",
     "from_config",
+    "fuse",
     "register",
     "registered_types",
     "warmup",

@@ -10,6 +10,7 @@ a field.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._xp import SCALAR
@@ -29,6 +30,7 @@ __all__ = [
     "Component",
     "Inverse",
     "Schedule",
+    "fuse",
     "register",
     "check_step",
 ]
@@ -185,7 +187,7 @@ class Schedule(Component):
     """
 
     def __call__(self, step: Any) -> float:
-        return float(self.evaluate(float(check_step(step)), SCALAR))
+        return float(self.evaluate(check_step(step), SCALAR))
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         """Evaluate the formula at ``step`` (a float, an array or a tensor) with namespace ``xp``.
@@ -214,6 +216,39 @@ class Schedule(Component):
         PyTorch uses.
         """
         return Inverse(self, base_momentum=base_momentum, max_momentum=max_momentum)
+
+    def _fuse(self, momentum: Schedule) -> Callable[..., tuple[Any, Any]] | None:
+        """The hook behind :func:`fuse`: a joint evaluator with ``momentum``, or ``None``."""
+        return None
+
+
+def fuse(rate: Schedule, momentum: Schedule) -> Callable[..., tuple[Any, Any]] | None:
+    """One function computing a rate and its momentum together, or ``None``.
+
+    When ``momentum`` is the inverse cycle of ``rate`` (what ``rate.momentum(...)``
+    returns for the cyclic policies and for 1cycle) the two share their
+    expensive part: the ramp and scale of a cycle, the phase and its
+    fraction in 1cycle. The returned ``f(step, xp=SCALAR)`` computes that part
+    once and gives ``(rate.evaluate(step, xp), momentum.evaluate(step, xp))``,
+    bit for bit, through the very functions those methods call. For any other
+    pair it returns ``None``: evaluate the two schedules separately.
+
+    No validation happens in ``f``: like :meth:`Schedule.evaluate` it is the hot
+    path of an adapter (``f(t)`` with a float or int ``t >= 0``).
+
+    Examples
+    --------
+    >>> import clr_core
+    >>> lr = clr_core.Triangular(0.001, 0.006, step_size_up=2000)
+    >>> f = clr_core.fuse(lr, lr.momentum(0.85, 0.95))
+    >>> f(1000) == (lr(1000), lr.momentum(0.85, 0.95)(1000))
+    True
+    >>> clr_core.fuse(lr, clr_core.Constant(0.9)) is None
+    True
+    """
+    instance("rate", rate, Schedule, "a clr_core schedule")
+    instance("momentum", momentum, Schedule, "a clr_core schedule")
+    return rate._fuse(momentum)
 
 
 @register

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._base import Inverse, Schedule, register
 from ._xp import SCALAR
-from .validation import fail, integer, real
+from .validation import MAX_STEPS, fail, integer, real
 
 __all__ = ["Constant", "Linear", "Join", "Inverse", "warmup"]
 
@@ -33,7 +33,7 @@ class Constant(Schedule):
         self._set("value", real("value", self.value, low=0.0))
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        return self.value + 0.0 * step
+        return xp.where(step >= 0, self.value, self.value)  # shaped like step
 
     def bounds(self) -> tuple[float, float]:
         return (self.value, self.value)
@@ -68,11 +68,11 @@ class Linear(Schedule):
     def __post_init__(self) -> None:
         self._set("start", real("start", self.start, low=0.0))
         self._set("end", real("end", self.end, low=0.0))
-        self._set("num_steps", integer("num_steps", self.num_steps, low=1))
+        self._set("num_steps", integer("num_steps", self.num_steps, low=1, high=MAX_STEPS))
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        n = float(self.num_steps)
-        return self.start + (self.end - self.start) * (xp.minimum(step, n) / n)
+        n = self.num_steps
+        return self.start + (self.end - self.start) * xp.true_divide(xp.minimum(step, n), n)
 
     def bounds(self) -> tuple[float, float]:
         return (min(self.start, self.end), max(self.start, self.end))
@@ -119,7 +119,10 @@ class Join(Schedule):
                 raise fail(f"schedules[{i}]", "a clr_core schedule", p, TypeError)
         if isinstance(self.boundaries, (str, bytes)) or not hasattr(self.boundaries, "__iter__"):
             raise fail("boundaries", "a sequence of ints", self.boundaries, TypeError)
-        bounds = tuple(integer(f"boundaries[{i}]", b, low=1) for i, b in enumerate(self.boundaries))
+        bounds = tuple(
+            integer(f"boundaries[{i}]", b, low=1, high=MAX_STEPS)
+            for i, b in enumerate(self.boundaries)
+        )
         if len(bounds) != len(pieces) - 1:
             raise fail(
                 "boundaries", f"of length len(schedules) - 1 = {len(pieces) - 1}", self.boundaries
@@ -132,8 +135,8 @@ class Join(Schedule):
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         out = self.schedules[0].evaluate(step, xp)
         for b, piece in zip(self.boundaries, self.schedules[1:], strict=True):
-            local = xp.maximum(step - float(b), 0.0)
-            out = xp.where(step >= float(b), piece.evaluate(local, xp), out)
+            local = xp.maximum(step - b, 0)  # the piece's own step, in the step's arithmetic
+            out = xp.where(step >= b, piece.evaluate(local, xp), out)
         return out
 
     def bounds(self) -> tuple[float, float]:
@@ -159,5 +162,5 @@ def warmup(schedule: Schedule, steps: int, start_lr: float = 0.0) -> Join:
     """
     if not isinstance(schedule, Schedule):
         raise fail("schedule", "a clr_core schedule", schedule, TypeError)
-    n = integer("steps", steps, low=1)
+    n = integer("steps", steps, low=1, high=MAX_STEPS)
     return Join((Linear(start_lr, schedule(0), n), schedule), (n,))

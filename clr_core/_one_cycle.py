@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from typing import Any
 
-from ._base import Schedule, _fail, boolean, choice, integer, real, register
-from ._xp import PI, SCALAR
+from ._base import Schedule, register
+from ._xp import PI, SCALAR, to_float
+from .validation import MAX_STEPS, boolean, choice, fail, integer, momentum_pair, real
 
 __all__ = ["OneCycle", "OneCycleMomentum", "CosineRestarts"]
 
-
-def _anneal(strategy: str, start: float, end: float, pct: Any, xp: Any) -> Any:
-    # PyTorch's OneCycleLR._annealing_cos / _annealing_linear, same operation order.
-    if strategy == "cos":
-        cos_out = xp.cos(PI * pct) + 1.0
-        return end + (start - end) / 2.0 * cos_out
-    return (end - start) * pct + start
+#: CosineRestarts with T_mult > 1 holds its value at this step and beyond (its
+#: float geometry stays finite below it for every T_0, T_mult <= 2**53).
+_HUGE_STEP = 1e250
 
 
 def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> tuple[float, ...]:
@@ -29,40 +28,93 @@ def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> tuple[
     return (float(pct_start * total_steps) - 1.0, float(total_steps) - 1.0)
 
 
-def _check_phases(total_steps: Any, pct_start: Any, three_phase: Any) -> tuple[int, float, bool]:
-    n = integer("total_steps", total_steps, low=2)
-    p = real("pct_start", pct_start, low=0.0, high=1.0, low_open=True, high_open=True)
-    three = boolean("three_phase", three_phase)
-    ends = _phase_ends(n, p, three)
+def _weights(t: Any, ends: tuple[float, ...], strategy: str, xp: Any) -> list[Any]:
+    """Each phase's anneal weight at position ``t``: ``1 + cos(pi q)`` (``"cos"``) or ``q``
+    (``"linear"``), ``q`` the fraction of the phase done. Shared by a rate and its momentum."""
+    out = []
     start = 0.0
     for end in ends:
-        if not end > start:
-            raise ValueError(
-                f"Argument `pct_start` leaves an empty phase with total_steps={n}: "
-                f"phase boundaries {ends}. Received: pct_start={pct_start!r}"
-            )
+        pct = (t - start) / (end - start)
+        out.append(xp.cos(PI * pct) + 1.0 if strategy == "cos" else pct)
         start = end
-    return n, p, three
+    return out
 
 
-def _phased(
-    step: Any, ends: tuple[float, ...], values: tuple[float, ...], strategy: str, xp: Any
+def _annealed(
+    t: Any,
+    ends: tuple[float, ...],
+    weights: list[Any],
+    values: tuple[float, ...],
+    strategy: str,
+    xp: Any,
 ) -> Any:
-    """Piecewise anneal from values[i] to values[i+1] over phase i, held past the end."""
-    step = xp.minimum(step, ends[-1])
-    start = 0.0
+    """The anneal from ``values[i]`` to ``values[i + 1]`` over the phase ``i`` holding ``t``.
+
+    PyTorch's ``OneCycleLR._annealing_cos`` / ``_annealing_linear``, same operation order:
+    ``b + (a - b) / 2 (1 + cos(pi q))`` or ``(b - a) q + a``.
+    """
     out = None
     for i in reversed(range(len(ends))):
-        start = 0.0 if i == 0 else ends[i - 1]
-        pct = (step - start) / (ends[i] - start)
-        v = _anneal(strategy, values[i], values[i + 1], pct, xp)
-        out = v if out is None else xp.where(step <= ends[i], v, out)
+        a, b, w = values[i], values[i + 1], weights[i]
+        v = b + (a - b) / 2.0 * w if strategy == "cos" else (b - a) * w + a
+        out = v if out is None else xp.where(t <= ends[i], v, out)
     return out
+
+
+class _Phased(Schedule):
+    """What 1cycle's rate and momentum share: the phases and their anneal."""
+
+    total_steps: int
+    pct_start: float
+    anneal_strategy: str
+    three_phase: bool
+
+    def _check_phases(self) -> None:
+        n = integer("total_steps", self.total_steps, low=2, high=MAX_STEPS)
+        p = real("pct_start", self.pct_start, low=0.0, high=1.0, low_open=True, high_open=True)
+        three = boolean("three_phase", self.three_phase)
+        choice("anneal_strategy", self.anneal_strategy, ("cos", "linear"))
+        ends = _phase_ends(n, p, three)
+        if any(not b > a for a, b in zip((0.0, *ends), ends, strict=False)):
+            raise ValueError(
+                f"Argument `pct_start` leaves an empty phase with total_steps={n}: "
+                f"phase boundaries {ends}. Received: pct_start={self.pct_start!r}"
+            )
+        self._set("total_steps", n)
+        self._set("pct_start", p)
+        self._set("_ends", ends)  # not a field: derived, kept for the hot path
+
+    @property
+    def duration(self) -> int:
+        return self.total_steps
+
+    def _values(self) -> tuple[float, ...]:
+        """The value at each phase boundary, from step 0 to the end."""
+        raise NotImplementedError
+
+    def _position(self, step: Any, xp: Any) -> Any:
+        """The step as a float, held at the last step ``total_steps - 1``."""
+        return to_float(xp.minimum(step, self.total_steps - 1), xp)
+
+    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
+        t = self._position(step, xp)
+        ends, strategy = self._ends, self.anneal_strategy  # type: ignore[attr-defined]
+        values = self._vals  # type: ignore[attr-defined]
+        return _annealed(t, ends, _weights(t, ends, strategy, xp), values, strategy, xp)
+
+    def _same_phases(self, other: Schedule) -> bool:
+        return (
+            isinstance(other, _Phased)
+            and other.total_steps == self.total_steps
+            and other.pct_start == self.pct_start
+            and other.anneal_strategy == self.anneal_strategy
+            and other.three_phase == self.three_phase
+        )
 
 
 @register
 @dataclasses.dataclass(frozen=True)
-class OneCycle(Schedule):
+class OneCycle(_Phased):
     r"""The 1cycle policy: warm up to ``max_lr``, then anneal far below the start.
 
     With ``eta_0 = max_lr / div_factor`` and ``eta_min = eta_0 / final_div_factor``,
@@ -114,20 +166,18 @@ class OneCycle(Schedule):
     three_phase: bool = False
 
     def __post_init__(self) -> None:
-        self._set("max_lr", real("max_lr", self.max_lr, low=0.0))
-        n, p, _ = _check_phases(self.total_steps, self.pct_start, self.three_phase)
-        self._set("total_steps", n)
-        self._set("pct_start", p)
-        choice("anneal_strategy", self.anneal_strategy, ("cos", "linear"))
-        self._set("div_factor", real("div_factor", self.div_factor, low=0.0, low_open=True))
-        self._set(
-            "final_div_factor",
-            real("final_div_factor", self.final_div_factor, low=0.0, low_open=True),
-        )
-
-    @property
-    def duration(self) -> int:
-        return self.total_steps
+        top = real("max_lr", self.max_lr, low=0.0)
+        self._set("max_lr", top)
+        self._check_phases()
+        div = real("div_factor", self.div_factor, low=0.0, low_open=True)
+        if not math.isfinite(top / div):
+            raise fail("div_factor", "large enough for max_lr / div_factor to be finite", div)
+        final = real("final_div_factor", self.final_div_factor, low=0.0, low_open=True)
+        if not math.isfinite(top / div / final):
+            raise fail("final_div_factor", "large enough for the final rate to be finite", final)
+        self._set("div_factor", div)
+        self._set("final_div_factor", final)
+        self._set("_vals", self._values())  # not a field: derived, kept for the hot path
 
     @property
     def initial_lr(self) -> float:
@@ -144,12 +194,10 @@ class OneCycle(Schedule):
             return (self.initial_lr, self.max_lr, self.initial_lr, self.min_lr)
         return (self.initial_lr, self.max_lr, self.min_lr)
 
-    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
-        return _phased(step, ends, self._values(), self.anneal_strategy, xp)
-
     def bounds(self) -> tuple[float, float]:
-        return (min(self.min_lr, self.initial_lr), self.max_lr)
+        # every value lies between the phases' end values (div_factor < 1 puts the
+        # start above max_lr; final_div_factor < 1 puts the end above the start)
+        return (min(self._values()), max(self._values()))
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> OneCycleMomentum:
         """The inverse momentum cycle, as ``OneCycleLR(cycle_momentum=True)`` sets it."""
@@ -162,10 +210,25 @@ class OneCycle(Schedule):
             self.three_phase,
         )
 
+    def _fuse(self, momentum: Schedule) -> Callable[..., tuple[Any, Any]] | None:
+        if not (type(momentum) is OneCycleMomentum and self._same_phases(momentum)):
+            return None
+        position, ends, strategy = self._position, self._ends, self.anneal_strategy  # type: ignore[attr-defined]
+        rates, momenta = self._values(), momentum._values()
+
+        def rate_and_momentum(step: Any, xp: Any = SCALAR) -> tuple[Any, Any]:
+            t = position(step, xp)
+            w = _weights(t, ends, strategy, xp)
+            return _annealed(t, ends, w, rates, strategy, xp), _annealed(
+                t, ends, w, momenta, strategy, xp
+            )
+
+        return rate_and_momentum
+
 
 @register
 @dataclasses.dataclass(frozen=True)
-class OneCycleMomentum(Schedule):
+class OneCycleMomentum(_Phased):
     r"""Momentum of the 1cycle policy: ``max_momentum -> base_momentum -> max_momentum``.
 
     The phases of :class:`OneCycle` with the same anneal; in three-phase mode the
@@ -186,29 +249,18 @@ class OneCycleMomentum(Schedule):
     three_phase: bool = False
 
     def __post_init__(self) -> None:
-        base = real("base_momentum", self.base_momentum, low=0.0, high=1.0)
-        top = real("max_momentum", self.max_momentum, low=0.0, high=1.0)
-        if top < base:
-            raise _fail("max_momentum", f">= base_momentum={base!r}", self.max_momentum)
+        base, top = momentum_pair(self.base_momentum, self.max_momentum)
         self._set("base_momentum", base)
         self._set("max_momentum", top)
-        n, p, _ = _check_phases(self.total_steps, self.pct_start, self.three_phase)
-        self._set("total_steps", n)
-        self._set("pct_start", p)
-        choice("anneal_strategy", self.anneal_strategy, ("cos", "linear"))
+        self._check_phases()
+        self._set("_vals", self._values())  # not a field: derived, kept for the hot path
 
-    def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)
+    def _values(self) -> tuple[float, ...]:
         hi, lo = self.max_momentum, self.base_momentum
-        values = (hi, lo, hi, hi) if self.three_phase else (hi, lo, hi)
-        return _phased(step, ends, values, self.anneal_strategy, xp)
+        return (hi, lo, hi, hi) if self.three_phase else (hi, lo, hi)
 
     def bounds(self) -> tuple[float, float]:
         return (self.base_momentum, self.max_momentum)
-
-    @property
-    def duration(self) -> int:
-        return self.total_steps
 
 
 @register
@@ -255,29 +307,32 @@ class CosineRestarts(Schedule):
     def __post_init__(self) -> None:
         top = real("max_lr", self.max_lr, low=0.0)
         self._set("max_lr", top)
-        self._set("T_0", integer("T_0", self.T_0, low=1))
-        self._set("T_mult", integer("T_mult", self.T_mult, low=1))
+        self._set("T_0", integer("T_0", self.T_0, low=1, high=MAX_STEPS))
+        self._set("T_mult", integer("T_mult", self.T_mult, low=1, high=MAX_STEPS))
         low = real("eta_min", self.eta_min, low=0.0)
         if low > top:
-            raise _fail("eta_min", f"<= max_lr={top!r}", self.eta_min)
+            raise fail("eta_min", f"<= max_lr={top!r}", self.eta_min)
         self._set("eta_min", low)
         self._set("decay", real("decay", self.decay, low=0.0, high=1.0, low_open=True))
 
     def _cycle(self, step: Any, xp: Any) -> tuple[Any, Any, Any]:
-        """(cycle index i, T_cur, T_i) at ``step``."""
-        t0 = float(self.T_0)
-        if self.T_mult == 1:
-            i = xp.floor(step / t0)
-            return i, step - i * t0, t0
-        m = float(self.T_mult)
-        i = xp.floor(xp.log(step * (m - 1.0) / t0 + 1.0) / xp.log(m))
+        """(cycle index i, T_cur, T_i) at ``step``, as floats."""
+        t0 = self.T_0
+        if self.T_mult == 1:  # the position from the step's own (integer) arithmetic
+            t_cur = xp.mod(step, t0)
+            return xp.true_divide(step - t_cur, t0), to_float(t_cur, xp), float(t0)
+        # Geometric cycles: the index from a float logarithm, exact up to 2**53 steps and
+        # to rounding relative to the (growing) cycle beyond; held past _HUGE_STEP.
+        t = xp.minimum(to_float(step, xp), _HUGE_STEP)
+        m, t0f = float(self.T_mult), float(t0)
+        i = xp.floor(xp.log(t * (m - 1.0) / t0f + 1.0) / xp.log(m))
         # Guard the float log against landing one cycle off at a boundary.
-        start = t0 * (xp.power(m, i) - 1.0) / (m - 1.0)
-        i = xp.where(step < start, i - 1.0, i)
-        nxt = t0 * (xp.power(m, i + 1.0) - 1.0) / (m - 1.0)
-        i = xp.where(step >= nxt, i + 1.0, i)
-        start = t0 * (xp.power(m, i) - 1.0) / (m - 1.0)
-        return i, step - start, t0 * xp.power(m, i)
+        start = t0f * (xp.power(m, i) - 1.0) / (m - 1.0)
+        i = xp.where(t < start, i - 1.0, i)
+        nxt = t0f * (xp.power(m, i + 1.0) - 1.0) / (m - 1.0)
+        i = xp.where(t >= nxt, i + 1.0, i)
+        start = t0f * (xp.power(m, i) - 1.0) / (m - 1.0)
+        return i, t - start, t0f * xp.power(m, i)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         i, t_cur, t_i = self._cycle(step, xp)
@@ -285,7 +340,8 @@ class CosineRestarts(Schedule):
             peak = self.max_lr
         else:
             peak = self.eta_min + (self.max_lr - self.eta_min) * xp.power(self.decay, i)
-        return self.eta_min + (peak - self.eta_min) * (1.0 + xp.cos(PI * t_cur / t_i)) / 2.0
+        # ((1 + cos) / 2) first: never above 1, so a rate near the float maximum cannot overflow
+        return self.eta_min + (peak - self.eta_min) * ((1.0 + xp.cos(PI * t_cur / t_i)) / 2.0)
 
     def bounds(self) -> tuple[float, float]:
         return (self.eta_min, self.max_lr)

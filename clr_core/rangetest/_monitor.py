@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._base import Schedule, _fail, from_config, integer, real
+from .._base import Schedule, from_config
+from ..validation import fail, integer, real
 from ._io import decode_float, encode_float
 from ._result import RangeTestResult
 
@@ -85,12 +86,12 @@ class SweepMonitor:
         min_steps: int = 10,
     ) -> None:
         if not isinstance(sweep, Schedule):
-            raise _fail("sweep", "a clr_core schedule (e.g. ExponentialSweep)", sweep, TypeError)
+            raise fail("sweep", "a clr_core schedule (e.g. ExponentialSweep)", sweep, TypeError)
         num = getattr(sweep, "num_steps", None)
         if num is None:
             num = None if sweep.duration is None else sweep.duration + 1
         if num is None:
-            raise _fail("sweep", "a schedule with a finite length (num_steps)", sweep)
+            raise fail("sweep", "a schedule with a finite length (num_steps)", sweep)
         self.sweep = sweep
         self.num_steps = int(num)
         self.beta = real("beta", beta, low=0.0, high=1.0, high_open=True)
@@ -249,7 +250,7 @@ class SweepMonitor:
     def from_state_dict(cls, state: dict[str, Any]) -> SweepMonitor:
         """Rebuild a monitor from :meth:`state_dict` data (e.g. after ``json.loads``)."""
         if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-            raise _fail("state", f"a SweepMonitor.state_dict() ({_STATE_FORMAT})", state)
+            raise fail("state", f"a SweepMonitor.state_dict() ({_STATE_FORMAT})", state)
         m = cls(
             from_config(state["sweep"]),
             beta=state["beta"],

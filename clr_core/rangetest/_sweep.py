@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .._base import Schedule, _fail, integer, real, register
+from .._base import Schedule, register
 from .._xp import SCALAR
+from ..validation import MAX_STEPS, fail, integer, real
 
 __all__ = ["ExponentialSweep", "LinearSweep"]
 
@@ -15,10 +16,10 @@ def _check(sweep: _Sweep, low: float, low_open: bool) -> None:
     start = real("start_lr", sweep.start_lr, low=low, low_open=low_open)
     end = real("end_lr", sweep.end_lr, low=0.0)
     if end <= start:
-        raise _fail("end_lr", f"> start_lr={start!r}", sweep.end_lr)
+        raise fail("end_lr", f"> start_lr={start!r}", sweep.end_lr)
     sweep._set("start_lr", start)
     sweep._set("end_lr", end)
-    sweep._set("num_steps", integer("num_steps", sweep.num_steps, low=2))
+    sweep._set("num_steps", integer("num_steps", sweep.num_steps, low=2, high=MAX_STEPS))
 
 
 class _Sweep(Schedule):
@@ -74,8 +75,8 @@ class ExponentialSweep(_Sweep):
         _check(self, 0.0, True)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        last = float(self.num_steps - 1)
-        frac = xp.minimum(step, last) / last
+        last = self.num_steps - 1
+        frac = xp.true_divide(xp.minimum(step, last), last)
         value = self.start_lr * xp.power(self.end_lr / self.start_lr, frac)
         return xp.where(step >= last, self.end_lr + 0.0 * frac, value)
 
@@ -108,7 +109,7 @@ class LinearSweep(_Sweep):
         _check(self, 0.0, False)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        last = float(self.num_steps - 1)
-        frac = xp.minimum(step, last) / last
+        last = self.num_steps - 1
+        frac = xp.true_divide(xp.minimum(step, last), last)
         value = self.start_lr + (self.end_lr - self.start_lr) * frac
         return xp.where(step >= last, self.end_lr + 0.0 * frac, value)

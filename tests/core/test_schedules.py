@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 
@@ -263,26 +264,56 @@ def test_named_cyclic_pickle_rebuilds_its_cache() -> None:
 
 
 @given(
-    cs.cyclic() | cs.triangular() | cs.triangular2() | cs.exp_range(),
-    st.integers(0, 50_000),
+    cs.cyclic() | cs.triangular() | cs.triangular2() | cs.exp_range() | cs.one_cycle(),
+    st.integers(0, 50_000) | st.integers(0, 2**70),
+    st.booleans(),
 )
-def test_fused_rate_and_momentum_evaluator_is_bit_identical(s, t: int) -> None:
-    from clr_core._cyclic import fused_evaluator
-
+def test_fused_rate_and_momentum_are_bit_identical_to_separate_evaluation(
+    s, t: int, as_float: bool
+) -> None:
     m = s.momentum()
-    f = fused_evaluator(s, m)
+    f = C.fuse(s, m)
     both_decay = getattr(getattr(s, "_cyclic", s), "scale_target", "amplitude") == "both"
     if both_decay:  # the momentum is the rate's Inverse then: nothing to share
         assert f is None
         return
     assert f is not None
-    assert f(float(t)) == (s(t), m(t))
+    step = float(t) if as_float else t
+    assert f(step) == (s.evaluate(step), m.evaluate(step))
+    assert f(t) == (s(t), m(t))
 
 
-def test_fused_evaluator_refuses_schedules_that_do_not_share_a_cycle() -> None:
+def test_fuse_refuses_schedules_that_do_not_share_a_cycle() -> None:
+    a = C.Triangular(0.01, 0.1, 100)
+    assert C.fuse(a, C.Triangular(0.01, 0.1, 101).momentum()) is None
+    assert C.fuse(a, C.Constant(0.9)) is None
+    assert C.fuse(C.OneCycle(0.1, total_steps=100), a.momentum()) is None
+    one = C.OneCycle(0.1, total_steps=100)
+    assert C.fuse(one, C.OneCycle(0.1, total_steps=101).momentum()) is None
+    assert C.fuse(one, one.momentum()) is not None
+    with pytest.raises(TypeError, match="momentum"):
+        C.fuse(a, 0.9)  # type: ignore[arg-type]
+
+
+def test_fuse_shares_the_cycle_computation() -> None:
+    """The pair costs one ramp: the shape's profile runs once for both values."""
+    calls = []
+
+    @dataclasses.dataclass(frozen=True)
+    class Counting(C.Triangle):
+        def profile(self, f, xp):
+            calls.append(f)
+            return f
+
+    s = C.Cyclic(0.1, 1.0, 4, shape=Counting())
+    f = C.fuse(s, s.momentum())
+    assert f is not None
+    f(3)
+    assert len(calls) == 1
+
+
+def test_old_fused_evaluator_name_still_works() -> None:
     from clr_core._cyclic import fused_evaluator
 
-    a = C.Triangular(0.01, 0.1, 100)
-    assert fused_evaluator(a, C.Triangular(0.01, 0.1, 101).momentum()) is None
-    assert fused_evaluator(a, C.Constant(0.9)) is None
-    assert fused_evaluator(C.OneCycle(0.1, total_steps=100), a.momentum()) is None
+    s = C.Triangular(0.01, 0.1, 10)
+    assert fused_evaluator(s, s.momentum())(5) == C.fuse(s, s.momentum())(5)

@@ -94,3 +94,42 @@ def test_any_integral_step_type_is_accepted() -> None:
     assert C.Triangular(0.1, 1.0, 10)(MyInt(10)) == 1.0
     with pytest.raises(TypeError):
         C.Triangular(0.1, 1.0, 10)(fractions.Fraction(1, 2))
+
+
+# --------------------------------------------------------------------------- #
+# clr_core.validation: the shared checks themselves
+# --------------------------------------------------------------------------- #
+
+
+def test_validation_checks_normalise_and_name_the_argument() -> None:
+    from clr_core import validation as v
+
+    assert v.real("x", 3) == 3.0
+    assert type(v.real("x", 3)) is float
+    assert v.integer("n", 4.0) == 4
+    assert type(v.integer("n", 4.0)) is int
+    assert v.interval("lo", 1, "hi", 2) == (1.0, 2.0)
+    assert v.momentum_pair(0.85, 0.95) == (0.85, 0.95)
+    assert v.choice("mode", "a", ("a", "b")) == "a"
+    assert v.boolean("flag", True) is True
+    assert v.step(10**400) == 10**400
+    with pytest.raises(ValueError, match=r"Argument `hi` must be >= lo=2.0\. Received: hi=1"):
+        v.interval("lo", 2, "hi", 1)
+    with pytest.raises(ValueError, match="max_momentum"):
+        v.momentum_pair(0.5, 1.5)
+    with pytest.raises(ValueError, match=r"`n` must be <= 9007199254740992 \(2\*\*53\)"):
+        v.integer("n", 2**53 + 1, high=v.MAX_STEPS)
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        v.real("x", 10**400)  # an int too large for a float is not finite
+    with pytest.raises(TypeError, match="`flag` must be a bool"):
+        v.boolean("flag", 1)
+    with pytest.raises(TypeError, match=r"`s` must be a thing\. Received: s=3"):
+        v.instance("s", 3, str, "a thing")
+
+
+def test_old_private_check_names_stay_importable() -> None:
+    from clr_core import validation as v
+    from clr_core._base import _fail, boolean, choice, integer, real
+
+    assert (boolean, choice, integer, real) == (v.boolean, v.choice, v.integer, v.real)
+    assert _fail is v.fail
