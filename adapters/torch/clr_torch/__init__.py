@@ -11,18 +11,23 @@
   at fit start and installs the plan it reads. It is imported on first use, so
   ``import clr_torch`` never imports Lightning.
 
-This package imports torch at import time: it fails loudly where torch is missing.
+This package imports torch at import time. Where torch is missing, ``import
+clr_torch`` still succeeds (so that ``clr demo --help``, whose registration in
+:mod:`clr_torch.demo.cli` is standard library only, works), and every name
+below fails loudly, saying what to install.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util as _util
+from typing import TYPE_CHECKING, Any
 
-import torch  # noqa: F401  (fail loudly where torch is missing)
+_TORCH = _util.find_spec("torch") is not None
+if TYPE_CHECKING or _TORCH:
+    from ._dropin import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+    from ._rangetest import RangeTest, accuracy, range_test
+    from ._scheduler import MOMENTUM_KEYS, ScheduleLR, momentum_key_for
 
-from ._dropin import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
-from ._rangetest import RangeTest, accuracy, range_test
-from ._scheduler import MOMENTUM_KEYS, ScheduleLR, momentum_key_for
 
 __all__ = [
     "ScheduleLR",
@@ -41,7 +46,14 @@ _LAZY = {"LearningRateFinder": "._lightning"}
 
 
 def __getattr__(name: str) -> Any:
-    """Lightning-only names, imported on first use (Lightning stays optional)."""
+    """Lightning-only names, imported on first use (Lightning stays optional); without
+    torch, every name fails loudly, saying what to install."""
+    if not _TORCH and not name.startswith("__"):  # dunders: hasattr(), pickle, doctest
+        raise ModuleNotFoundError(
+            f"clr_torch.{name} needs PyTorch, which is not installed: "
+            "pip install 'clr-core[torch]'",
+            name="torch",
+        )
     if name in _LAZY:
         import importlib
 
