@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clr_core.cli import main
 from clr_core.rangetest import SweepFileError, analyze
 from clr_core.rangetest._importers import (
     TOOLS,
@@ -263,3 +264,43 @@ def test_files_json_with_nan_and_csv(tmp_path):
         read_sweep_file(bad, "fastai")
     assert str(info.value).count("bad.json") == 1
     assert TOOLS == ("torch-lr-finder", "lightning", "fastai")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_clr_analyze_from(tmp_path, capsys, name):
+    importer, key, *_ = CASES[name]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(_fixture(name)[key]))
+    tool = {"torch_lr_finder": "torch-lr-finder"}.get(name, name)
+    assert main(["analyze", str(path), "--from", tool, "--json", "--batch-size", "64"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = importer(_fixture(name)[key]).analyze()
+    assert out["max_lr"] == pytest.approx(want.max_lr)
+    assert out["provenance"]["presmoothed"] is True
+    assert out["provenance"]["imported_from"] == tool
+    assert out["provenance"]["source"] == str(path)
+    assert any(r.startswith("Imported from") for r in out["reasons"])
+    assert main(["analyze", str(path), "--from", tool]) == 0
+    assert "smoothed loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--from", "lightning", "--smooth-f", "0.1"], ["--smooth-f does not apply", "--beta"]),
+        (["--from", "torch-lr-finder", "--beta", "0.9"], ["--beta does not apply"]),
+        (["--from", "fastai", "--start-step", "3"], ["--start-step does not apply"]),
+        (["--beta", "0.9"], ["--beta applies to --from files only"]),
+        (["--from", "fastai", "--metric", "accuracy"], ["holds no metric"]),
+        (["--from", "fastai", "--beta", "1.5"], ["--beta", "[0, 1)"]),
+        (["--from", "keras"], ["invalid choice: 'keras'"]),
+    ],
+)
+def test_clr_analyze_from_option_errors(tmp_path, capsys, argv, words):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(_fixture("fastai")["recorder"]))
+    assert main(["analyze", str(path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    for word in words:
+        assert word in err

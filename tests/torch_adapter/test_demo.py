@@ -14,15 +14,24 @@ import matplotlib
 import mnist1d  # noqa: F401  (the demo's data: fail loudly where it is missing)
 import pytest
 import sklearn  # noqa: F401
+from clr_entry_points import make_visible
 
-from clr_core._demo import INSTALL_HINT
 from clr_core.cli import main
+from clr_torch.demo import cli as demo_cli
 from clr_torch.demo import run
+from clr_torch.demo.cli import INSTALL_HINT
 from clr_torch.demo.run import FILES, POLICIES, DemoConfig, run_demo
 
 matplotlib.use("Agg")
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _clr_demo_is_registered(monkeypatch, tmp_path_factory):
+    """`clr demo` comes from the ``clr.commands`` entry point (the source tree's, when the
+    package is not installed; tox installs the wheel)."""
+    make_visible(monkeypatch, tmp_path_factory)
 
 
 def _rows(markdown: str) -> dict[str, list[str]]:
@@ -245,12 +254,22 @@ def test_missing_dependency_says_how_to_install(tmp_path, monkeypatch, capsys, m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_help_lists_every_option(capsys):
-    assert main(["demo", "--help"]) == 0  # clr's main turns argparse's exit into a status
+@pytest.mark.parametrize("entry", ["clr demo", "python -m clr_torch.demo"])
+def test_help_lists_every_option(capsys, entry):
+    if entry == "clr demo":
+        assert main(["demo", "--help"]) == 0  # clr's main turns argparse's exit into a status
+    else:
+        assert demo_cli.main(["--help"]) == 0
     text = capsys.readouterr().out
     for option in ("--quick", "--full", "--dataset", "--optimizer", "--seeds", "--epochs",
                    "--out", "--json", "--threads"):  # fmt: skip
         assert option in text
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path, capsys):
+    assert demo_cli.main(["--seeds", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_schedules_plot_values_match_the_hand_off():

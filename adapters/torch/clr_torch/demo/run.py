@@ -604,7 +604,7 @@ def run_demo(
 
 
 def main(args: argparse.Namespace) -> int:
-    """``clr demo`` with the options declared in :mod:`clr_core._demo`; the exit status."""
+    """``clr demo`` with the options declared in :mod:`clr_torch.demo.cli`; the exit status."""
     try:
         config = DemoConfig.from_preset(
             args.preset,

@@ -1,14 +1,25 @@
-"""``clr demo``: the command-line side of the demo, standard library only.
+"""``clr demo``: the demo's command line, registered with ``clr`` through an entry point.
+
+clr-core declares, in its ``pyproject.toml``::
+
+    [project.entry-points."clr.commands"]
+    demo = "clr_torch.demo.cli:register"
+
+and ``clr`` (:mod:`clr_core.cli`) calls :func:`register` with its subparsers
+when ``clr demo`` (or ``clr --help``) runs. ``python -m clr_torch.demo`` runs
+the same command without ``clr`` (:func:`main`), e.g. from a source checkout
+that was never installed, where no entry point exists.
 
 Requirements this module is written against:
 
-* importing it (as :mod:`clr_core.cli` does for every ``clr`` call) loads the
-  standard library only: the demo itself (:mod:`clr_torch.demo.run`, which needs
-  torch, numpy, tqdm, matplotlib and mnist1d or scikit-learn) is imported when
-  ``clr demo`` runs, never before;
+* importing it loads the standard library only (and ``clr_torch``'s package
+  file, which imports nothing without torch): the demo itself
+  (:mod:`clr_torch.demo.run`, which needs torch, numpy, tqdm, matplotlib and
+  mnist1d or scikit-learn) is imported when the command runs, never before;
+  so ``clr demo --help`` works without torch;
 * a missing dependency is reported on one line naming it and the command that
   installs it, with exit status 2 and no traceback;
-* every option is declared here, so ``clr demo --help`` works without torch.
+* every option is declared here.
 """
 
 from __future__ import annotations
@@ -17,9 +28,10 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["register", "INSTALL_HINT", "PRESETS"]
+__all__ = ["register", "add_arguments", "main", "INSTALL_HINT", "PRESETS"]
 
 #: What to run when a dependency of the demo is missing (from the source checkout).
 INSTALL_HINT = 'pip install "torch==2.13.0" ".[demo]"'
@@ -39,6 +51,21 @@ _NEEDED = (
     ("matplotlib", "matplotlib"),
 )
 _PER_DATASET = {"mnist1d": ("mnist1d", "mnist1d"), "digits": ("sklearn", "scikit-learn")}
+
+_DESCRIPTION = (
+    "Run an LR range test on a small 1-D CNN (MNIST-1D, offline), then train with the "
+    "suggested fixed rate and with triangular, triangular2, exp_range and 1cycle between the "
+    "bounds found, over several seeds. Prints the paper's table (final accuracy, iterations to "
+    "reach the fixed rate's best accuracy, speed-up) and writes it with figures to --out. "
+    "Presets (one torch thread, times measured on a 2-core machine): default "
+    + PRESETS["default"]
+    + "; --quick "
+    + PRESETS["quick"]
+    + "; --full "
+    + PRESETS["full"]
+    + ". Needs the demo extra: "
+    + INSTALL_HINT
+)
 
 
 def _positive_int(text: str) -> int:
@@ -76,8 +103,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if missing:
         return _say_missing(missing)
     try:
-        run = importlib.import_module("clr_torch.demo.run")
-    except ImportError as e:  # present but broken, or clr_torch itself not installed
+        run = importlib.import_module(".run", __package__)
+    except ImportError as e:  # present but broken
         return _say_missing([e.name or str(e)])
     try:
         return int(run.main(args))
@@ -136,23 +163,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``demo`` subcommand to ``clr``'s subparsers."""
+    """Add the ``demo`` subcommand to ``clr``'s subparsers (the ``clr.commands`` entry point)."""
     p = subparsers.add_parser(
         "demo",
         help="re-run the CLR paper's Table 1 in miniature (offline, CPU)",
-        description="Run an LR range test on a small 1-D CNN (MNIST-1D, offline), then train "
-        "with the suggested fixed rate and with triangular, triangular2, exp_range and 1cycle "
-        "between the bounds found, over several seeds. Prints the paper's table (final "
-        "accuracy, iterations to reach the fixed rate's best accuracy, speed-up) and writes it "
-        "with figures to --out. Presets (one torch thread, times measured on a 2-core "
-        "machine): default "
-        + PRESETS["default"]
-        + "; --quick "
-        + PRESETS["quick"]
-        + "; --full "
-        + PRESETS["full"]
-        + ". Needs the demo extra: "
-        + INSTALL_HINT,
+        description=_DESCRIPTION,
     )
     add_arguments(p)
     p.set_defaults(func=_cmd_demo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m clr_torch.demo [options]``: ``clr demo`` without ``clr``; the exit status."""
+    p = argparse.ArgumentParser(prog="clr demo", description=_DESCRIPTION)
+    add_arguments(p)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:  # --help, or argparse's usage error (already printed)
+        return e.code if isinstance(e.code, int) else 2
+    return _cmd_demo(args)
