@@ -152,7 +152,7 @@ def _read_for_analysis(args: argparse.Namespace) -> tuple[Any, ...]:
             raise _UsageError(f"--metric: {e}") from None
         lrs, losses, metrics, _ = read_sweep_csv(args.file, args.metric)
         return lrs, losses, metrics, {"source": str(args.file)}, None
-    from .rangetest._importers import OPTIONS, read_sweep_file
+    from .rangetest.importers import OPTIONS, read_sweep_file
 
     if args.metric is not None:
         raise _UsageError(f"--metric: a {args.source} sweep holds no metric, only lr and loss")
@@ -328,7 +328,7 @@ def _fraction(text: str) -> float:
 
 
 def _add_analyze(sub: Any) -> None:
-    from .rangetest._importers import TOOLS
+    from .rangetest.importers import TOOLS
 
     p = sub.add_parser(
         "analyze",

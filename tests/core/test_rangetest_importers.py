@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from clr_core.cli import main
 from clr_core.rangetest import SweepFileError, analyze
-from clr_core.rangetest._importers import (
+from clr_core.rangetest.importers import (
     TOOLS,
     from_fastai,
     from_lightning,
