@@ -1,12 +1,15 @@
-"""clr_torch schedulers in PyTorch Lightning.
+"""clr_torch schedulers and the range test in PyTorch Lightning.
 
-``configure_optimizers`` returns a ``ScheduleLR`` (an ordinary
-``torch.optim.lr_scheduler.LRScheduler``) with ``"interval": "step"``, so
-Lightning steps it after every optimizer step. The 1cycle length comes from
-``trainer.estimated_stepping_batches``. The script checks that the rates the
-optimizer saw are exactly the core schedule's values, step by step.
+1. ``configure_optimizers`` returns a ``ScheduleLR`` (an ordinary
+   ``torch.optim.lr_scheduler.LRScheduler``) with ``"interval": "step"``, so
+   Lightning steps it after every optimizer step. The 1cycle length comes from
+   ``trainer.estimated_stepping_batches``. The script checks that the rates the
+   optimizer saw are exactly the core schedule's values, step by step.
+2. ``clr_torch.LearningRateFinder`` runs the range test at fit start with the
+   module's own ``training_step`` and optimizer, restores everything, and installs
+   the 1cycle plan it reads as the step scheduler: no rate to pick by hand.
 
-Run: ``python examples/torch_lightning.py`` (about 15 s, most of it importing Lightning).
+Run: ``python examples/torch_lightning.py`` (about 20 s, most of it importing Lightning).
 """
 
 import warnings
@@ -20,7 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import clr_core
-from clr_torch import ScheduleLR
+from clr_torch import LearningRateFinder, ScheduleLR
 
 torch.set_num_threads(1)
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -76,3 +79,59 @@ print(f"lrs match clr_core: {model.seen_lrs == expected}")
 with torch.no_grad():
     pred = model.net(torch.tensor(x_test, dtype=torch.float32)).argmax(-1)
 print(f"test accuracy: {(pred == torch.tensor(y_test)).float().mean().item():.4f}")
+
+
+# --8<-- [start:finder]
+class PlainDigitsModel(pl.LightningModule):
+    """No schedule and no rate to tune: the finder supplies both."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    def training_step(self, batch, batch_idx):
+        inputs, targets = batch
+        outputs = self.net(inputs)
+        loss = F.cross_entropy(outputs, targets)
+        self.log("train_acc", (outputs.argmax(-1) == targets).float().mean())  # fine in the sweep
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01, momentum=0.9)
+
+
+class RecordRates(pl.Callback):
+    """The Trainer's callbacks see the real training only, never the sweep."""
+
+    def __init__(self):
+        self.lrs = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+finder = LearningRateFinder(num_training_steps=200)  # Lightning's option names
+record = RecordRates()
+pl.seed_everything(0, verbose=False)
+plain = PlainDigitsModel()
+trainer = pl.Trainer(
+    max_epochs=8,
+    accelerator="cpu",
+    devices=1,
+    logger=False,
+    enable_checkpointing=False,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    callbacks=[finder, record],
+)
+trainer.fit(plain, DataLoader(train, batch_size=64, shuffle=True))
+result, plan = finder.result, finder.scheduler.schedules[0]
+# --8<-- [end:finder]
+
+print(f"finder bounds: base_lr={result.base_lr:.3g} max_lr={result.max_lr:.3g}")
+print(f"finder confidence: {result.confidence:.2f}")
+print(f"finder plan: {plan}")
+print(f"finder rates follow the plan: {record.lrs == [plan(t) for t in range(len(record.lrs))]}")
+with torch.no_grad():
+    pred = plain.net(torch.tensor(x_test, dtype=torch.float32)).argmax(-1)
+print(f"finder test accuracy: {(pred == torch.tensor(y_test)).float().mean().item():.4f}")

@@ -38,6 +38,9 @@ def test_lightning(tmp_path):
     out = run("torch_lightning.py", tmp_path)
     assert "lrs match clr_core: True" in out
     assert number(out, "test accuracy") > 0.9
+    assert "finder rates follow the plan: True" in out
+    assert number(out, "finder confidence") > 0.5
+    assert number(out, "finder test accuracy") > 0.9
 
 
 def test_resume(tmp_path):
