@@ -284,12 +284,11 @@ def test_a_logger_that_takes_images_gets_the_plot():
     assert not any("train_loss" in m for m, _ in logger.metrics[:1])
 
 
-def test_self_log_in_training_step_adds_no_warning():
+def test_self_log_in_training_step_adds_no_warning(tmp_path):
     def caught(callbacks):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
-            _fit(_model(), callbacks, logger=pl.loggers.CSVLogger("/tmp/clr-lightning-warn"),
-                 max_epochs=1)  # fmt: skip
+            _fit(_model(), callbacks, logger=pl.loggers.CSVLogger(tmp_path), max_epochs=1)
         return {(x.category.__name__, str(x.message)) for x in w}
 
     without = caught([])
@@ -515,3 +514,31 @@ def test_a_sweep_that_diverges_at_once_installs_nothing_and_says_why():
     assert finder.scheduler is None
     assert trainer.lr_scheduler_configs == []
     assert model.seen_lrs[2:] == [0.05] * 29  # the module's own rate, restored
+
+
+def test_steps_the_precision_plugins_scaler_skips_record_no_point():
+    class Poisoned(Digits):
+        calls = 0
+
+        def on_after_backward(self):
+            type(self).calls += 1
+            if type(self).calls in (3, 4, 9):  # inf gradients: the scaler skips the step
+                self.net[0].weight.grad.fill_(float("inf"))
+
+    plugin = pl.plugins.precision.MixedPrecision(
+        "16-mixed", device="cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    )
+    pl.seed_everything(1, verbose=False)
+    model = Poisoned()
+    finder = clr_torch.LearningRateFinder(min_lr=1e-4, max_lr=1e-2, num_training_steps=12,
+                                          early_stop_threshold=None, install=False)  # fmt: skip
+    trainer = _trainer([finder], plugins=[plugin], max_epochs=1)
+    trainer.fit(model, _loader())
+    r = finder.result
+    sweep = rangetest.ExponentialSweep(1e-4, 1e-2, 12)
+    assert list(r.lrs) == [sweep(i) for i in range(12)]  # no gap, no repeat
+    assert r.provenance["skipped_steps"] == 3
+    assert model.seen_lrs[:15] == [sweep(i) for i in (0, 1, 2, 2, 2, 3, 4, 5, 6, 6)] + [
+        sweep(i) for i in range(7, 12)
+    ]
+    assert plugin.scaler.get_scale() == 2.0**8  # restored (each skip halved it)
