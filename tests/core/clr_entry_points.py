@@ -36,7 +36,14 @@ def _pyproject() -> dict:
 
 
 def declared() -> dict[str, str]:
-    """The ``clr.commands`` entry points pyproject.toml declares: name -> object reference."""
+    """The ``clr.commands`` entry points pyproject.toml declares: name -> object reference.
+
+    Python 3.10 has no tomllib: there the installed wheel's metadata (made from
+    pyproject.toml) answers; a source-tree run on 3.10 fails on the import.
+    """
+    if sys.version_info < (3, 11) and installed():
+        eps = importlib.metadata.distribution("clr-core").entry_points
+        return {ep.name: ep.value for ep in eps if ep.group == GROUP}
     return dict(_pyproject()["project"]["entry-points"][GROUP])
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 
 import pytest
+from clr_entry_points import subprocess_env
 
 import clr_core
 from clr_core.cli import main
@@ -24,7 +25,6 @@ from clr_core.rangetest import _io as rangetest_io
 from clr_core.rangetest._io import MAX_LINE_CHARS, json_depth, load_json
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "mnist1d_sgd_seed0.csv"
-ROOT = pathlib.Path(clr_core.__file__).resolve().parent.parent
 
 
 def _one_error(capsys, *words: str) -> str:
@@ -378,7 +378,7 @@ def test_read_sweep_csv_errors_name_the_file_once(tmp_path):
 
 
 def _subprocess(args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()  # the installed wheel under tox, else this checkout
     return subprocess.run(
         [sys.executable, "-m", "clr_core.cli", *args],
         capture_output=True, text=True, env=env, check=False, cwd=cwd, timeout=120,
@@ -406,7 +406,7 @@ def test_subprocess_fifo_and_broken_pipe(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
     # a reader that leaves early (`| head -1`) is not an error and prints no traceback
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     cmd = [sys.executable, "-m", "clr_core.cli", "schedule", '{"type":"Constant","value":1}',
            "--steps", "1000000"]  # fmt: skip
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as p:
@@ -422,7 +422,7 @@ def test_a_pipe_with_a_writer_is_read(tmp_path):
     """`clr analyze <(zcat sweep.csv.gz)`: a pipe whose writer is there is read in full."""
     plain = tmp_path / "plain.csv"
     _sweep(plain)
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     script = f'"{sys.executable}" -m clr_core.cli analyze --json <(cat "{plain}")'
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
                        timeout=120, check=False)  # fmt: skip

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 
+from clr_entry_points import subprocess_env
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ FUZZ = settings(
     max_examples=int(os.environ.get("CLR_FUZZ_EXAMPLES", "150")), deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _strict(text: str) -> None:
@@ -229,7 +229,7 @@ def test_random_config_bytes(capsys, data):
 
 def test_a_few_real_processes(tmp_path):
     """The same rule for real `python -m clr_core.cli` processes (exit status, one line)."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()  # the installed wheel under tox, else this checkout
     cases = [
         (b"\x89PNG\r\n\x1a\n\x00\x00", ["analyze"]),
         (b"lr,loss\n" + b"1,2\n" * 3, ["analyze", "--json"]),
