@@ -49,8 +49,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
+#: An error message longer than this is cut (a config's repr can be megabytes).
+_MAX_MESSAGE = 1000
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).replace("\r", "\n").split("\n")).strip()
+    line = " ".join(str(text).replace("\r", "\n").split("\n")).strip()
+    if len(line) > _MAX_MESSAGE:
+        line = line[:_MAX_MESSAGE] + f"... ({len(line) - _MAX_MESSAGE:,} more characters)"
+    return line
 
 
 def _os_reason(e: OSError) -> str:

@@ -331,6 +331,14 @@ def test_bad_configs_give_one_line(capsys, config, words):
     _one_error(capsys, *words)
 
 
+def test_a_huge_config_error_is_one_short_line(tmp_path, capsys):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"type": 5, "pad": list(range(200_000))}))
+    assert main(["schedule", str(path), "--steps", "3"]) == 2
+    err = _one_error(capsys, "big.json", "more characters)")
+    assert len(err) < 1200
+
+
 def test_deep_config_file_gives_one_line(tmp_path, capsys):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
