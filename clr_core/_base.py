@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._xp import SCALAR
-from .validation import fail, instance, momentum_pair
+from .validation import MAX_DEPTH, MAX_PIECES, fail, instance, momentum_pair, short_repr
 from .validation import step as check_step
 
 # The checks live in clr_core.validation; the names the adapters imported from
@@ -96,27 +96,109 @@ def _to_data(value: Any) -> Any:
     return value
 
 
-def _from_data(value: Any, path: str) -> Any:
+#: The deepest a config's JSON may nest (dicts and lists): a MAX_DEPTH-deep Join
+#: takes a dict and a list per level, and its innermost piece a shape or scale.
+MAX_CONFIG_DEPTH = 2 * MAX_DEPTH + 2
+#: The most components (dicts) one config may describe.
+MAX_COMPONENTS = 10 * MAX_PIECES
+
+
+def _from_data(value: Any, path: str, depth: int, budget: list[int]) -> Any:
     if isinstance(value, dict):
-        return from_config(value, _path=path)
+        return _build(value, path, depth + 1, budget, None)
     if isinstance(value, list):
-        return tuple(_from_data(v, f"{path}[{i}]") for i, v in enumerate(value))
+        if depth + 1 > MAX_CONFIG_DEPTH:
+            raise ValueError(f"Config at `{path}` nests deeper than {MAX_CONFIG_DEPTH} levels.")
+        if len(value) > MAX_PIECES:
+            raise ValueError(
+                f"Config value at `{path}` holds {len(value)} items; at most {MAX_PIECES} "
+                "(clr_core.validation.MAX_PIECES)."
+            )
+        return tuple(_from_data(v, f"{path}[{i}]", depth + 1, budget) for i, v in enumerate(value))
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(
         f"Config value at `{path}` must be JSON data (dict, list, str, number, bool or null). "
-        f"Received: {value!r} (type {type(value).__name__})"
+        f"Received: {short_repr(value)} (type {type(value).__name__})"
     )
 
 
-def from_config(config: Any, *, _path: str = "config") -> Any:
-    """Rebuild a schedule (or shape, or scale) from :meth:`Component.to_config` data.
+def _config_class(config: Any, path: str, depth: int, kind: type | None) -> type[Component]:
+    """The registered class a config names, after checking its shape."""
+    if depth > MAX_CONFIG_DEPTH:
+        raise ValueError(f"Config at `{path}` nests deeper than {MAX_CONFIG_DEPTH} levels.")
+    if not isinstance(config, dict):
+        raise TypeError(
+            f"Argument `{path}` must be a dict produced by to_config(). "
+            f"Received: {path}={short_repr(config)}"
+        )
+    tag = config.get("type")
+    if not isinstance(tag, str):
+        raise ValueError(
+            f"Config at `{path}` needs a string 'type' key. Received: {short_repr(config)}"
+        )
+    cls = _REGISTRY.get(tag)
+    if cls is None:
+        raise ValueError(
+            f"Unknown type {short_repr(tag)} at `{path}`. Known types: {sorted(_REGISTRY)}. "
+            "Register your own class with clr_core.register."
+        )
+    if kind is not None and not issubclass(cls, kind):
+        raise TypeError(
+            f"Config at `{path}` must describe a {kind.__name__}; {tag!r} is a "
+            f"{_kind_of(cls)}, not a {kind.__name__}."
+        )
+    return cls
+
+
+def _kind_of(cls: type[Component]) -> str:
+    """What a component is: the name of its base directly below Component (Schedule...)."""
+    return next((b.__name__ for b in cls.__mro__ if Component in b.__bases__), cls.__name__)
+
+
+def _build(config: Any, path: str, depth: int, budget: list[int], kind: type | None) -> Component:
+    cls = _config_class(config, path, depth, kind)
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"Config describes more than {MAX_COMPONENTS} components.")
+    tag = cls.__name__
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    keys = set(config) - {"type"}
+    unknown = sorted(short_repr(k) for k in keys - set(names))
+    missing = [n for n in names if n not in keys]
+    if unknown:
+        raise ValueError(f"Unknown key(s) {', '.join(unknown)} in config for {tag} at `{path}`.")
+    if missing:
+        raise ValueError(f"Missing key(s) {missing} in config for {tag} at `{path}`.")
+    kwargs = {n: _from_data(config[n], f"{path}.{n}", depth, budget) for n in names}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:  # name where in the config the refused value sits
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(
+            f"{path} ({tag}): {e}"
+        ) from None
+
+
+def from_config(config: Any, *, kind: type[Component] | None = None) -> Any:
+    """Rebuild a schedule from :meth:`Component.to_config` data.
 
     A config is data, safe to load from an untrusted checkpoint: its ``"type"``
     is looked up only in clr_core's registry (library classes and those a user
     registered with :func:`register`); nothing is imported or evaluated. Unknown
-    types, unknown or missing keys and wrong value types raise ``ValueError`` or
-    ``TypeError``.
+    types, unknown or missing keys, wrong value types and values a constructor
+    refuses raise ``ValueError`` or ``TypeError`` naming where in the config
+    they sit. A config nests at most 66 levels of JSON (a Join 32 deep,
+    :data:`~clr_core.validation.MAX_DEPTH`), holds at most 1000 items in a list
+    (:data:`~clr_core.validation.MAX_PIECES`) and 10,000 components: larger ones
+    are refused before anything is built.
+
+    Parameters
+    ----------
+    config : dict
+        What ``to_config()`` returned (e.g. after a JSON round trip).
+    kind : type, optional
+        What the config must describe: :class:`Schedule` (the default), or
+        :class:`~clr_core.Shape`, :class:`~clr_core.Scale`, :class:`Component`.
 
     Examples
     --------
@@ -124,31 +206,16 @@ def from_config(config: Any, *, _path: str = "config") -> Any:
     >>> s = clr_core.Triangular(0.001, 0.006, step_size_up=2000)
     >>> clr_core.from_config(s.to_config()) == s
     True
+    >>> clr_core.from_config({"type": "Triangle"})
+    Traceback (most recent call last):
+    ...
+    TypeError: Config at `config` must describe a Schedule; 'Triangle' is a Shape, not a Schedule.
+    >>> clr_core.from_config({"type": "Triangle"}, kind=clr_core.Shape)
+    Triangle()
     """
-    if not isinstance(config, dict):
-        raise TypeError(
-            f"Argument `{_path}` must be a dict produced by to_config(). "
-            f"Received: {_path}={config!r}"
-        )
-    tag = config.get("type")
-    if not isinstance(tag, str):
-        raise ValueError(f"Config at `{_path}` needs a string 'type' key. Received: {config!r}")
-    cls = _REGISTRY.get(tag)
-    if cls is None:
-        raise ValueError(
-            f"Unknown type {tag!r} at `{_path}`. Known types: {sorted(_REGISTRY)}. "
-            "Register your own class with clr_core.register."
-        )
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    keys = set(config) - {"type"}
-    unknown = sorted(keys - set(names))
-    missing = [n for n in names if n not in keys]
-    if unknown:
-        raise ValueError(f"Unknown key(s) {unknown} in config for {tag} at `{_path}`.")
-    if missing:
-        raise ValueError(f"Missing key(s) {missing} in config for {tag} at `{_path}`.")
-    kwargs = {n: _from_data(config[n], f"{_path}.{n}") for n in names}
-    return cls(**kwargs)
+    if kind is None:
+        kind = Schedule
+    return _build(config, "config", 1, [MAX_COMPONENTS], instance("kind", kind, type, "a class"))
 
 
 # --------------------------------------------------------------------------- #
@@ -251,6 +318,32 @@ def fuse(rate: Schedule, momentum: Schedule) -> Callable[..., tuple[Any, Any]] |
     return rate._fuse(momentum)
 
 
+def nesting(schedule: Schedule) -> tuple[int, int]:
+    """``(depth, pieces)``: 1 and 1 for a plain schedule; a composite records its own."""
+    nest: tuple[int, int] = getattr(schedule, "_nest", (1, 1))
+    return nest
+
+
+def check_nesting(name: str, children: tuple[Schedule, ...]) -> tuple[int, int]:
+    """The ``(depth, pieces)`` of a composite of ``children``, within the limits.
+
+    Schedules nest at most :data:`~clr_core.validation.MAX_DEPTH` deep and a
+    composite holds at most :data:`~clr_core.validation.MAX_PIECES` pieces in
+    all (the pieces of nested Joins count), so evaluation, ``to_config`` and
+    ``from_config`` stay fast and far from the recursion limit.
+    """
+    if len(children) > MAX_PIECES:
+        raise fail(name, f"at most {MAX_PIECES} schedules", children)
+    nests = [nesting(c) for c in children]
+    depth = 1 + max(d for d, _ in nests)
+    pieces = sum(n for _, n in nests)
+    if depth > MAX_DEPTH:
+        raise fail(name, f"nested at most {MAX_DEPTH} deep (found {depth})", children)
+    if pieces > MAX_PIECES:
+        raise fail(name, f"at most {MAX_PIECES} pieces in all (found {pieces})", children)
+    return depth, pieces
+
+
 @register
 @dataclasses.dataclass(frozen=True)
 class Inverse(Schedule):
@@ -280,6 +373,7 @@ class Inverse(Schedule):
 
     def __post_init__(self) -> None:
         instance("schedule", self.schedule, Schedule, "a clr_core schedule")
+        self._set("_nest", check_nesting("schedule", (self.schedule,)))
         base, top = momentum_pair(self.base_momentum, self.max_momentum)
         self._set("base_momentum", base)
         self._set("max_momentum", top)

@@ -9,9 +9,9 @@ import dataclasses
 import itertools
 from typing import Any
 
-from ._base import Inverse, Schedule, register
+from ._base import Inverse, Schedule, check_nesting, register
 from ._xp import SCALAR
-from .validation import MAX_STEPS, fail, integer, real
+from .validation import MAX_STEPS, fail, instance, integer, real
 
 __all__ = ["Constant", "Linear", "Join", "Inverse", "warmup"]
 
@@ -69,13 +69,17 @@ class Linear(Schedule):
         self._set("start", real("start", self.start, low=0.0))
         self._set("end", real("end", self.end, low=0.0))
         self._set("num_steps", integer("num_steps", self.num_steps, low=1, high=MAX_STEPS))
+        self._set("_low", min(self.start, self.end))  # not fields: the bounds, for the hot path
+        self._set("_high", max(self.start, self.end))
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         n = self.num_steps
-        return self.start + (self.end - self.start) * xp.true_divide(xp.minimum(step, n), n)
+        v = self.start + (self.end - self.start) * xp.true_divide(xp.minimum(step, n), n)
+        # rounding must not leave the bounds (Linear(1e308, 0.1, n)(n) would give 0.0)
+        return xp.minimum(xp.maximum(v, self._low), self._high)  # type: ignore[attr-defined]
 
     def bounds(self) -> tuple[float, float]:
-        return (min(self.start, self.end), max(self.start, self.end))
+        return (self._low, self._high)  # type: ignore[attr-defined]
 
     @property
     def duration(self) -> int:
@@ -117,6 +121,7 @@ class Join(Schedule):
         for i, p in enumerate(pieces):
             if not isinstance(p, Schedule):
                 raise fail(f"schedules[{i}]", "a clr_core schedule", p, TypeError)
+        self._set("_nest", check_nesting("schedules", pieces))
         if isinstance(self.boundaries, (str, bytes)) or not hasattr(self.boundaries, "__iter__"):
             raise fail("boundaries", "a sequence of ints", self.boundaries, TypeError)
         bounds = tuple(
@@ -160,7 +165,7 @@ def warmup(schedule: Schedule, steps: int, start_lr: float = 0.0) -> Join:
     >>> [s(t) for t in range(4)]
     [0.0, 0.05, 0.1, 0.1]
     """
-    if not isinstance(schedule, Schedule):
-        raise fail("schedule", "a clr_core schedule", schedule, TypeError)
+    instance("schedule", schedule, Schedule, "a clr_core schedule")
     n = integer("steps", steps, low=1, high=MAX_STEPS)
-    return Join((Linear(start_lr, schedule(0), n), schedule), (n,))
+    start = real("start_lr", start_lr, low=0.0)
+    return Join((Linear(start, schedule(0), n), schedule), (n,))

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from typing import Any, TypeVar
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_PIECES",
     "MAX_STEPS",
     "boolean",
     "choice",
@@ -45,7 +48,27 @@ __all__ = [
 #: it is an exact float, so a schedule's own arithmetic never rounds a parameter).
 MAX_STEPS = 2**53
 
+#: The deepest schedules may nest in one another (a Join of Joins..., an Inverse of one).
+MAX_DEPTH = 32
+#: The most schedules one Join may hold, counting the pieces of nested Joins.
+MAX_PIECES = 1000
+
 T = TypeVar("T")
+
+# Values in messages are shortened: a refused 20,000-piece config stays one line.
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 200
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, shortened for a message (long containers and strings elided).
+
+    >>> short_repr(list(range(100)))
+    '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
+    """
+    return _REPR.repr(value)
 
 
 def fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueError) -> Exception:
@@ -57,7 +80,7 @@ def fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueEr
     >>> fail("beta", "in [0, 1)", 2.0)
     ValueError('Argument `beta` must be in [0, 1). Received: beta=2.0')
     """
-    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
+    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={short_repr(value)}")
 
 
 def real(

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..validation import boolean, fail, instance
 from ._io import META_PREFIX, SweepFileError, decode_float, encode_float, read_sweep_csv
 
 __all__ = ["FORMAT", "to_dict", "from_dict", "write_json", "read_json", "write_csv", "read_csv"]
@@ -25,6 +26,18 @@ _ARRAYS = ("lrs", "losses", "smoothed", "metrics")
 
 def _arr(values: Any) -> list[float | str] | None:
     return None if values is None else [encode_float(x) for x in values]
+
+
+def json_data(value: Any) -> Any:
+    """``value`` as strict JSON data: non-finite floats become ``"nan"``/``"inf"`` strings,
+    tuples lists (for diagnostics that hold numbers a huge loss overflowed)."""
+    if isinstance(value, float):
+        return encode_float(value)
+    if isinstance(value, dict):
+        return {k: json_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_data(v) for v in value]
+    return value
 
 
 def to_dict(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,35 +52,102 @@ def to_dict(fields: Mapping[str, Any]) -> dict[str, Any]:
         "suggestions": {k: encode_float(v) for k, v in fields["suggestions"].items()},
         "diverged": fields["diverged"],
         "bounds_from": fields["bounds_from"],
-        "diagnostics": fields["diagnostics"],
-        "provenance": fields["provenance"],
+        "diagnostics": json_data(fields["diagnostics"]),
+        "provenance": json_data(fields["provenance"]),
         **{k: _arr(fields[k]) for k in _ARRAYS},
     }
 
 
+_KEYS = frozenset(
+    ("format", "base_lr", "max_lr", "lr", "confidence", "reasons", "suggestions", "diverged",
+     "bounds_from", "diagnostics", "provenance", *_ARRAYS)
+)  # fmt: skip
+#: The deepest the diagnostics and provenance may nest.
+MAX_NESTING = 32
+
+
+def _floats(name: str, values: Any) -> tuple[float, ...]:
+    if not isinstance(values, list):
+        raise fail(name, "a list of numbers", values, TypeError)
+    try:
+        return tuple(decode_float(v) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        bad = next(i for i, v in enumerate(values) if not _decodes(v))
+        raise fail(
+            f"{name}[{bad}]", "a number or 'nan'/'inf'/'-inf'", values[bad], TypeError
+        ) from None
+
+
+def _decodes(v: Any) -> bool:
+    try:
+        decode_float(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _check_json(name: str, value: Any, depth: int = 0) -> Any:
+    """``value`` itself when it is JSON data (str keys), nested at most MAX_NESTING deep."""
+    if depth > MAX_NESTING:
+        raise fail(name, f"JSON data nested at most {MAX_NESTING} deep", "...")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise fail(name, "JSON data with string keys", k, TypeError)
+            _check_json(f"{name}[{k!r}]", v, depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_json(f"{name}[{i}]", v, depth + 1)
+    elif not (value is None or isinstance(value, (bool, int, float, str))):
+        raise fail(name, "JSON data", value, TypeError)
+    return value
+
+
 def from_dict(data: Any) -> dict[str, Any]:
-    """The result's constructor keywords from :func:`to_dict` data."""
+    """The result's constructor keywords from :func:`to_dict` data, all of it checked.
+
+    Every field is validated before anything is built: a wrong type, a
+    missing or unknown key, ``base_lr > max_lr``, a confidence outside
+    ``[0, 1]``, arrays of different lengths raise ``ValueError`` or
+    ``TypeError`` naming the field.
+    """
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"Not a clr-rangetest result (missing format {FORMAT!r}).")
-
-    def arr(v: Any) -> tuple[float, ...] | None:
-        return None if v is None else tuple(decode_float(x) for x in v)
-
+    missing = sorted(_KEYS - set(data))
+    unknown = sorted(map(str, set(data) - _KEYS))
+    if missing or unknown:
+        raise ValueError(f"A clr-rangetest result lacks key(s) {missing} or has unknown {unknown}.")
+    reasons = data["reasons"]
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise fail("reasons", "a list of str", reasons, TypeError)
+    suggestions = data["suggestions"]
+    if not isinstance(suggestions, dict) or not all(isinstance(k, str) for k in suggestions):
+        raise fail("suggestions", "a dict of named rates", suggestions, TypeError)
+    arrays = {k: _floats(k, data[k]) for k in ("lrs", "losses", "smoothed")}
+    metrics = None if data["metrics"] is None else _floats("metrics", data["metrics"])
+    n = len(arrays["lrs"])
+    for k, v in (*arrays.items(), ("metrics", metrics)):
+        if v is not None and len(v) != n:
+            raise fail(k, f"as long as lrs ({n} points)", f"{len(v)} points")
     return {
-        "base_lr": float(data["base_lr"]),
-        "max_lr": float(data["max_lr"]),
-        "lr": float(data["lr"]),
-        "confidence": float(data["confidence"]),
-        "reasons": tuple(data["reasons"]),
-        "suggestions": {k: decode_float(v) for k, v in data["suggestions"].items()},
-        "lrs": arr(data["lrs"]) or (),
-        "losses": arr(data["losses"]) or (),
-        "smoothed": arr(data["smoothed"]) or (),
-        "metrics": arr(data["metrics"]),
-        "diverged": bool(data["diverged"]),
-        "bounds_from": str(data["bounds_from"]),
-        "diagnostics": dict(data["diagnostics"]),
-        "provenance": dict(data["provenance"]),
+        "base_lr": data["base_lr"],
+        "max_lr": data["max_lr"],
+        "lr": data["lr"],
+        "confidence": data["confidence"],
+        "reasons": tuple(reasons),
+        "suggestions": dict(
+            zip(suggestions, _floats("suggestions", list(suggestions.values())), strict=True)
+        ),
+        **arrays,
+        "metrics": metrics,
+        "diverged": boolean("diverged", data["diverged"]),
+        "bounds_from": data["bounds_from"],
+        "diagnostics": dict(
+            _check_json("diagnostics", instance("diagnostics", data["diagnostics"], dict, "a dict"))
+        ),
+        "provenance": dict(
+            _check_json("provenance", instance("provenance", data["provenance"], dict, "a dict"))
+        ),
     }
 
 
@@ -96,7 +176,11 @@ def write_json(
 
 def read_json(source: str | os.PathLike[str]) -> Any:
     """The data in JSON text (a string starting with ``{``) or in the file at ``source``."""
-    return json.loads(_read(source, isinstance(source, str) and source.lstrip().startswith("{")))
+    text = _read(source, isinstance(source, str) and source.lstrip().startswith("{"))
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("The JSON nests too deep to be a clr-rangetest result.") from None
 
 
 def write_csv(data: dict[str, Any], path: str | os.PathLike[str] | None) -> str:

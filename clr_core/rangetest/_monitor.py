@@ -13,6 +13,43 @@ from ._result import RangeTestResult
 __all__ = ["SweepMonitor"]
 
 _STATE_FORMAT = "clr-sweep-monitor/1"
+_STATE_KEYS = frozenset(
+    ("format", "sweep", "beta", "diverge_threshold", "min_steps", "lrs", "losses", "metrics",
+     "smoothed", "stop_reason", "avg", "noise", "first", "best", "noise_at_best", "noise_floor")
+)  # fmt: skip
+
+
+def _number(name: str, value: Any) -> float:
+    """``float(value)`` for a real number or a 0-d tensor; strings and bools are refused."""
+    if isinstance(value, (str, bytes, bool)):
+        raise fail(name, "a real number", value, TypeError)
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise fail(name, "a real number", value, TypeError) from None
+
+
+def _decoded(
+    name: str, value: Any, *, low: float = -math.inf, nan: bool = False, finite: bool = False
+) -> float:
+    """A float of a state dict (``"nan"``/``"inf"`` strings allowed), ``>= low``; NaN only
+    if ``nan``; infinities not if ``finite``."""
+    try:
+        v = decode_float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise fail(name, "a number or 'nan'/'inf'", value, TypeError) from None
+    if math.isnan(v):
+        if not nan:
+            raise fail(name, "a number, not NaN", value)
+    elif v < low or (finite and math.isinf(v)):
+        raise fail(name, ("finite and " if finite else "") + f">= {low}", value)
+    return v
+
+
+def _decoded_list(name: str, values: Any, **kw: Any) -> list[float]:
+    if not isinstance(values, list):
+        raise fail(name, "a list of numbers", values, TypeError)
+    return [_decoded(f"{name}[{i}]", v, **kw) for i, v in enumerate(values)]
 
 
 class SweepMonitor:
@@ -146,10 +183,12 @@ class SweepMonitor:
         """
         if self.done:
             raise RuntimeError(f"The sweep is over ({self.stop_reason or 'exhausted'}).")
-        lr_f = float(lr)
-        value = float(loss)
+        lr_f = _number("lr", lr)
+        if not (math.isfinite(lr_f) and lr_f >= 0.0):
+            raise fail("lr", "a finite rate >= 0", lr)
+        value = _number("loss", loss)
         if metric is not None:
-            m = float(metric)
+            m = _number("metric", metric)
             if self.metrics is None:
                 if self.losses:
                     raise ValueError("A metric must be given for every point or for none.")
@@ -238,40 +277,71 @@ class SweepMonitor:
             "metrics": arr(self.metrics),
             "smoothed": arr(self.smoothed),
             "stop_reason": self.stop_reason,
-            "avg": self._avg,
-            "noise": self._noise,
-            "first": self._first,
+            "avg": encode_float(self._avg),
+            "noise": encode_float(self._noise),
+            "first": None if self._first is None else encode_float(self._first),
             "best": encode_float(self._best),
-            "noise_at_best": self._noise_at_best,
-            "noise_floor": self._noise_floor,
+            "noise_at_best": encode_float(self._noise_at_best),
+            "noise_floor": encode_float(self._noise_floor),
         }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> SweepMonitor:
-        """Rebuild a monitor from :meth:`state_dict` data (e.g. after ``json.loads``)."""
+        """Rebuild a monitor from :meth:`state_dict` data (e.g. after ``json.loads``).
+
+        The state is untrusted data: every field is checked (types, ranges,
+        lengths, the sweep's config) before the monitor is built, and a bad one
+        raises ``ValueError`` or ``TypeError`` naming it.
+        """
         if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
             raise fail("state", f"a SweepMonitor.state_dict() ({_STATE_FORMAT})", state)
+        missing = sorted(_STATE_KEYS - {"noise_floor"} - set(state))
+        unknown = sorted(map(str, set(state) - _STATE_KEYS))
+        if missing or unknown:
+            raise ValueError(
+                f"A SweepMonitor state lacks key(s) {missing} or has unknown key(s) {unknown}."
+            )
+        try:
+            sweep = from_config(state["sweep"])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"state['sweep']: {e}") from None
         m = cls(
-            from_config(state["sweep"]),
+            sweep,
             beta=state["beta"],
             diverge_threshold=state["diverge_threshold"],
             min_steps=state["min_steps"],
         )
-        m.lrs = [decode_float(v) for v in state["lrs"]]
-        m.losses = [decode_float(v) for v in state["losses"]]
-        m.metrics = (
-            None if state["metrics"] is None else [decode_float(v) for v in state["metrics"]]
-        )
-        m.smoothed = [decode_float(v) for v in state["smoothed"]]
-        m.stop_reason = state["stop_reason"]
-        m._avg = float(state["avg"])
-        m._noise = float(state["noise"])
-        first = state["first"]
-        m._first = None if first is None else float(first)
-        m._best = decode_float(state["best"])
-        m._noise_at_best = float(state["noise_at_best"])
-        m._noise_floor = float(state.get("noise_floor", 0.0))
+        m._restore(state)
         return m
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Check and adopt the recorded points and the stop rule's running values."""
+        lrs = _decoded_list("lrs", state["lrs"], low=0.0, finite=True)
+        losses = _decoded_list("losses", state["losses"], nan=True)
+        smoothed = _decoded_list("smoothed", state["smoothed"], nan=True)
+        metrics = state["metrics"]
+        metrics = None if metrics is None else _decoded_list("metrics", metrics, nan=True)
+        k = len(losses)
+        for name, v in (("lrs", lrs), ("smoothed", smoothed), ("metrics", metrics)):
+            if v is not None and len(v) != k:
+                raise fail(name, f"as long as losses ({k} points)", f"{len(v)} points")
+        if k > self.num_steps:
+            raise fail("losses", f"at most num_steps={self.num_steps} points", f"{k} points")
+        stop = state["stop_reason"]
+        if stop is not None and not isinstance(stop, str):
+            raise fail("stop_reason", "None or a str", stop, TypeError)
+        first = state["first"]
+        values = {
+            "_avg": _decoded("avg", state["avg"], finite=True),
+            "_noise": _decoded("noise", state["noise"], low=0.0),
+            "_first": None if first is None else _decoded("first", first, finite=True),
+            "_best": _decoded("best", state["best"]),
+            "_noise_at_best": _decoded("noise_at_best", state["noise_at_best"], low=0.0),
+            "_noise_floor": _decoded("noise_floor", state.get("noise_floor", 0.0), low=0.0),
+        }
+        self.lrs, self.losses, self.smoothed, self.metrics = lrs, losses, smoothed, metrics
+        self.stop_reason = stop
+        self.__dict__.update(values)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore in place (the PyTorch idiom)."""

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Any
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
+from ..validation import choice, interval, real
 from . import _files, _handoff, _plot, _summary
 from ._handoff import (
     DEFAULT_EPOCHS_PER_HALF_CYCLE,
@@ -82,6 +84,15 @@ class RangeTestResult:
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     __hash__ = None  # type: ignore[assignment]  # holds dicts: a value, but not hashable
+
+    def __post_init__(self) -> None:
+        # The numbers every consumer relies on (combine takes their logs): checked once here.
+        set_ = functools.partial(object.__setattr__, self)
+        set_("base_lr", real("base_lr", self.base_lr, low=0.0, low_open=True))
+        set_("max_lr", interval("base_lr", self.base_lr, "max_lr", self.max_lr)[1])
+        set_("lr", real("lr", self.lr, low=0.0, low_open=True))
+        set_("confidence", real("confidence", self.confidence, low=0.0, high=1.0))
+        choice("bounds_from", self.bounds_from, ("loss", "metric"))
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is, ``nan`` matching ``nan`` (as after a file round trip)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 from typing import Any
 
 from .._base import Schedule, register
@@ -73,6 +75,11 @@ class ExponentialSweep(_Sweep):
 
     def __post_init__(self) -> None:
         _check(self, 0.0, True)
+        if not math.isfinite(self.end_lr / self.start_lr):
+            raise fail(
+                "end_lr", f"at most {sys.float_info.max:.4g} x start_lr={self.start_lr!r} "
+                "(the sweep's ratio must be a finite float)", self.end_lr,
+            )  # fmt: skip
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         last = self.num_steps - 1

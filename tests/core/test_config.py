@@ -66,8 +66,8 @@ def test_config_is_exactly_the_constructor_keywords() -> None:
         "scale_target": "amplitude",
     }
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
-    kwargs["shape"] = C.from_config(kwargs["shape"])
-    kwargs["scale"] = C.from_config(kwargs["scale"])
+    kwargs["shape"] = C.from_config(kwargs["shape"], kind=C.Shape)
+    kwargs["scale"] = C.from_config(kwargs["scale"], kind=C.Scale)
     assert C.Cyclic(**kwargs) == s
 
 

@@ -1,0 +1,459 @@
+"""Untrusted input never corrupts, hangs or crashes the core.
+
+One test per failure found by feeding the core hostile and careless input
+(configs, checkpoints, sweep state, numbers at the edge of the float range),
+then Hypothesis fuzzing of ``from_config``, ``SweepMonitor`` state and
+``RangeTestResult.from_dict`` with arbitrary JSON-like data: the only allowed
+outcomes are a clear ``ValueError``/``TypeError`` naming the field, or a
+correct load, and a refused load changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import clr_strategies as cs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import clr_core as C
+from clr_core import validation
+from clr_core.rangetest import (
+    ExponentialSweep,
+    LinearSweep,
+    RangeTestResult,
+    SweepMonitor,
+    analyze,
+    combine,
+)
+
+BIG = 10**400  # a JSON integer beyond the float range
+
+
+def every_kind_of_schedule() -> list[C.Schedule]:
+    tri = C.Triangular(0.001, 0.006, 2000)
+    return [
+        tri,
+        C.Triangular2(0.001, 0.006, 3, 5),
+        C.ExpRange(0.001, 0.006, 3, gamma=0.99),
+        C.ExpRange(0.001, 0.006, 3, gamma=1.0, decay="both"),
+        C.Cyclic(0.1, 1.0, 7, 3, shape="hann", scale=C.HalvingScale(), scale_mode="iterations"),
+        C.OneCycle(0.1, 100),
+        C.OneCycle(0.1, 100, three_phase=True, anneal_strategy="linear"),
+        C.CosineRestarts(0.1, 3),
+        C.CosineRestarts(0.1, 3, T_mult=2, decay=0.5),
+        C.Constant(0.1),
+        C.Linear(0.0, 1.0, 5),
+        C.warmup(tri, 10),
+        C.Join([tri, C.Linear(0.001, 0.0, 50)], [4000]),
+        ExponentialSweep(1e-5, 1.0, 100),
+        LinearSweep(0.0, 1.0, 100),
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# Numbers at the edge
+# --------------------------------------------------------------------------- #
+
+
+def test_one_cycle_bounds_hold_every_value_even_with_div_factor_below_one() -> None:
+    for s in (
+        C.OneCycle(0.1, 50, div_factor=0.5),
+        C.OneCycle(0.1, 50, final_div_factor=1e-300),
+        C.OneCycle(0.1, 50, div_factor=0.5, final_div_factor=0.1, three_phase=True),
+    ):
+        lo, hi = s.bounds()
+        values = [s(t) for t in range(60)]
+        assert lo <= min(values)
+        assert max(values) <= hi
+        assert hi == max(values)  # the bound is attained: not just true, tight
+    assert C.OneCycle(0.1, 50, div_factor=0.5).bounds()[1] == 0.2
+
+
+def test_one_cycle_refuses_div_factors_that_overflow_its_rates() -> None:
+    with pytest.raises(ValueError, match="div_factor"):
+        C.OneCycle(1e308, 100, div_factor=1e-10)
+    with pytest.raises(ValueError, match="final_div_factor"):
+        C.OneCycle(1e300, 100, div_factor=1.0, final_div_factor=1e-10)
+
+
+def test_cosine_restarts_with_a_peak_near_the_float_maximum_stays_finite() -> None:
+    s = C.CosineRestarts(1e308, 10, eta_min=0.0)
+    values = [s(t) for t in range(25)]
+    assert all(math.isfinite(v) and 0.0 <= v <= 1e308 for v in values)
+    assert s(0) == 1e308
+
+
+def test_exponential_sweep_refuses_a_ratio_beyond_the_float_range() -> None:
+    with pytest.raises(ValueError, match="end_lr"):
+        ExponentialSweep(1e-5, 1e308, 100)
+    s = ExponentialSweep(1e-300, 1e8, 100)  # a huge but finite ratio is fine
+    assert s(0) == 1e-300
+    assert s(99) == 1e8
+    assert all(math.isfinite(s(i)) for i in range(100))
+
+
+def test_linear_never_leaves_its_bounds() -> None:
+    s = C.Linear(1e308, 0.1, 10)
+    assert s(10) == 0.1  # was 0.0: 1e308 + (0.1 - 1e308) rounds to zero
+    lo, hi = s.bounds()
+    assert all(lo <= s(t) <= hi for t in range(20))
+
+
+def _exact_triangular(step: int) -> float:
+    """Triangular(0.001, 0.006, 2000) at ``step`` in exact rational arithmetic."""
+    p = step % 4000
+    ramp = Fraction(p, 2000) if p <= 2000 else Fraction(4000 - p, 2000)
+    return float(Fraction(1, 1000) + (Fraction(6, 1000) - Fraction(1, 1000)) * ramp)
+
+
+def test_integer_steps_past_2_53_are_computed_exactly() -> None:
+    s = C.Triangular(0.001, 0.006, 2000)
+    assert s(2**63 + 1000) == pytest.approx(0.00302, rel=1e-14)  # float(step) gave 0.001
+    for step in (2**63 + 1000, 2**63 + 3000, 2**80 + 17, 3**90):
+        assert s(step) == pytest.approx(_exact_triangular(step), rel=1e-15)
+    assert s(4000 * 2**70 + 2000) == s(2000) == 0.006  # a whole number of cycles later
+
+
+def test_a_step_of_10_to_the_400_evaluates_every_schedule() -> None:
+    for s in every_kind_of_schedule():
+        lo, hi = s.bounds()
+        v = s(BIG)  # raised OverflowError (int too large to convert to float)
+        assert math.isfinite(v), s
+        assert lo <= v <= hi, s
+        m = s.momentum()(BIG)
+        assert 0.0 <= m <= 1.0, s
+
+
+def test_step_sizes_beyond_2_53_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match=r"step_size_up.*2\*\*53"):
+        C.Triangular(0.001, 0.006, step_size_up=2**63, step_size_down=10)
+    for make, name in (
+        (lambda: C.Triangular(0.1, 1.0, 10, step_size_down=2**60), "step_size_down"),
+        (lambda: C.OneCycle(0.1, total_steps=BIG), "total_steps"),
+        (lambda: C.CosineRestarts(0.1, T_0=BIG), "T_0"),
+        (lambda: C.Linear(0.0, 1.0, BIG), "num_steps"),
+        (lambda: C.Join([C.Constant(0.1), C.Constant(0.2)], [BIG]), "boundaries"),
+        (lambda: ExponentialSweep(1e-5, 1.0, BIG), "num_steps"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            make()
+
+
+def test_from_config_refuses_json_integers_beyond_the_float_range() -> None:
+    for key, value in (("base_lr", BIG), ("max_lr", BIG), ("step_size_up", BIG)):
+        config = C.Triangular(0.1, 1.0, 10).to_config()
+        config[key] = value
+        with pytest.raises(ValueError, match=key):
+            C.from_config(json.loads(json.dumps(config)))
+
+
+# --------------------------------------------------------------------------- #
+# Configs: shape, depth, size
+# --------------------------------------------------------------------------- #
+
+
+def test_from_config_refuses_a_shape_or_scale_where_a_schedule_is_expected() -> None:
+    for config, kind in (
+        ({"type": "Triangle"}, "Shape"),
+        ({"type": "Hann"}, "Shape"),
+        ({"type": "ExpScale", "gamma": 0.9}, "Scale"),
+    ):
+        with pytest.raises(TypeError, match=f"must describe a Schedule; .* is a {kind}"):
+            C.from_config(config)
+    assert C.from_config({"type": "Triangle"}, kind=C.Shape) == C.Triangle()
+    with pytest.raises(TypeError, match="shape"):  # nested: the field names itself
+        C.from_config({**C.Cyclic(0.1, 1.0, 2).to_config(), "shape": C.Constant(0.1).to_config()})
+
+
+def _nested_join(depth: int) -> dict[str, Any]:
+    config: dict[str, Any] = C.Constant(0.1).to_config()
+    for _ in range(depth):
+        config = {"type": "Join", "schedules": [config, C.Constant(0.2).to_config()],
+                  "boundaries": [5]}  # fmt: skip
+    return config
+
+
+def test_from_config_refuses_joins_nested_beyond_the_depth_limit() -> None:
+    deepest = C.from_config(_nested_join(validation.MAX_DEPTH - 1))  # 31 Joins + a leaf: 32 deep
+    assert deepest(3) == 0.1
+    for depth in (validation.MAX_DEPTH, 200, 5000):  # 200 deep raised RecursionError
+        with pytest.raises(ValueError, match="deep"):
+            C.from_config(_nested_join(depth))
+    with pytest.raises(ValueError, match="deep"):
+        C.Join([deepest, C.Constant(0.3)], [5])  # the same limit when built in Python
+    deep_list: Any = [1.0]
+    for _ in range(5000):
+        deep_list = [deep_list]
+    with pytest.raises(ValueError, match="deep"):
+        C.from_config({"type": "Constant", "value": deep_list})
+
+
+@C.register
+@dataclasses.dataclass(frozen=True)
+class _CountingConstant(C.Constant):
+    """A Constant that counts how many were built."""
+
+    built: ClassVar[list[int]] = [0]
+
+    def __post_init__(self) -> None:
+        type(self).built[0] += 1
+        super().__post_init__()
+
+
+def test_a_20000_piece_join_is_refused_before_any_piece_is_built() -> None:
+    piece = {"type": "_CountingConstant", "value": 0.1}
+    config = {"type": "Join", "schedules": [piece] * 20_000, "boundaries": list(range(1, 20_000))}
+    _CountingConstant.built[0] = 0
+    with pytest.raises(ValueError, match="20000 items; at most 1000"):
+        C.from_config(config)
+    assert _CountingConstant.built[0] == 0
+    pieces = [C.Constant(0.1)] * 20_000
+    with pytest.raises(ValueError, match="at most 1000"):
+        C.Join(pieces, list(range(1, 20_000)))
+    nested = C.Join([C.Constant(0.1)] * 600, list(range(1, 600)))
+    with pytest.raises(ValueError, match="at most 1000 pieces in all"):
+        C.Join([nested, nested], [1000])  # nested pieces count
+
+
+def test_from_config_names_where_a_refused_value_sits() -> None:
+    config = C.Join([C.Constant(0.1), C.Triangular(0.1, 1.0, 2)], [3]).to_config()
+    config["schedules"][1]["max_lr"] = -1.0
+    with pytest.raises(
+        ValueError, match=r"config\.schedules\[1\] \(Triangular\): Argument `max_lr`"
+    ):
+        C.from_config(config)
+    with pytest.raises(ValueError, match="Unknown key"):
+        C.from_config({"type": "Constant", "value": 0.1, 3: "x"})  # a non-str key
+
+
+# --------------------------------------------------------------------------- #
+# The range test's state and result
+# --------------------------------------------------------------------------- #
+
+
+def _monitor(points: int = 12) -> SweepMonitor:
+    m = SweepMonitor(ExponentialSweep(1e-4, 1.0, 50), min_steps=5)
+    for i in range(points):
+        m.update(m.lr(i), 2.0 - 0.01 * i, metric=0.1 * i)
+    return m
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda s: s.pop("avg"), "avg"),  # was KeyError: 'avg'
+        (lambda s: s.update(avg="nan"), "avg"),  # was accepted
+        (lambda s: s.update(avg="x"), "avg"),
+        (lambda s: s.update(lrs=s["lrs"][:-1]), "lrs"),
+        (lambda s: s.update(lrs=[*s["lrs"][:-1], -1.0]), "lrs"),
+        (lambda s: s.update(losses=[*s["losses"][:-1], "loss"]), "losses"),
+        (lambda s: s.update(metrics=[1.0]), "metrics"),
+        (lambda s: s.update(beta=2.0), "beta"),
+        (lambda s: s.update(min_steps="5"), "min_steps"),
+        (lambda s: s.update(sweep={"type": "Triangle"}), "sweep"),
+        (lambda s: s.update(sweep={**s["sweep"], "num_steps": 3}), "losses"),
+        (lambda s: s.update(stop_reason=3), "stop_reason"),
+        (lambda s: s.update(noise=-1.0), "noise"),
+        (lambda s: s.update(extra=1), "extra"),
+    ],
+)
+def test_sweep_monitor_refuses_tampered_state_naming_the_field(change, field: str) -> None:
+    m = _monitor()
+    before = copy.deepcopy(m.__dict__)
+    state = json.loads(json.dumps(m.state_dict()))
+    change(state)
+    with pytest.raises((ValueError, TypeError), match=field):
+        m.load_state_dict(state)
+    assert m.__dict__ == before  # a refused load changes nothing
+
+
+def test_sweep_monitor_update_refuses_nan_and_string_rates() -> None:
+    m = _monitor(0)
+    for bad, exc in ((math.nan, ValueError), (-0.1, ValueError), (math.inf, ValueError),
+                     ("0.1", TypeError), (None, TypeError)):  # fmt: skip
+        with pytest.raises(exc, match="lr"):
+            m.update(bad, 1.0)
+    with pytest.raises(TypeError, match="loss"):
+        m.update(0.1, "1.0")
+    with pytest.raises(TypeError, match="metric"):
+        m.update(0.1, 1.0, metric="high")
+    assert m.step_index == 0  # nothing was recorded
+
+
+def test_range_test_result_refuses_inconsistent_numbers() -> None:
+    good = RangeTestResult(0.01, 0.2, 0.1, 0.9, ("ok",), {}, (0.01, 0.1), (2.0, 1.0), (2.0, 1.0))
+    for key, value, exc in (
+        ("base_lr", 0.5, ValueError),  # base_lr > max_lr was accepted
+        ("confidence", 7, ValueError),  # was accepted
+        ("base_lr", 0.0, ValueError),  # combine then failed with "math domain error"
+        ("lr", "0.1", TypeError),
+        ("bounds_from", "accuracy", ValueError),
+        ("diverged", "yes", TypeError),
+        ("reasons", "ok", TypeError),
+        ("losses", [1.0], ValueError),
+        ("lrs", [0.01, {}], TypeError),
+        ("suggestions", {"steepest": "fast"}, TypeError),
+        ("diagnostics", {"x": {1, 2}}, TypeError),
+        ("provenance", [], TypeError),
+    ):
+        data = good.to_dict()
+        data[key] = value
+        with pytest.raises(exc, match=key):
+            RangeTestResult.from_dict(data)
+    with pytest.raises(ValueError, match="base_lr"):
+        combine([dataclasses.replace(good, base_lr=0.0), good])
+
+
+def test_warmup_names_start_lr() -> None:
+    with pytest.raises(ValueError, match="`start_lr`"):
+        C.warmup(C.Constant(0.1), 10, start_lr=math.nan)
+
+
+def test_to_json_and_state_dict_stay_strict_json_with_huge_losses() -> None:
+    lrs = [10 ** (-4 + 4 * i / 99) for i in range(100)]
+    losses = [1e308 * (1 - 0.5 * i / 100) if i < 80 else -1.7e308 for i in range(100)]
+    r = analyze(lrs, losses)
+    text = r.to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert RangeTestResult.from_json(text) == r
+    m = SweepMonitor(ExponentialSweep(1e-4, 1.0, 100), min_steps=3)
+    for i, loss in enumerate([1.7e308, -1.7e308, 1.7e308, -1.7e308, 1.0]):
+        if m.update(m.lr(i), loss):
+            break
+    text = json.dumps(m.state_dict(), allow_nan=False)  # raised: noise overflowed to inf
+    assert SweepMonitor.from_state_dict(json.loads(text)).state_dict() == m.state_dict()
+
+
+# --------------------------------------------------------------------------- #
+# Fuzzing with arbitrary JSON-like data
+# --------------------------------------------------------------------------- #
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from([BIG, -BIG, 0, 1, 2, 10**16])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from([*sorted(C.registered_types()), "nan", "inf", "cycle", "cos", "both"])
+)
+json_data = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _assert_refusal_names(err: Exception, *names: str) -> None:
+    text = str(err)
+    assert any(n in text for n in names), (names, text)
+
+
+def _assert_correct_schedule(s: Any) -> None:
+    assert isinstance(s, C.Schedule)
+    assert C.from_config(json.loads(json.dumps(s.to_config()))) == s
+    lo, hi = s.bounds()
+    for t in (0, 1, 7, 10**6, BIG):
+        v = s(t)
+        assert math.isfinite(v)
+        tol = 1e-12 * max(abs(lo), abs(hi))  # the formulas' rounding (b + (a - b) cancels)
+        assert lo - tol <= v <= hi + tol
+
+
+@given(json_data)
+def test_fuzz_from_config_with_arbitrary_json(data: Any) -> None:
+    try:
+        s = C.from_config(data)
+    except (ValueError, TypeError) as e:
+        _assert_refusal_names(e, "config", "`")
+    else:
+        _assert_correct_schedule(s)
+
+
+def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path] if path else []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k != "type" or path:
+                out += _paths(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += _paths(v, (*path, i))
+    return out
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    data = copy.deepcopy(data)
+    here = data
+    for key in path[:-1]:
+        here = here[key]
+    here[path[-1]] = value
+    return data
+
+
+@given(cs.any_schedule, st.data(), json_data)
+def test_fuzz_from_config_with_one_field_of_a_valid_config_replaced(s, data, value) -> None:
+    config = s.to_config()
+    path = data.draw(st.sampled_from(_paths(config)))
+    tampered = _replaced(config, path, value)
+    try:
+        loaded = C.from_config(tampered)
+    except (ValueError, TypeError) as e:
+        names = [str(k) for k in path if isinstance(k, str)] or ["config"]
+        _assert_refusal_names(e, names[-1], "config")
+    else:
+        _assert_correct_schedule(loaded)
+
+
+@given(st.data(), json_data)
+def test_fuzz_sweep_monitor_state_with_one_field_replaced(data, value) -> None:
+    m = _monitor(data.draw(st.integers(0, 20)))
+    state = json.loads(json.dumps(m.state_dict()))
+    path = data.draw(st.sampled_from(_paths(state)))
+    tampered = _replaced(state, path, value)
+    target = _monitor(3)
+    before = copy.deepcopy(target.__dict__)
+    try:
+        target.load_state_dict(tampered)
+    except (ValueError, TypeError) as e:
+        assert target.__dict__ == before
+        _assert_refusal_names(e, str(path[0]), "state")
+    else:  # a correct load: the state round-trips and the monitor keeps working
+        assert target.state_dict() == SweepMonitor.from_state_dict(target.state_dict()).state_dict()
+        json.dumps(target.state_dict(), allow_nan=False)
+        if not target.done:
+            target.update(
+                target.lr(target.step_index), 1.0, metric=None if target.metrics is None else 0.5
+            )
+
+
+@given(json_data)
+def test_fuzz_sweep_monitor_state_with_arbitrary_json(data: Any) -> None:
+    with pytest.raises((ValueError, TypeError), match="state"):
+        SweepMonitor.from_state_dict(data)
+
+
+@given(st.data(), json_data)
+def test_fuzz_range_test_result_with_one_field_replaced(data, value) -> None:
+    good = analyze(
+        [10 ** (-4 + 4 * i / 29) for i in range(30)], [2.0 - 0.05 * i for i in range(30)]
+    )
+    d = json.loads(good.to_json())
+    path = data.draw(st.sampled_from(_paths(d)))
+    try:
+        r = RangeTestResult.from_dict(_replaced(d, path, value))
+    except (ValueError, TypeError) as e:
+        _assert_refusal_names(e, str(path[0]), "clr-rangetest")
+    else:
+        assert RangeTestResult.from_json(r.to_json()) == r
+        assert r.base_lr <= r.max_lr
+        assert 0.0 <= r.confidence <= 1.0
