@@ -144,16 +144,20 @@ def _config_class(config: Any, path: str, depth: int, kind: type | None) -> type
             "Register your own class with clr_core.register."
         )
     if kind is not None and not issubclass(cls, kind):
+        wanted = _kind_of(kind)
         raise TypeError(
-            f"Config at `{path}` must describe a {kind.__name__}; {tag!r} is a "
-            f"{_kind_of(cls)}, not a {kind.__name__}."
+            f"Config at `{path}` must describe {wanted}; {tag!r} is {_kind_of(cls)}, not {wanted}."
         )
     return cls
 
 
-def _kind_of(cls: type[Component]) -> str:
-    """What a component is: the name of its base directly below Component (Schedule...)."""
-    return next((b.__name__ for b in cls.__mro__ if Component in b.__bases__), cls.__name__)
+_KIND_WORDS = {"Schedule": "a schedule", "Shape": "a cycle shape", "Scale": "an amplitude scale"}
+
+
+def _kind_of(cls: type) -> str:
+    """What a component is, in words: from its base directly below Component."""
+    base = next((b.__name__ for b in cls.__mro__ if Component in b.__bases__), cls.__name__)
+    return _KIND_WORDS.get(base, f"a {base}")
 
 
 def _build(config: Any, path: str, depth: int, budget: list[int], kind: type | None) -> Component:
@@ -206,10 +210,10 @@ def from_config(config: Any, *, kind: type[Component] | None = None) -> Any:
     >>> s = clr_core.Triangular(0.001, 0.006, step_size_up=2000)
     >>> clr_core.from_config(s.to_config()) == s
     True
-    >>> clr_core.from_config({"type": "Triangle"})
+    >>> clr_core.from_config({"type": "Triangle"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    TypeError: Config at `config` must describe a Schedule; 'Triangle' is a Shape, not a Schedule.
+    TypeError: Config at `config` must describe a schedule; 'Triangle' is a cycle shape, ...
     >>> clr_core.from_config({"type": "Triangle"}, kind=clr_core.Shape)
     Triangle()
     """

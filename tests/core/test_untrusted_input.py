@@ -161,11 +161,11 @@ def test_from_config_refuses_json_integers_beyond_the_float_range() -> None:
 
 def test_from_config_refuses_a_shape_or_scale_where_a_schedule_is_expected() -> None:
     for config, kind in (
-        ({"type": "Triangle"}, "Shape"),
-        ({"type": "Hann"}, "Shape"),
-        ({"type": "ExpScale", "gamma": 0.9}, "Scale"),
+        ({"type": "Triangle"}, "a cycle shape"),
+        ({"type": "Hann"}, "a cycle shape"),
+        ({"type": "ExpScale", "gamma": 0.9}, "an amplitude scale"),
     ):
-        with pytest.raises(TypeError, match=f"must describe a Schedule; .* is a {kind}"):
+        with pytest.raises(TypeError, match=f"must describe a schedule; .* is {kind}, not a sched"):
             C.from_config(config)
     assert C.from_config({"type": "Triangle"}, kind=C.Shape) == C.Triangle()
     with pytest.raises(TypeError, match="shape"):  # nested: the field names itself
