@@ -335,7 +335,7 @@ def test_a_huge_config_error_is_one_short_line(tmp_path, capsys):
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"type": 5, "pad": list(range(200_000))}))
     assert main(["schedule", str(path), "--steps", "3"]) == 2
-    err = _one_error(capsys, "big.json", "more characters)")
+    err = _one_error(capsys, "big.json", "'type' key")  # the core shortens the value it shows
     assert len(err) < 1200
 
 
