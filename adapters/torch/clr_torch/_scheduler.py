@@ -2,14 +2,17 @@
 
 Requirements this module is written against:
 
-* no formula lives here: every rate and momentum is ``schedule.evaluate(t, SCALAR)``
-  of a :mod:`clr_core` schedule, in closed form from the step count ``t``;
+* no formula lives here: every rate and momentum is a :mod:`clr_core` schedule
+  evaluated in closed form at the scheduler's position;
 * the scheduler's state is plain data (schedule configs, counters, floats), so
   ``torch.load(..., weights_only=True)`` accepts a checkpoint and pickle works;
-* building the scheduler to resume (``last_epoch >= 0`` or ``load_state_dict``)
-  never writes stale rates into a resumed optimizer;
-* momentum goes through one explicit mapping, :data:`MOMENTUM_KEYS`;
-* ``step()`` is cheap: a few Python calls per parameter group.
+* a state dict is untrusted data: :meth:`ScheduleLR.load_state_dict` validates
+  all of it before it changes anything, so a refused load leaves the scheduler
+  and the optimizer as they were;
+* restoring a scheduler on a resumed optimizer never writes stale rates into it;
+* momentum goes through one explicit mapping, :data:`MOMENTUM_KEYS`, and only
+  into a key that holds a momentum (never ``params`` or ``lr``);
+* ``step()`` is cheap: one write helper, a few Python calls per step.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch.optim import Optimizer
@@ -31,6 +34,20 @@ from clr_core._cyclic import fused_evaluator
 __all__ = ["MOMENTUM_KEYS", "ScheduleLR", "momentum_key_for"]
 
 _STATE_FORMAT = "clr_torch.ScheduleLR/1"
+_STATE_KEYS = (
+    "format",
+    "schedules",
+    "momentum",
+    "momentum_key",
+    "last_epoch",
+    "position",
+    "_step_count",
+    "_last_lr",
+    "base_lrs",
+)
+#: The largest step count a state may hold: beyond it a float position is no
+#: longer exact (no training run comes near it).
+MAX_STEP = 2**53
 
 
 def _momentum_table() -> dict[type, str]:
@@ -49,53 +66,91 @@ def _momentum_table() -> dict[type, str]:
 #: The momentum mapping, in one visible place: optimizer class -> the param-group
 #: key the momentum schedule writes. ``"momentum"`` is a scalar (SGD, RMSprop);
 #: ``"betas"`` is a tuple whose element 0 (beta1) is set (the Adam family).
-#: Subclasses of these classes inherit their entry. Any other optimizer: pass
-#: ``momentum_key`` (a scalar key, or a tuple-valued key whose element 0 is set),
-#: or add an entry here.
+#: Subclasses of these classes inherit their entry. Another optimizer gets
+#: PyTorch's rule (``"betas"`` if its defaults have it, else ``"momentum"``);
+#: or pass ``momentum_key`` (a scalar key, or a tuple-valued key whose element 0
+#: is set), or add an entry here.
 MOMENTUM_KEYS: dict[type, str] = _momentum_table()
+
+#: Param-group keys that never hold a momentum: writing one would corrupt the
+#: optimizer (``params``) or its rates.
+_NOT_MOMENTUM = frozenset(
+    {"params", "lr", "initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"}
+)
 
 
 def _fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueError) -> Exception:
-    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
+    text = repr(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={text}")
 
 
-def momentum_key_for(optimizer: Optimizer, momentum_key: str | None = None) -> str:
-    """The param-group key that carries ``optimizer``'s momentum (or beta1).
+def _number(value: Any) -> bool:
+    """A real number (not a bool) or a one-element real tensor."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and not value.is_complex() and value.dtype != torch.bool
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
-    ``momentum_key`` wins when given; otherwise :data:`MOMENTUM_KEYS` is looked
-    up by the optimizer's class (its MRO, so subclasses work). Raises
-    ``ValueError`` with the ways out when the optimizer has no known momentum
-    or a group lacks the key.
-    """
-    if momentum_key is not None:
-        if not isinstance(momentum_key, str) or not momentum_key:
-            raise _fail("momentum_key", "a non-empty str", momentum_key, TypeError)
-        key = momentum_key
-    else:
-        found = None
-        for cls in type(optimizer).__mro__:
-            if cls in MOMENTUM_KEYS:
-                found = MOMENTUM_KEYS[cls]
-                break
-        if found is None:
-            raise ValueError(
-                f"Cannot cycle momentum: {type(optimizer).__name__} is not in clr_torch's "
-                "momentum mapping (SGD/RMSprop: 'momentum'; Adam/AdamW/NAdam/RAdam/Adamax: "
-                "betas[0]). Turn momentum cycling off with cycle_momentum=False (CyclicLR, "
-                "OneCycleLR) or momentum=None (ScheduleLR), or name the optimizer's momentum "
-                "hyper-parameter with momentum_key='momentum', 'betas' or your own key. "
-                f"Received: optimizer={type(optimizer).__name__}"
-            )
-        key = found
+
+def _holds_momentum(value: Any) -> bool:
+    """A param-group value a momentum can be written to: a number, or a tuple/list led by one."""
+    if isinstance(value, (tuple, list)):
+        return len(value) > 0 and _number(value[0])
+    return _number(value)
+
+
+def _check_key(optimizer: Optimizer, key: Any, name: str) -> str:
+    """``key`` names a momentum in every param group: a str, not a rate or ``params``."""
+    if not isinstance(key, str) or not key:
+        raise _fail(name, "a non-empty str", key, TypeError)
+    if key in _NOT_MOMENTUM:
+        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", key)
     for i, group in enumerate(optimizer.param_groups):
         if key not in group:
             raise ValueError(
                 f"Cannot cycle momentum: param_groups[{i}] of {type(optimizer).__name__} has no "
                 f"{key!r} entry. Turn momentum cycling off with cycle_momentum=False (CyclicLR, "
                 "OneCycleLR) or momentum=None (ScheduleLR), or pass the right momentum_key. "
-                f"Received: momentum_key={key!r}"
+                f"Received: {name}={key!r}"
+            )
+        if not _holds_momentum(group[key]):
+            raise _fail(
+                name,
+                f"a key whose value is a number or a tuple led by one (param_groups[{i}][{key!r}] "
+                f"is {type(group[key]).__name__})",
+                key,
             )
     return key
+
+
+def momentum_key_for(optimizer: Optimizer, momentum_key: str | None = None) -> str:
+    """The param-group key that carries ``optimizer``'s momentum (or beta1).
+
+    ``momentum_key`` wins when given; otherwise :data:`MOMENTUM_KEYS` is looked
+    up by the optimizer's class (its MRO, so subclasses work), and an optimizer
+    outside it gets PyTorch's rule (``"betas"`` if its defaults have that key,
+    else ``"momentum"``). The key must be present in every param group with a
+    number (or a tuple led by one) and must not be ``"params"``, ``"lr"`` or
+    another rate key. Raises ``ValueError`` (``TypeError`` for a non-str key)
+    with the ways out.
+    """
+    if momentum_key is not None:
+        return _check_key(optimizer, momentum_key, "momentum_key")
+    found = next((MOMENTUM_KEYS[c] for c in type(optimizer).__mro__ if c in MOMENTUM_KEYS), None)
+    if found is None:
+        defaults = getattr(optimizer, "defaults", {})
+        found = next((k for k in ("betas", "momentum") if k in defaults), None)
+    if found is None:
+        raise ValueError(
+            f"Cannot cycle momentum: {type(optimizer).__name__} is not in clr_torch's "
+            "momentum mapping (SGD/RMSprop: 'momentum'; Adam/AdamW/NAdam/RAdam/Adamax: "
+            "betas[0]). Turn momentum cycling off with cycle_momentum=False (CyclicLR, "
+            "OneCycleLR) or momentum=None (ScheduleLR), or name the optimizer's momentum "
+            "hyper-parameter with momentum_key='momentum', 'betas' or your own key. "
+            f"Received: optimizer={type(optimizer).__name__}"
+        )
+    return _check_key(optimizer, found, "momentum_key")
 
 
 def _per_group(name: str, value: Any, n: int, allow_none: bool = False) -> list[Any]:
@@ -112,20 +167,34 @@ def _per_group(name: str, value: Any, n: int, allow_none: bool = False) -> list[
         if not isinstance(item, Schedule):
             what = "a clr_core schedule" + (" or None" if allow_none else "")
             raise _fail(name if len(items) == 1 else f"{name}[{i}]", what, item, TypeError)
+    if allow_none:
+        for i, item in enumerate(items):
+            if item is not None:
+                low, high = item.bounds()
+                if not (low >= 0.0 and high <= 1.0):
+                    raise _fail(
+                        name if len(items) == 1 else f"{name}[{i}]",
+                        f"a schedule within [0, 1] (its bounds are {(low, high)})",
+                        item,
+                    )
     return items
 
 
-def _set_value(group: dict[str, Any], key: str, value: float) -> None:
-    """Set ``group[key]``; a tensor-valued hyper-parameter is filled in place."""
-    old = group[key]
-    if isinstance(old, torch.Tensor):
-        old.fill_(value)
-    else:
-        group[key] = value
+# --------------------------------------------------------------------------- #
+# The hot path: one write helper per scheduler, rebuilt when the schedules change
+# --------------------------------------------------------------------------- #
+
+
+def _fast(schedule: Schedule) -> Schedule:
+    """The schedule to evaluate on the hot path: a named cyclic policy's equivalent
+    general :class:`clr_core.Cyclic` (same core formula, one call less)."""
+    if isinstance(schedule, (clr_core.Triangular, clr_core.Triangular2, clr_core.ExpRange)):
+        return schedule.to_cyclic()
+    return schedule
 
 
 def _unique(items: list[Any]) -> tuple[list[Any], list[int]]:
-    """Distinct schedules (by identity, then value) and each group's index into them."""
+    """Distinct items (by identity, then value) and each position's index into them."""
     uniq: list[Any] = []
     index: list[int] = []
     for item in items:
@@ -139,19 +208,195 @@ def _unique(items: list[Any]) -> tuple[list[Any], list[int]]:
     return uniq, index
 
 
-def _fast(schedule: Schedule) -> Schedule:
-    """The schedule to evaluate on the hot path: a named cyclic policy's equivalent
-    general :class:`clr_core.Cyclic` (same core formula, one call less)."""
-    to_cyclic = getattr(schedule, "to_cyclic", None)
-    if isinstance(schedule, (clr_core.Triangular, clr_core.Triangular2, clr_core.ExpRange)):
-        return to_cyclic()  # type: ignore[misc, no-any-return]
-    return schedule
+def _pair(rate: Schedule, momentum: Schedule) -> Callable[[float, Any], tuple[Any, Any]]:
+    """``f(t, xp) -> (rate(t), momentum(t))``: the core's fused cycle when they share one."""
+    fused = fused_evaluator(rate, momentum)
+    if fused is not None:
+        return fused  # type: ignore[no-any-return]
+    f, g = rate.evaluate, momentum.evaluate
+
+    def both(t: float, xp: Any = SCALAR) -> tuple[Any, Any]:
+        return f(t, xp), g(t, xp)
+
+    return both
+
+
+Evaluator = Callable[[float], tuple[list[Any], list[Any]]]
+
+
+def _evaluator(lrs: list[Schedule], moms: list[Schedule | None]) -> Evaluator:
+    """``t -> (rate of each group, momentum of each group or None)``, distinct schedules once."""
+    n = len(lrs)
+    rates, rate_index = _unique([_fast(s) for s in lrs])
+    driven = [m for m in moms if m is not None]
+    momenta, mom_index = _unique([_fast(m) for m in driven])
+    if len(rates) == 1 and len(momenta) <= 1 and len(driven) in (0, n):
+        if momenta:  # one rate and one momentum for every group
+            pair = _pair(rates[0], momenta[0])
+
+            def uniform_pair(t: float) -> tuple[list[Any], list[Any]]:
+                lr, m = pair(t, SCALAR)
+                return [lr] * n, [m] * n
+
+            return uniform_pair
+        f = rates[0].evaluate
+        nones: list[Any] = [None] * n
+
+        def uniform(t: float) -> tuple[list[Any], list[Any]]:
+            return [f(t, SCALAR)] * n, nones
+
+        return uniform
+    rate_evals = [s.evaluate for s in rates]
+    mom_evals = [m.evaluate for m in momenta]
+    it = iter(mom_index)
+    group_mom = [None if m is None else next(it) for m in moms]
+
+    def general(t: float) -> tuple[list[Any], list[Any]]:
+        r = [f(t, SCALAR) for f in rate_evals]
+        m = [f(t, SCALAR) for f in mom_evals]
+        return [r[i] for i in rate_index], [None if j is None else m[j] for j in group_mom]
+
+    return general
+
+
+def _put(group: dict[str, Any], key: str, value: float) -> None:
+    """Set ``group[key]``; a tensor-valued hyper-parameter is filled in place."""
+    old = group[key]
+    if isinstance(old, torch.Tensor):
+        old.fill_(value)
+    else:
+        group[key] = value
+
+
+def _put_first(group: dict[str, Any], key: str, value: float) -> None:
+    """Set element 0 of the tuple ``group[key]`` (beta1 of ``betas``)."""
+    old = group[key]
+    if isinstance(old[0], torch.Tensor):
+        old[0].fill_(value)
+    else:
+        group[key] = (value, *old[1:])
+
+
+Writer = Callable[[list[dict[str, Any]], float], list[Any]]
+
+
+def _writer(
+    lrs: list[Schedule], moms: list[Schedule | None], key: str, groups: list[dict[str, Any]]
+) -> Writer:
+    """The one write helper: ``write(param_groups, t)`` sets every planned group's rate
+    (and momentum) at position ``t`` and returns the rates.
+
+    Only the groups that existed when it was built are written (a group added
+    later is left alone). Momentum goes to ``group[key]``, or to element 0 of it
+    where that is a tuple (``betas``).
+    """
+    evaluate = _evaluator(lrs, moms)
+    # per group: 0 no momentum, 1 a scalar momentum, 2 element 0 of a tuple
+    kinds = [
+        0 if m is None else (2 if isinstance(g[key], (tuple, list)) else 1)
+        for m, g in zip(moms, groups, strict=True)
+    ]
+
+    def write(param_groups: list[dict[str, Any]], t: float) -> list[Any]:
+        rates, momenta = evaluate(t)
+        # not strict: a group added after the plan was made is left alone
+        for group, lr, m, kind in zip(param_groups, rates, momenta, kinds, strict=False):
+            if type(group["lr"]) is float:
+                group["lr"] = lr
+            else:
+                _put(group, "lr", lr)
+            if kind == 1:
+                if type(group[key]) is float:
+                    group[key] = m
+                else:
+                    _put(group, key, m)
+            elif kind:
+                _put_first(group, key, m)
+        return rates
+
+    return write
+
+
+# --------------------------------------------------------------------------- #
+# State validation
+# --------------------------------------------------------------------------- #
+
+
+class _State(NamedTuple):
+    """A fully validated state, ready to be committed."""
+
+    lrs: list[Schedule]
+    moms: list[Schedule | None]
+    key: str | None
+    last_epoch: int
+    position: float
+    step_count: int
+    last_lr: list[float]
+    base_lrs: list[float]
+
+
+def _field(name: str) -> str:
+    return f"state_dict[{name!r}]"
+
+
+def state_real(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
+    """A finite real number (or one-element tensor) from a state dict, as ``float``."""
+    if not _number(value):
+        raise _fail(name, "a real number", value, TypeError)
+    try:
+        v = float(value)
+    except OverflowError:
+        v = math.inf
+    if not math.isfinite(v):
+        raise _fail(name, "finite", value)
+    if low is not None and v < low:
+        raise _fail(name, f">= {low}", value)
+    if high is not None and v > high:
+        raise _fail(name, f"<= {high}", value)
+    return v
+
+
+def state_int(name: str, value: Any, low: int, high: int = MAX_STEP) -> int:
+    """An int in ``[low, high]`` from a state dict (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(name, "an int", value, TypeError)
+    v = int(value)
+    if not low <= v <= high:
+        raise _fail(name, f"an int in [{low}, {high}]", value)
+    return v
+
+
+def state_list(name: str, value: Any, n: int) -> list[Any]:
+    """A list (or tuple) of ``n`` items, one per param group."""
+    if not isinstance(value, (list, tuple)):
+        raise _fail(name, f"a list of {n} (one per param group)", value, TypeError)
+    if len(value) != n:
+        raise _fail(name, f"a list of {n} (one per param group); it has {len(value)}", value)
+    return list(value)
+
+
+def state_reals(name: str, value: Any, n: int, low: float | None = None) -> list[float]:
+    return [state_real(f"{name}[{i}]", v, low) for i, v in enumerate(state_list(name, value, n))]
+
+
+def _schedule_from(name: str, config: Any) -> Schedule:
+    """A schedule rebuilt from config data through clr_core's registry only."""
+    try:
+        out = clr_core.from_config(config)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"Invalid {name}: {exc}") from None
+    except (OverflowError, RecursionError) as exc:
+        raise ValueError(f"Invalid {name}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(out, Schedule):
+        raise _fail(name, "the config of a schedule", config, TypeError)
+    return out
 
 
 class ScheduleLR(LRScheduler):
     r"""Set each param group's rate (and optionally momentum) from clr_core schedules.
 
-    After ``t`` calls of :meth:`step` (``t == last_epoch``) param group ``g`` has
+    At position ``t`` (after ``t`` calls of :meth:`step`, ``t == last_epoch``)
+    param group ``g`` has
 
     .. math::
 
@@ -168,29 +413,31 @@ class ScheduleLR(LRScheduler):
     schedule : clr_core.Schedule or sequence of them
         One schedule for every group, or one per param group.
     momentum : clr_core.Schedule or sequence of (Schedule or None), optional
-        Momentum schedule(s), e.g. ``schedule.momentum(0.85, 0.95)``; ``None``
-        leaves momentum alone. Written to the key given by :func:`momentum_key_for`:
-        ``momentum`` for SGD/RMSprop, ``betas[0]`` for the Adam family.
+        Momentum schedule(s) within ``[0, 1]``, e.g. ``schedule.momentum(0.85, 0.95)``;
+        ``None`` leaves momentum alone. Written to the key given by
+        :func:`momentum_key_for`: ``momentum`` for SGD/RMSprop, ``betas[0]`` for
+        the Adam family.
     last_epoch : int
-        ``-1`` (default) starts a new run and writes ``S_g(0)`` (and ``M_g(0)``)
-        into the optimizer. ``k >= 0`` resumes after ``k`` steps: nothing is
-        written to the optimizer (whose rates were restored with its own state),
-        and the next :meth:`step` applies step ``k + 1``. (PyTorch's built-in
-        schedulers instead step once more in the constructor and overwrite the
-        rates.)
+        As in PyTorch: ``-1`` (default) starts a new run at position 0;
+        ``k >= 0`` resumes a run whose scheduler had ``last_epoch == k + 1``
+        (PyTorch steps once in the constructor), so the scheduler is at
+        position ``k + 1`` and writes ``S_g(k + 1)``, the rates a resumed
+        optimizer already holds.
     momentum_key : str, optional
         Overrides the mapping: ``"momentum"``, ``"betas"`` or your optimizer's
-        own key; for a tuple-valued key element 0 is set.
+        own key; for a tuple-valued key element 0 is set. Never ``"params"``,
+        ``"lr"`` or another rate key.
 
     Notes
     -----
     ``state_dict()`` holds the schedules' configs (plain JSON data), the step
     count and the last rates, so ``torch.load(f, weights_only=True)`` reads it.
-    ``load_state_dict`` restores the schedules from the checkpoint. If the
-    optimizer still holds the rates this scheduler last wrote (it was not
-    restored after the scheduler was built) the loaded step's rates are applied;
-    rates restored with the optimizer's own state are never overwritten. Either
-    order of restoring optimizer and scheduler therefore resumes exactly.
+    ``load_state_dict`` validates the whole state first and restores the
+    schedules from it. If the optimizer still holds the rates this scheduler
+    last wrote (it was not restored after the scheduler was built) the loaded
+    step's rates are applied; rates restored with the optimizer's own state are
+    never overwritten. Either order of restoring optimizer and scheduler
+    therefore resumes exactly.
 
     Examples
     --------
@@ -206,10 +453,18 @@ class ScheduleLR(LRScheduler):
     ([0.006], 0.8)
     """
 
+    # The write helper is a cache, not state: a slot keeps it out of ``__dict__``
+    # (and so out of state_dict() comparisons, pickles and copies).
+    __slots__ = ("_write",)
+
+    #: Whether step() warns about PyTorch's call order (CosineAnnealingWarmRestarts never does).
+    _check_order: ClassVar[bool] = True
+
+    _write: Writer
     _position: float
-    _resume_at: int
+    _start: int
     _momentum_key: str | None
-    _mkey: str
+    _last_lr: list[Any]
 
     def __init__(
         self,
@@ -219,87 +474,78 @@ class ScheduleLR(LRScheduler):
         last_epoch: int = -1,
         momentum_key: str | None = None,
     ) -> None:
+        # Validate everything before the optimizer is touched.
         if not isinstance(optimizer, Optimizer):
             raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral):
             raise _fail("last_epoch", "an int >= -1", last_epoch, TypeError)
-        if last_epoch < -1:
-            raise _fail("last_epoch", "an int >= -1", last_epoch)
+        if not -1 <= last_epoch < MAX_STEP:
+            raise _fail("last_epoch", f"an int in [-1, {MAX_STEP})", last_epoch)
         n = len(optimizer.param_groups)
+        lrs = _per_group("schedule", schedule, n)
+        moms = _per_group("momentum", momentum, n, allow_none=True)
+        if any(m is not None for m in moms):
+            key: str | None = momentum_key_for(optimizer, momentum_key)
+        elif momentum_key is not None:
+            if not isinstance(momentum_key, str) or not momentum_key:
+                raise _fail("momentum_key", "a non-empty str", momentum_key, TypeError)
+            if momentum_key in _NOT_MOMENTUM:
+                raise _fail(
+                    "momentum_key",
+                    f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}",
+                    momentum_key,
+                )
+            key = momentum_key
+        else:
+            key = None
         self.optimizer = optimizer
-        self._set_schedules(
-            _per_group("schedule", schedule, n),
-            _per_group("momentum", momentum, n, allow_none=True),
-            momentum_key,
-        )
-        self._resume_at = int(last_epoch)
-        self._position = float(last_epoch)
-        # The base class attaches the optimizer, records `initial_lr` if absent (used
-        # by SequentialLR), patches optimizer.step for the call-order warning and
-        # calls self._initial_step(), overridden below.
+        self._set_schedules(lrs, moms, key)
+        self._start = int(last_epoch)
+        if last_epoch == -1:
+            self._prepare_groups()
+        # The base class records `initial_lr` where absent (SequentialLR reads it),
+        # patches optimizer.step for the call-order warning and calls
+        # self._initial_step(), overridden below.
         super().__init__(optimizer, -1)
         self.base_lrs = [float(s.evaluate(0.0, SCALAR)) for s in self._lr_schedules]
+        self._describe()
+
+    # ------------------------------------------------------------ subclass hooks
+
+    def _prepare_groups(self) -> None:
+        """Write extra param-group keys on a fresh start (the drop-ins write PyTorch's)."""
+
+    def _describe(self) -> None:
+        """Set public attributes from the schedules (the drop-ins set PyTorch's)."""
+
+    def _check_kind(self, lrs: list[Schedule], moms: list[Schedule | None]) -> None:
+        """Refuse loaded schedules this class cannot describe (the drop-ins check their kind)."""
+
+    def _parse_foreign(self, state: dict[str, Any]) -> _State:
+        """Parse a state dict in another format (the drop-ins read PyTorch's own)."""
+        raise _fail(
+            "state_dict",
+            f"a dict made by ScheduleLR.state_dict() (format {_STATE_FORMAT!r})",
+            sorted(map(str, state)),
+        )
 
     # ------------------------------------------------------------------ setup
 
     def _set_schedules(
-        self, lrs: list[Schedule], moms: list[Schedule | None], momentum_key: str | None
+        self, lrs: list[Schedule], moms: list[Schedule | None], key: str | None
     ) -> None:
         self._lr_schedules = lrs
         self._momentum_schedules = moms
-        if any(m is not None for m in moms):
-            self._momentum_key = momentum_key_for(self.optimizer, momentum_key)
-        else:
-            self._momentum_key = momentum_key
-        self._build_plan()
-
-    def _build_plan(self) -> None:
-        """Precompute the hot path: bound ``evaluate`` methods of the distinct schedules."""
-        uniq, self._lr_index = _unique([_fast(s) for s in self._lr_schedules])
-        self._lr_evals = [s.evaluate for s in uniq]
-        self._lr_single = self._lr_evals[0] if len(uniq) == 1 else None
-        key = self._mkey = self._momentum_key or ""
-        groups = self.optimizer.param_groups
-        driven = [(i, _fast(m)) for i, m in enumerate(self._momentum_schedules) if m is not None]
-        uniq, index = _unique([m for _, m in driven])
-        self._momentum_evals = [m.evaluate for m in uniq]
-        # One core call for both when the rate and momentum share a cycle (bit-identical).
-        self._fused = None
-        if self._lr_single is not None and len(uniq) == 1:
-            self._fused = fused_evaluator(_fast(self._lr_schedules[0]), uniq[0])
-        self._momentum_plan = [
-            (i, j, isinstance(groups[i][key], (tuple, list)))
-            for (i, _), j in zip(driven, index, strict=True)
-        ]
-        # fused, and momentum on every group under a scalar key: one loop writes both
-        self._fused_scalar = (
-            self._fused is not None
-            and len(self._momentum_plan) == len(groups)
-            and not any(is_tuple for _, _, is_tuple in self._momentum_plan)
-        )
-        # the group count the single pass was planned for (-1: no single pass)
-        self._fused_n = len(groups) if self._fused_scalar else -1
+        self._momentum_key = key
+        self._write = _writer(lrs, moms, key or "", self.optimizer.param_groups)
 
     def __getstate__(self) -> dict[str, Any]:
-        # Bound methods are caches: pickle the schedules (plain values) only.
-        state = dict(self.__dict__)
-        for name in (
-            "_lr_index",
-            "_lr_evals",
-            "_lr_single",
-            "_momentum_evals",
-            "_momentum_plan",
-            "_mkey",
-            "_fused",
-            "_fused_scalar",
-            "_fused_n",
-        ):
-            state.pop(name, None)
-        return state
+        # The write helper is a cache: pickle the schedules (plain values) only.
+        return dict(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._build_plan()
+        self._set_schedules(self._lr_schedules, self._momentum_schedules, self._momentum_key)
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -317,93 +563,16 @@ class ScheduleLR(LRScheduler):
         return self._momentum_key
 
     def _initial_step(self) -> None:
-        if self._resume_at >= 0:
-            # Resume: adopt the step count, compute (do not write) the rates.
-            self.last_epoch = self._resume_at
-            self._position = float(self._resume_at)
-            self._resume_at = -1
-            self._step_count = 1
-            self._last_lr = self._rates(self._position)
-            return
-        self._resume_at = -1
+        # PyTorch's: count from `last_epoch` and step once. A resumed scheduler
+        # (last_epoch=k) lands on position k + 1; SequentialLR calls this again
+        # later to restart a scheduler from scratch.
+        start, self._start = self._start, -1
         self._step_count = 0
-        self.last_epoch = -1
-        self._position = -1.0
+        self.last_epoch = start
+        self._position = float(start)
         self.step()
 
     # --------------------------------------------------------------- hot path
-
-    def _rates(self, t: float) -> list[Any]:
-        vals = [f(t, SCALAR) for f in self._lr_evals]
-        return [vals[i] for i in self._lr_index]
-
-    def _apply(self) -> None:
-        """Write the rates (and momenta) at ``self._position`` into the optimizer."""
-        t = self._position
-        groups = self.optimizer.param_groups
-        single = self._lr_single
-        fused = self._fused
-        moms: tuple[Any, ...] = ()
-        if fused is not None:
-            lr, m0 = fused(t, SCALAR)
-            lrs = [lr] * len(groups)
-            if len(groups) == self._fused_n:
-                # every group (as planned): one pass writes rate and scalar momentum
-                key = self._mkey
-                for group in groups:
-                    if type(group["lr"]) is float and type(group[key]) is float:
-                        group["lr"] = lr
-                        group[key] = m0
-                    else:
-                        _set_value(group, "lr", lr)
-                        _set_value(group, key, m0)
-                self._last_lr = lrs
-                return
-            moms = (m0,)
-            for group in groups:
-                if type(group["lr"]) is float:
-                    group["lr"] = lr
-                else:
-                    _set_value(group, "lr", lr)
-        elif single is not None:
-            lr = single(t, SCALAR)
-            lrs = [lr] * len(groups)
-            for group in groups:
-                if type(group["lr"]) is float:
-                    group["lr"] = lr
-                else:
-                    _set_value(group, "lr", lr)
-        else:
-            lrs = self._rates(t)
-            for group, lr in zip(groups, lrs, strict=True):
-                if type(group["lr"]) is float:
-                    group["lr"] = lr
-                else:
-                    _set_value(group, "lr", lr)
-        if self._momentum_plan:
-            key = self._mkey
-            evals = self._momentum_evals
-            if fused is not None:
-                pass
-            elif len(evals) == 1:
-                moms = (evals[0](t, SCALAR),)
-            else:
-                moms = tuple([f(t, SCALAR) for f in evals])
-            for i, j, is_tuple in self._momentum_plan:
-                m = moms[j]
-                group = groups[i]
-                if not is_tuple:
-                    if type(group[key]) is float:
-                        group[key] = m
-                    else:
-                        _set_value(group, key, m)
-                else:
-                    old = group[key]
-                    if isinstance(old[0], torch.Tensor):
-                        old[0].fill_(m)
-                    else:
-                        group[key] = (m, *old[1:])
-        self._last_lr = lrs
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one optimizer step and set the rates (and momenta) for the next one.
@@ -411,34 +580,28 @@ class ScheduleLR(LRScheduler):
         ``step(epoch)`` jumps to position ``epoch`` (closed form; a float position
         evaluates the schedule between steps, as ``CosineAnnealingWarmRestarts`` does).
         """
-        count = self._step_count
-        if count == 1:
+        if self._step_count == 1 and self._check_order:
             self._check_call_order()
-        self._step_count = count + 1
-        if epoch is None:
-            self.last_epoch += 1
-            self._position += 1.0
-        else:
-            self._jump(epoch)
-        self._apply()
-
-    def _jump(self, epoch: Any) -> None:
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
-            raise _fail("epoch", "a real number >= 0", epoch, TypeError)
-        pos = float(epoch)
-        if not (math.isfinite(pos) and pos >= 0.0):
-            raise _fail("epoch", "a real number >= 0", epoch)
-        self.last_epoch = math.floor(pos)
-        self._position = pos
+        self._step_count += 1
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch: float | None = None) -> None:
-        # Called by SequentialLR at its milestones (``_update_lr(0)``).
+        # The one step advance (SequentialLR calls `_update_lr(0)` at its milestones).
         if epoch is None:
             self.last_epoch += 1
             self._position += 1.0
         else:
             self._jump(epoch)
-        self._apply()
+        self._last_lr = self._write(self.optimizer.param_groups, self._position)
+
+    def _jump(self, epoch: Any) -> None:
+        if not _number(epoch):
+            raise _fail("epoch", "a real number >= 0", epoch, TypeError)
+        pos = float(epoch)
+        if not (math.isfinite(pos) and 0.0 <= pos < MAX_STEP):
+            raise _fail("epoch", f"a real number in [0, {MAX_STEP})", epoch)
+        self.last_epoch = math.floor(pos)
+        self._position = pos
 
     def _check_call_order(self) -> None:
         # PyTorch's warnings (the same texts), for both its step-patching schemes.
@@ -464,6 +627,9 @@ class ScheduleLR(LRScheduler):
                 UserWarning,
                 stacklevel=3,
             )
+
+    def _rates(self, t: float) -> list[Any]:
+        return [s.evaluate(t, SCALAR) for s in self._lr_schedules]
 
     def get_lr(self) -> list[Any]:
         """The rates at the current position, in closed form (no side effects)."""
@@ -498,36 +664,91 @@ class ScheduleLR(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` (see the class notes on the optimizer's rates).
 
-        The schedules come from the checkpoint (configs are data: rebuilt through
-        clr_core's registry only, nothing imported or evaluated), so the resumed
-        run continues the identical sequence whatever arguments this scheduler
-        was built with.
+        The whole state is validated first (schedules rebuilt through clr_core's
+        registry only: nothing imported or evaluated; counters in range; the
+        momentum key one this optimizer holds a momentum in); a refused state
+        raises ``ValueError`` or ``TypeError`` naming the field and changes
+        nothing. The resumed run then continues the checkpoint's sequence
+        whatever arguments this scheduler was built with.
         """
-        if not isinstance(state_dict, dict) or state_dict.get("format") != _STATE_FORMAT:
-            raise _fail(
-                "state_dict",
-                f"a dict made by ScheduleLR.state_dict() (format {_STATE_FORMAT!r})",
-                state_dict if not isinstance(state_dict, dict) else sorted(state_dict),
-            )
-        n = len(self.optimizer.param_groups)
-        lrs = [clr_core.from_config(c) for c in state_dict["schedules"]]
-        moms = [None if c is None else clr_core.from_config(c) for c in state_dict["momentum"]]
-        if len(lrs) != n or len(moms) != n:
-            raise ValueError(
-                f"The state_dict has schedules for {len(lrs)} param groups; the optimizer has {n}."
-            )
-        # Do the optimizer's rates still hold what this scheduler last wrote (nobody
-        # restored them since)? Then re-applying the loaded step overwrites nothing.
-        untouched = self._holds_own_rates()
-        self._set_schedules(lrs, moms, state_dict["momentum_key"])
-        self.last_epoch = int(state_dict["last_epoch"])
-        self._position = float(state_dict.get("position", self.last_epoch))
-        self._step_count = int(state_dict["_step_count"])
-        self.base_lrs = [float(v) for v in state_dict["base_lrs"]]
-        if untouched and self._position >= 0.0:
-            self._apply()
+        if not isinstance(state_dict, dict):
+            raise _fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
+        if "format" in state_dict:
+            state = self._parse_state(state_dict)
         else:
-            self._last_lr = [float(v) for v in state_dict["_last_lr"]]
+            state = self._parse_foreign(state_dict)
+        self._check_kind(state.lrs, state.moms)
+        self._commit(state)
+
+    def _parse_state(self, sd: dict[str, Any]) -> _State:
+        if sd["format"] != _STATE_FORMAT:
+            raise _fail(_field("format"), repr(_STATE_FORMAT), sd["format"])
+        unknown = sorted(map(str, set(sd) - set(_STATE_KEYS)))
+        if unknown:
+            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", unknown)
+        missing = [k for k in _STATE_KEYS if k not in sd and k != "position"]
+        if missing:
+            raise ValueError(f"The state_dict lacks the key(s) {missing}.")
+        n = len(self.optimizer.param_groups)
+        lrs = [
+            _schedule_from(f"{_field('schedules')}[{i}]", c)
+            for i, c in enumerate(state_list(_field("schedules"), sd["schedules"], n))
+        ]
+        moms: list[Schedule | None] = [
+            None if c is None else _schedule_from(f"{_field('momentum')}[{i}]", c)
+            for i, c in enumerate(state_list(_field("momentum"), sd["momentum"], n))
+        ]
+        _per_group(_field("momentum"), moms, n, allow_none=True)  # within [0, 1]
+        key = self._loaded_key(sd["momentum_key"], moms, _field("momentum_key"))
+        last_epoch = state_int(_field("last_epoch"), sd["last_epoch"], -1)
+        position = state_real(
+            _field("position"), sd.get("position", max(last_epoch, 0)), 0.0, float(MAX_STEP)
+        )
+        return _State(
+            lrs,
+            moms,
+            key,
+            last_epoch,
+            position,
+            state_int(_field("_step_count"), sd["_step_count"], 0),
+            state_reals(_field("_last_lr"), sd["_last_lr"], n, 0.0),
+            state_reals(_field("base_lrs"), sd["base_lrs"], n, 0.0),
+        )
+
+    def _loaded_key(self, key: Any, moms: list[Schedule | None], name: str) -> str | None:
+        """The momentum key of a loaded state: the one this scheduler resolves, or refused."""
+        if key is not None and not isinstance(key, str):
+            raise _fail(name, "a str or None", key, TypeError)
+        if all(m is None for m in moms):
+            return self._momentum_key  # nothing will be written through it
+        expected = self._momentum_key
+        if expected is None:
+            try:
+                expected = momentum_key_for(self.optimizer)
+            except ValueError as exc:
+                raise ValueError(
+                    f"The state_dict cycles momentum through {key!r}, but this scheduler has no "
+                    f"momentum key: build it with momentum_key={key!r}. ({exc})"
+                ) from None
+        if key != expected:
+            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", key)
+        return _check_key(self.optimizer, key, name)
+
+    def _commit(self, state: _State) -> None:
+        """Adopt a validated state (nothing here can fail half-way)."""
+        # Do the optimizer's rates still hold what this scheduler last wrote (nobody
+        # restored them since)? Then writing the loaded step overwrites nothing.
+        untouched = self._holds_own_rates()
+        self._set_schedules(state.lrs, state.moms, state.key)
+        self.last_epoch = state.last_epoch
+        self._position = state.position
+        self._step_count = state.step_count
+        self.base_lrs = list(state.base_lrs)
+        if untouched:
+            self._last_lr = self._write(self.optimizer.param_groups, self._position)
+        else:
+            self._last_lr = list(state.last_lr)
+        self._describe()
 
     def _holds_own_rates(self) -> bool:
         last = getattr(self, "_last_lr", None)
