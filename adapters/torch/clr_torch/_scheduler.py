@@ -379,6 +379,30 @@ def state_reals(name: str, value: Any, n: int, low: float | None = None) -> list
     return [state_real(f"{name}[{i}]", v, low) for i, v in enumerate(state_list(name, value, n))]
 
 
+def _check_values(
+    lrs: list[Schedule], moms: list[Schedule | None], t: float, names: tuple[str, str]
+) -> None:
+    """The schedules give a finite rate >= 0 and a momentum in [0, 1] at position ``t``
+    (checked before anything is written: a schedule that fails to evaluate is refused)."""
+    for name, items, high in ((names[0], lrs, math.inf), (names[1], moms, 1.0)):
+        for i, s in enumerate(items):
+            if s is None:
+                continue
+            try:
+                v = float(s.evaluate(t, SCALAR))
+            except (ArithmeticError, ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"Invalid {name}[{i}]: it fails at step {t}: {type(exc).__name__}: {exc}. "
+                    f"Received: {s!r}"
+                ) from None
+            if not (math.isfinite(v) and 0.0 <= v <= high):
+                bound = "[0, 1]" if high == 1.0 else "[0, inf)"
+                raise ValueError(
+                    f"Invalid {name}[{i}]: its value at step {t} is {v!r}, outside {bound}. "
+                    f"Received: {s!r}"
+                )
+
+
 def _schedule_from(name: str, config: Any) -> Schedule:
     """A schedule rebuilt from config data through clr_core's registry only."""
     try:
@@ -498,6 +522,7 @@ class ScheduleLR(LRScheduler):
             key = momentum_key
         else:
             key = None
+        _check_values(lrs, moms, float(last_epoch + 1), ("schedule", "momentum"))
         self.optimizer = optimizer
         self._set_schedules(lrs, moms, key)
         self._start = int(last_epoch)
@@ -678,6 +703,9 @@ class ScheduleLR(LRScheduler):
         else:
             state = self._parse_foreign(state_dict)
         self._check_kind(state.lrs, state.moms)
+        _check_values(
+            state.lrs, state.moms, state.position, (_field("schedules"), _field("momentum"))
+        )
         self._commit(state)
 
     def _parse_state(self, sd: dict[str, Any]) -> _State:
