@@ -437,3 +437,101 @@ def test_cawr_resume_with_last_epoch_lands_in_the_right_cycle():
     assert s2.get_last_lr() == s.get_last_lr()
     t = tls.CosineAnnealingWarmRestarts(o2, 2, 2, last_epoch=8)
     assert (t.T_cur, t.T_i) == (1, 4)  # torch's
+
+
+# --------------------------------------------------------------------------- #
+# The deliberate differences of docs/torch.md, each pinned
+# --------------------------------------------------------------------------- #
+
+
+def test_difference_one_cycle_of_one_step_is_refused():
+    tls.OneCycleLR(_opt(momentum=0.9), 0.1, total_steps=1)  # PyTorch accepts it
+    with pytest.raises(ValueError, match="total_steps"):
+        clr_torch.OneCycleLR(_opt(momentum=0.9), 0.1, total_steps=1)
+
+
+def test_difference_one_cycle_never_reads_its_param_group_keys_back():
+    o = _opt(momentum=0.9)
+    s = clr_torch.OneCycleLR(o, 0.1, total_steps=20)
+    expected = [s.schedules[0](t) for t in range(1, 6)]
+    for group in o.param_groups:
+        group["max_lr"] = 5.0  # PyTorch's would follow this
+    got = []
+    for _ in range(5):
+        o.step()
+        s.step()
+        got.append(s.get_last_lr()[0])
+    assert got == expected
+
+
+def test_difference_setting_t_cur_past_t_i_counts_into_the_next_cycles():
+    s = clr_torch.CosineAnnealingWarmRestarts(_opt(), 2, 2)  # cycles 2, 4, 8, ...
+    s.T_cur = 5  # at step 0: position 5 is step 3 of the 4-step cycle
+    s.step()
+    assert (s.T_cur, s.T_i) == (0, 8)
+    t = tls.CosineAnnealingWarmRestarts(_opt(), 2, 2)
+    t.T_cur = 5
+    t.step()
+    assert (t.T_cur, t.T_i) == (0, 4)  # PyTorch: (5 + 1) % 2 in a cycle of 4
+
+
+def test_difference_step_with_an_epoch_does_not_warn():
+    o = _opt(momentum=0.9)
+    s = clr_torch.CyclicLR(o, 0.01, 0.1, 4)
+    o.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.step(6)
+    assert s.get_last_lr() == [s.schedules[0](6), s.schedules[1](6)]
+    t = tls.CyclicLR(_opt(momentum=0.9), 0.01, 0.1, 4)
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        t.step(6)
+
+
+def test_difference_tensor_rates_give_float_last_rates_and_are_filled_in_place():
+    lr = torch.tensor(0.5)
+    o = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr, momentum=0.9)
+    s = clr_torch.CyclicLR(o, torch.tensor(0.01), 0.1, 4)
+    o.step()
+    s.step()
+    assert type(s.get_last_lr()[0]) is float
+    assert o.param_groups[0]["lr"] is lr
+    assert float(lr) == pytest.approx(s.get_last_lr()[0])
+
+
+def test_difference_step_sizes_are_whole_steps():
+    tls.CyclicLR(_opt(momentum=0.9), 0.01, 0.1, 2.5)  # PyTorch accepts it
+    clr_torch.CyclicLR(_opt(momentum=0.9), 0.01, 0.1, 2000.0)
+    with pytest.raises(ValueError, match="step_size_up"):
+        clr_torch.CyclicLR(_opt(momentum=0.9), 0.01, 0.1, 2.5)
+
+
+def test_difference_cawr_floor_above_the_peak_is_refused():
+    tls.CosineAnnealingWarmRestarts(_opt(), 5, eta_min=1.0)  # PyTorch accepts it
+    with pytest.raises(ValueError, match="eta_min"):
+        clr_torch.CosineAnnealingWarmRestarts(_opt(), 5, eta_min=1.0)
+
+
+class _Lion(torch.optim.Optimizer):
+    """An optimizer outside the mapping with PyTorch's 'betas' in its defaults."""
+
+    def __init__(self, params):
+        super().__init__(params, {"lr": 0.1, "betas": (0.9, 0.99)})
+
+    def step(self, closure=None):
+        return None
+
+
+def test_difference_momentum_of_an_unmapped_optimizer_follows_torchs_rule():
+    o1, o2 = (
+        _Lion([torch.nn.Parameter(torch.zeros(1))]),
+        _Lion([torch.nn.Parameter(torch.zeros(1))]),
+    )
+    tls.CyclicLR(o1, 0.01, 0.1, 4, max_momentum=0.95)
+    s = clr_torch.CyclicLR(o2, 0.01, 0.1, 4, max_momentum=0.95)
+    assert s.momentum_key == "betas"
+    assert o2.param_groups[0]["betas"] == o1.param_groups[0]["betas"] == (0.95, 0.99)
+    o3 = _Lion([torch.nn.Parameter(torch.zeros(1))])
+    o3.param_groups[0]["betas"] = "not a momentum"
+    with pytest.raises(ValueError, match="momentum_key"):
+        clr_torch.CyclicLR(o3, 0.01, 0.1, 4)
