@@ -22,10 +22,10 @@ from torch.optim import Optimizer
 
 import clr_core
 from clr_core import SCALAR, Schedule
+from clr_core.validation import fail as _fail
 
 from ._scheduler import (
     ScheduleLR,
-    _fail,
     _fast,
     _field,
     _State,

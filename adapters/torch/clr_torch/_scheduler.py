@@ -28,8 +28,8 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 import clr_core
-from clr_core import SCALAR, Schedule
-from clr_core._cyclic import fused_evaluator
+from clr_core import SCALAR, Schedule, validation
+from clr_core.validation import MAX_STEPS
 
 __all__ = ["MOMENTUM_KEYS", "ScheduleLR", "momentum_key_for"]
 
@@ -45,9 +45,6 @@ _STATE_KEYS = (
     "_last_lr",
     "base_lrs",
 )
-#: The largest step count a state may hold: beyond it a float position is no
-#: longer exact (no training run comes near it).
-MAX_STEP = 2**53
 
 
 def _momentum_table() -> dict[type, str]:
@@ -79,11 +76,24 @@ _NOT_MOMENTUM = frozenset(
 )
 
 
-def _fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueError) -> Exception:
+#: The core's error constructor (the range-test modules import it from here).
+_fail = validation.fail
+
+
+class _Elided:
+    """A long value's repr, cut short in an error message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _brief(value: Any) -> Any:
+    """``value`` for an error message; an untrusted state's huge values are cut short."""
     text = repr(value)
-    if len(text) > 200:
-        text = text[:200] + "..."
-    return exc(f"Argument `{name}` must be {requirement}. Received: {name}={text}")
+    return value if len(text) <= 200 else _Elided(text[:200] + "...")
 
 
 def _number(value: Any) -> bool:
@@ -103,9 +113,9 @@ def _holds_momentum(value: Any) -> bool:
 def _check_key(optimizer: Optimizer, key: Any, name: str) -> str:
     """``key`` names a momentum in every param group: a str, not a rate or ``params``."""
     if not isinstance(key, str) or not key:
-        raise _fail(name, "a non-empty str", key, TypeError)
+        raise _fail(name, "a non-empty str", _brief(key), TypeError)
     if key in _NOT_MOMENTUM:
-        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", key)
+        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", _brief(key))
     for i, group in enumerate(optimizer.param_groups):
         if key not in group:
             raise ValueError(
@@ -210,9 +220,9 @@ def _unique(items: list[Any]) -> tuple[list[Any], list[int]]:
 
 def _pair(rate: Schedule, momentum: Schedule) -> Callable[[float, Any], tuple[Any, Any]]:
     """``f(t, xp) -> (rate(t), momentum(t))``: the core's fused cycle when they share one."""
-    fused = fused_evaluator(rate, momentum)
+    fused = clr_core.fuse(rate, momentum)
     if fused is not None:
-        return fused  # type: ignore[no-any-return]
+        return fused
     f, g = rate.evaluate, momentum.evaluate
 
     def both(t: float, xp: Any = SCALAR) -> tuple[Any, Any]:
@@ -299,8 +309,9 @@ def _writer(
 
     def write(param_groups: list[dict[str, Any]], t: float) -> list[Any]:
         rates, momenta = evaluate(t)
-        # not strict: a group added after the plan was made is left alone
-        for group, lr, m, kind in zip(param_groups, rates, momenta, kinds, strict=False):
+        # Not strict: a group added after the plan was made is left alone. (No keyword:
+        # zip(..., strict=False) costs a third of this step.)
+        for group, lr, m, kind in zip(param_groups, rates, momenta, kinds):  # noqa: B905
             if type(group["lr"]) is float:
                 group["lr"] = lr
             else:
@@ -341,37 +352,31 @@ def _field(name: str) -> str:
 
 def state_real(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
     """A finite real number (or one-element tensor) from a state dict, as ``float``."""
+    if isinstance(value, torch.Tensor) and _number(value):
+        value = value.item()
     if not _number(value):
-        raise _fail(name, "a real number", value, TypeError)
-    try:
-        v = float(value)
-    except OverflowError:
-        v = math.inf
-    if not math.isfinite(v):
-        raise _fail(name, "finite", value)
-    if low is not None and v < low:
-        raise _fail(name, f">= {low}", value)
-    if high is not None and v > high:
-        raise _fail(name, f"<= {high}", value)
-    return v
+        raise _fail(name, "a real number", _brief(value), TypeError)
+    return validation.real(name, value, low=low, high=high)
 
 
-def state_int(name: str, value: Any, low: int, high: int = MAX_STEP) -> int:
+def state_int(name: str, value: Any, low: int, high: int = MAX_STEPS) -> int:
     """An int in ``[low, high]`` from a state dict (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, "an int", value, TypeError)
+        raise _fail(name, "an int", _brief(value), TypeError)
     v = int(value)
     if not low <= v <= high:
-        raise _fail(name, f"an int in [{low}, {high}]", value)
+        raise _fail(name, f"an int in [{low}, {high}]", _brief(value))
     return v
 
 
 def state_list(name: str, value: Any, n: int) -> list[Any]:
     """A list (or tuple) of ``n`` items, one per param group."""
     if not isinstance(value, (list, tuple)):
-        raise _fail(name, f"a list of {n} (one per param group)", value, TypeError)
+        raise _fail(name, f"a list of {n} (one per param group)", _brief(value), TypeError)
     if len(value) != n:
-        raise _fail(name, f"a list of {n} (one per param group); it has {len(value)}", value)
+        raise _fail(
+            name, f"a list of {n} (one per param group); it has {len(value)}", _brief(value)
+        )
     return list(value)
 
 
@@ -412,7 +417,7 @@ def _schedule_from(name: str, config: Any) -> Schedule:
     except (OverflowError, RecursionError) as exc:
         raise ValueError(f"Invalid {name}: {type(exc).__name__}: {exc}") from None
     if not isinstance(out, Schedule):
-        raise _fail(name, "the config of a schedule", config, TypeError)
+        raise _fail(name, "the config of a schedule", _brief(config), TypeError)
     return out
 
 
@@ -503,8 +508,8 @@ class ScheduleLR(LRScheduler):
             raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral):
             raise _fail("last_epoch", "an int >= -1", last_epoch, TypeError)
-        if not -1 <= last_epoch < MAX_STEP:
-            raise _fail("last_epoch", f"an int in [-1, {MAX_STEP})", last_epoch)
+        if not -1 <= last_epoch < MAX_STEPS:
+            raise _fail("last_epoch", f"an int in [-1, {MAX_STEPS})", last_epoch)
         n = len(optimizer.param_groups)
         lrs = _per_group("schedule", schedule, n)
         moms = _per_group("momentum", momentum, n, allow_none=True)
@@ -614,19 +619,21 @@ class ScheduleLR(LRScheduler):
         # The one step advance (SequentialLR calls `_update_lr(0)` at its milestones).
         if epoch is None:
             self.last_epoch += 1
-            self._position += 1.0
+            t = self._position = self._position + 1.0
         else:
-            self._jump(epoch)
-        self._last_lr = self._write(self.optimizer.param_groups, self._position)
+            t = self._jump(epoch)
+        self._last_lr = self._write(self.optimizer.param_groups, t)
 
-    def _jump(self, epoch: Any) -> None:
+    def _jump(self, epoch: Any) -> float:
+        """Go to position ``epoch`` (validated); returns it as a float."""
         if not _number(epoch):
             raise _fail("epoch", "a real number >= 0", epoch, TypeError)
         pos = float(epoch)
-        if not (math.isfinite(pos) and 0.0 <= pos < MAX_STEP):
-            raise _fail("epoch", f"a real number in [0, {MAX_STEP})", epoch)
+        if not (math.isfinite(pos) and 0.0 <= pos < MAX_STEPS):
+            raise _fail("epoch", f"a real number in [0, {MAX_STEPS})", epoch)
         self.last_epoch = math.floor(pos)
         self._position = pos
+        return pos
 
     def _check_call_order(self) -> None:
         # PyTorch's warnings (the same texts), for both its step-patching schemes.
@@ -697,7 +704,7 @@ class ScheduleLR(LRScheduler):
         whatever arguments this scheduler was built with.
         """
         if not isinstance(state_dict, dict):
-            raise _fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
+            raise _fail("state_dict", "a dict made by state_dict()", _brief(state_dict), TypeError)
         if "format" in state_dict:
             state = self._parse_state(state_dict)
         else:
@@ -710,10 +717,10 @@ class ScheduleLR(LRScheduler):
 
     def _parse_state(self, sd: dict[str, Any]) -> _State:
         if sd["format"] != _STATE_FORMAT:
-            raise _fail(_field("format"), repr(_STATE_FORMAT), sd["format"])
+            raise _fail(_field("format"), repr(_STATE_FORMAT), _brief(sd["format"]))
         unknown = sorted(map(str, set(sd) - set(_STATE_KEYS)))
         if unknown:
-            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", unknown)
+            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", _brief(unknown))
         missing = [k for k in _STATE_KEYS if k not in sd and k != "position"]
         if missing:
             raise ValueError(f"The state_dict lacks the key(s) {missing}.")
@@ -730,7 +737,7 @@ class ScheduleLR(LRScheduler):
         key = self._loaded_key(sd["momentum_key"], moms, _field("momentum_key"))
         last_epoch = state_int(_field("last_epoch"), sd["last_epoch"], -1)
         position = state_real(
-            _field("position"), sd.get("position", max(last_epoch, 0)), 0.0, float(MAX_STEP)
+            _field("position"), sd.get("position", max(last_epoch, 0)), 0.0, float(MAX_STEPS)
         )
         return _State(
             lrs,
@@ -746,7 +753,7 @@ class ScheduleLR(LRScheduler):
     def _loaded_key(self, key: Any, moms: list[Schedule | None], name: str) -> str | None:
         """The momentum key of a loaded state: the one this scheduler resolves, or refused."""
         if key is not None and not isinstance(key, str):
-            raise _fail(name, "a str or None", key, TypeError)
+            raise _fail(name, "a str or None", _brief(key), TypeError)
         if all(m is None for m in moms):
             return self._momentum_key  # nothing will be written through it
         expected = self._momentum_key
@@ -759,7 +766,7 @@ class ScheduleLR(LRScheduler):
                     f"momentum key: build it with momentum_key={key!r}. ({exc})"
                 ) from None
         if key != expected:
-            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", key)
+            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", _brief(key))
         return _check_key(self.optimizer, key, name)
 
     def _commit(self, state: _State) -> None:
