@@ -47,6 +47,7 @@ class Raw:
     end: float
     steps: int
     held_out: int = 512
+    slow: float = 0.0  # > 0: two speeds, ``slow`` decades a step once the loss moves
 
 
 CONFIGS = {
@@ -54,7 +55,38 @@ CONFIGS = {
     "wide100": Raw(1e-6, 10.0, 100),
     "mid100": Raw(1e-5, 10.0, 100),
     "demo200": Raw(1e-4, 10.0, 200),
+    "two100": Raw(1e-6, 10.0, 100, slow=0.025),
+    "two100f": Raw(1e-6, 10.0, 100, slow=0.02),
 }
+
+
+class Pace:
+    """Two speeds: ``fast`` decades a step until the loss has clearly started to fall, then
+    ``slow`` decades a step. "Clearly": a running median of 5 losses below the median of
+    the first 5 by 4 robust standard deviations of those first losses (at least 1%)."""
+
+    def __init__(self, cfg: Raw) -> None:
+        self.cfg = cfg
+        self.fast = (math.log10(cfg.end) - math.log10(cfg.start)) / (cfg.steps - 1)
+        self.fast = max(self.fast, 0.2)
+        self.lr = cfg.start
+        self.losses: list[float] = []
+        self.switched_at: int | None = None
+
+    def next(self, loss: float) -> float:
+        import statistics
+
+        self.losses.append(loss)
+        if self.switched_at is None and len(self.losses) >= 10:
+            head = self.losses[:5]
+            m0 = statistics.median(head)
+            mad = statistics.median(abs(v - m0) for v in head) * 1.4826
+            now = statistics.median(self.losses[-5:])
+            if m0 - now > max(4 * mad, 0.01 * abs(m0)):
+                self.switched_at = len(self.losses)
+        rate = self.cfg.slow if self.switched_at is not None else self.fast
+        self.lr *= 10**rate
+        return self.lr
 
 
 def record(task_name: str, seed: int, raw: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +108,15 @@ def record(task_name: str, seed: int, raw: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, list[float]] = {"lr": [], "loss": [], "val_loss": [], "val_metric": []}
     t0 = time.perf_counter()
     first = None
+    pace = Pace(cfg) if cfg.slow else None
+    lr = cfg.start
     for i in range(cfg.steps):
-        lr = cfg.start * (cfg.end / cfg.start) ** (i / (cfg.steps - 1))
+        if pace is None:
+            lr = cfg.start * (cfg.end / cfg.start) ** (i / (cfg.steps - 1))
+        elif i:
+            lr = pace.next(out["loss"][-1])
+        if lr > cfg.end:
+            break
         for g in opt.param_groups:
             g["lr"] = lr
         xb, yb = next(stream)
@@ -103,13 +142,22 @@ def record(task_name: str, seed: int, raw: dict[str, Any]) -> dict[str, Any]:
         if value > 20 * first:
             break
     out["seconds"] = [round(time.perf_counter() - t0, 3)]
+    if pace is not None:
+        out["switched_at"] = [pace.switched_at if pace.switched_at is not None else -1]
     return out
+
+
+def raw_key(cfg: Raw, seed: int) -> str:
+    d = asdict(cfg)
+    if not d["slow"]:
+        del d["slow"]  # single-speed sweeps were recorded before the field existed
+    return key_of("raw", d, f"s{seed}")
 
 
 def sweeps(task: str, config: str, seeds: tuple[int, ...], jobs: int) -> list[dict[str, Any]]:
     cache = Cache(f"sweeps-{task}")
     raw = asdict(CONFIGS[config])
-    keys = [key_of("raw", raw, f"s{s}") for s in seeds]
+    keys = [raw_key(CONFIGS[config], s) for s in seeds]
     todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
 
     def done(j: int, result: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ for _p in (ROOT / "adapters" / "torch", ROOT):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from clr_core import Constant, CosineRestarts, Schedule, from_config
+from clr_core import Constant, CosineRestarts, OneCycle, Schedule, from_config
 from clr_torch.demo.tasks import SUITE, load_task, mean_curve, run_jobs, train
 
 #: Tasks whose curves may be looked at while choosing the reading's constants.
@@ -276,6 +276,24 @@ def anchor_runs(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> dict
     return out
 
 
+def one_cycle(peak: float, total: int) -> tuple[Schedule, Schedule]:
+    """The plan's 1cycle shape at ``peak`` (div 25, 30% warm-up) and its momentum cycle."""
+    s = OneCycle(peak, total_steps=total, pct_start=0.3, div_factor=25.0)
+    return s, s.momentum(0.85, 0.95)
+
+
+def peak_scan(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> dict[float, list[Any]]:
+    """1cycle at the equal budget with its peak at each grid rate: the best a 1cycle of
+    this shape can do on the task (an oracle, for reference)."""
+    epochs = budget(task, seeds, jobs, quick)
+    total = epochs * load_task(task).steps_per_epoch
+    rates = GRIDS[task][::4] if quick else GRIDS[task]
+    specs = [(*one_cycle(p, total), epochs, s, None) for p in rates for s in seeds]
+    runs = train_many(task, specs, jobs, "1cycle peak scan")
+    n = len(seeds)
+    return {p: runs[i * n : (i + 1) * n] for i, p in enumerate(rates)}
+
+
 def collapsed(task: str, final: float, grid_peak: float, diverged: bool) -> bool:
     """Non-finite, or a final score no better than halfway from chance to the grid's best."""
     chance = load_task(task).chance
@@ -321,7 +339,7 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("grid", "anchors", "report"))
+    p.add_argument("command", choices=("grid", "anchors", "scan", "report"))
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=len(SEEDS))
@@ -333,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             grid_runs(task, seeds, args.jobs, args.quick)
         elif args.command == "anchors":
             anchor_runs(task, seeds, args.jobs, args.quick)
+        elif args.command == "scan":
+            peak_scan(task, seeds, args.jobs, args.quick)
     if args.command == "report":
         print(report(args.tasks, seeds, args.jobs, args.quick))
     return 0

@@ -22,9 +22,11 @@ See :func:`analyze` for the rules, :class:`RangeTestResult` for the hand-off.
 """
 
 from ._analysis import MIN_POINTS, analyze, combine, smooth
+from ._auto import AutoOneCycle
 from ._handoff import DEFAULT_EPOCHS_PER_HALF_CYCLE, ONE_CYCLE_DIV, RECOMMENDED_POLICY, half_cycle
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
+from ._recommend import Plan, plan_peak, recommend
 from ._result import RangeTestResult
 from ._sweep import ExponentialSweep, LinearSweep
 
@@ -36,6 +38,10 @@ __all__ = [
     "combine",
     "smooth",
     "RangeTestResult",
+    "Plan",
+    "recommend",
+    "plan_peak",
+    "AutoOneCycle",
     "half_cycle",
     "read_sweep_csv",
     "SweepFileError",

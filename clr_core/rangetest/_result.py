@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
@@ -21,6 +21,9 @@ from ._handoff import (
     RECOMMENDED_POLICY,
     half_cycle,
 )
+
+if TYPE_CHECKING:
+    from ._recommend import Plan
 
 __all__ = [
     "RangeTestResult",
@@ -227,6 +230,14 @@ class RangeTestResult:
             self.one_cycle_peak, iterations_per_epoch, epochs,
             peak=peak, div_factor=div_factor, **kwargs,
         )  # fmt: skip
+
+    def recommend(
+        self, iterations_per_epoch: int, epochs: float | None = None, *, cycle_momentum: bool = True
+    ) -> Plan:
+        """The plan we stand behind for ``epochs`` (see :func:`~clr_core.rangetest.recommend`)."""
+        from ._recommend import recommend
+
+        return recommend(self, iterations_per_epoch, epochs, cycle_momentum=cycle_momentum)
 
     # ------------------------------------------------------------------ text
 

@@ -5,6 +5,8 @@
 * :class:`CyclicLR`, :class:`OneCycleLR`, :class:`CosineAnnealingWarmRestarts`
   are drop-ins for PyTorch's classes of the same names: identical sequences,
   plain-data state, no clobbered rates on resume, no error past a 1cycle's end.
+* :class:`AutoOneCycleLR` is a 1cycle that finds its own peak during its warm-up,
+  fed each step's loss (``scheduler.step(loss)``): no separate range test.
 * :func:`range_test` / :class:`RangeTest` run the LR range test on a model and
   return clr_core's ``RangeTestResult``, restoring everything afterwards.
 * :class:`LearningRateFinder` is the range test as a Lightning callback: it runs
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 _TORCH = _util.find_spec("torch") is not None
 if TYPE_CHECKING or _TORCH:
+    from ._auto import AutoOneCycleLR
     from ._dropin import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
     from ._rangetest import RangeTest, accuracy, range_test
     from ._scheduler import MOMENTUM_KEYS, ScheduleLR, momentum_key_for
@@ -31,6 +34,7 @@ if TYPE_CHECKING or _TORCH:
 
 __all__ = [
     "ScheduleLR",
+    "AutoOneCycleLR",
     "CyclicLR",
     "OneCycleLR",
     "CosineAnnealingWarmRestarts",

@@ -49,6 +49,7 @@ from torch import nn
 from clr_core import Constant, Schedule
 from clr_core.rangetest import RangeTestResult
 
+from .._auto import AutoOneCycleLR
 from .._rangetest import range_test
 from .._scheduler import ScheduleLR
 
@@ -432,6 +433,7 @@ def train(
     momentum: Schedule | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
     record: bool = True,
+    auto: dict[str, Any] | None = None,
 ) -> TrainRun:
     """Train a fresh model on ``task`` and record the test metric after every epoch.
 
@@ -457,6 +459,9 @@ def train(
         Called as ``on_epoch(epoch, score)`` after each epoch (progress bars).
     record : bool
         Keep the rate and momentum of every iteration (``lrs``, ``momenta``).
+    auto : dict, optional
+        Train under :class:`clr_torch.AutoOneCycleLR` over the whole budget instead,
+        with these keywords (``lr`` then only sets the optimizer's initial rate).
 
     A run whose loss turns non-finite is marked ``diverged``; its remaining epochs
     score at :attr:`Task.chance`, as a collapsed run would.
@@ -469,7 +474,11 @@ def train(
         opt = kind(model.parameters(), schedule(0))
     else:
         opt = make_optimizer(kind, model.parameters(), schedule(0), task.spec.weight_decay)
-    scheduler = ScheduleLR(opt, schedule, momentum=momentum)
+    scheduler: Any = (
+        ScheduleLR(opt, schedule, momentum=momentum)
+        if auto is None
+        else AutoOneCycleLR(opt, epochs * task.steps_per_epoch, **auto)
+    )
     switch = callable(getattr(opt, "train", None)) and callable(getattr(opt, "eval", None))
     stream = batches(task, torch.Generator().manual_seed(seed))
     run = TrainRun(higher_is_better=task.spec.higher_is_better)
@@ -491,9 +500,12 @@ def train(
                     break
                 total += value
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
-                scheduler.step()
+                if auto is None:
+                    scheduler.step()
+                else:
+                    scheduler.step(value)
             if switch:
                 opt.eval()  # type: ignore[attr-defined]
             run.train_losses.append(total / task.steps_per_epoch if not run.diverged else math.nan)
@@ -546,7 +558,7 @@ def sweep(
     stream = batches(sub, torch.Generator().manual_seed(seed))
     loader = [next(stream) for _ in range(settings.steps)]
     use_val = bool(val) and task.metric == "accuracy"
-    return range_test(
+    result: RangeTestResult = range_test(
         model,
         opt,
         loader,
@@ -559,6 +571,7 @@ def sweep(
         val_batches=len(val) if use_val else 4,
         progress=False,
     )
+    return result
 
 
 # --------------------------------------------------------------------------- #

@@ -1,0 +1,232 @@
+"""The recommendation: one learning-rate plan we stand behind, for a budget.
+
+:func:`recommend` turns a range test's reading into a :class:`Plan`: a rate
+schedule, a momentum schedule (or ``None``), the policy's name and the reasons
+for every choice. The rules and the evidence behind their constants are in
+docs/benchmarks.md ("The recommendation"); the constants below are the ones that
+table fitted on the suite's fitted tasks and checked on its held-out ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from .._base import Schedule, from_config
+from .._compose import Constant
+from .._cyclic import Triangular
+from .._one_cycle import OneCycle
+from ..validation import boolean, fail, instance, integer, real
+
+__all__ = [
+    "Plan",
+    "recommend",
+    "plan_peak",
+    "PEAK_FACTOR",
+    "PLAN_DIV",
+    "PLAN_PCT_START",
+    "PLAN_MOMENTUM",
+    "POLICIES",
+]
+
+#: The plan's peak, as a multiple of the reading's edge (see :func:`plan_peak`).
+PEAK_FACTOR = 1.0
+#: 1cycle in the plan starts at ``peak / PLAN_DIV`` (PyTorch's and fastai's 25).
+PLAN_DIV = 25.0
+#: Fraction of the budget spent warming up to the peak (PyTorch's 0.3).
+PLAN_PCT_START = 0.3
+#: The inverse momentum cycle (Smith 2018): ``(base, max)``.
+PLAN_MOMENTUM = (0.85, 0.95)
+#: The policies a plan can have.
+POLICIES = ("one_cycle", "triangular", "constant")
+
+_PLAN_FORMAT = "clr-plan/1"
+
+
+class _Reading(Protocol):
+    @property
+    def base_lr(self) -> float: ...
+    @property
+    def max_lr(self) -> float: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def diverged(self) -> bool: ...
+    @property
+    def suggestions(self) -> Mapping[str, float]: ...
+    @property
+    def diagnostics(self) -> Mapping[str, Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A learning-rate plan: what to run, and why.
+
+    Attributes
+    ----------
+    lr : Schedule
+        The rate at each optimizer step (a clr_core schedule: plain data).
+    momentum : Schedule or None
+        Momentum (SGD) or beta1 (Adam) at each step, or ``None`` to leave the
+        optimizer's own alone.
+    policy : str
+        ``"one_cycle"`` (a budget was given), ``"triangular"`` (open-ended
+        training) or ``"constant"`` (the reading was too poor for anything else).
+    reasons : tuple of str
+        Why each choice was made, in plain English.
+
+    Apply it with ``clr_torch.ScheduleLR(optimizer, plan)`` (or
+    ``ScheduleLR(optimizer, plan.lr, momentum=plan.momentum)``); in Keras,
+    ``clr_keras.CoreSchedule(plan.lr)`` and ``clr_keras.CyclicalMomentum(plan.momentum)``.
+
+    Examples
+    --------
+    >>> from clr_core import Constant
+    >>> p = Plan(Constant(0.1), None, "constant", ("a fixed rate",))
+    >>> Plan.from_config(p.to_config()) == p
+    True
+    """
+
+    lr: Schedule
+    momentum: Schedule | None
+    policy: str
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        instance("lr", self.lr, Schedule, "a clr_core schedule")
+        if self.momentum is not None:
+            instance("momentum", self.momentum, Schedule, "a clr_core schedule or None")
+        if self.policy not in POLICIES:
+            raise fail("policy", f"one of {POLICIES}", self.policy)
+        if isinstance(self.reasons, (str, bytes)) or not all(
+            isinstance(r, str) for r in self.reasons
+        ):
+            raise fail("reasons", "a sequence of str", self.reasons, TypeError)
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+
+    def __call__(self, step: Any) -> Any:
+        """The rate at ``step``: ``plan.lr(step)``."""
+        return self.lr(step)
+
+    def to_config(self) -> dict[str, Any]:
+        """Plain JSON data; :meth:`from_config` inverts it exactly."""
+        return {
+            "format": _PLAN_FORMAT,
+            "policy": self.policy,
+            "lr": self.lr.to_config(),
+            "momentum": None if self.momentum is None else self.momentum.to_config(),
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_config(cls, config: Any) -> Plan:
+        """Build a plan from :meth:`to_config` data (untrusted: every field is checked)."""
+        if not isinstance(config, Mapping):
+            raise fail("config", "a dict", config, TypeError)
+        if config.get("format") != _PLAN_FORMAT:
+            raise fail("config['format']", repr(_PLAN_FORMAT), config.get("format"))
+        extra = set(config) - {"format", "policy", "lr", "momentum", "reasons"}
+        if extra:
+            raise fail("config", "free of unknown keys", sorted(extra))
+        reasons = config.get("reasons", [])
+        if not isinstance(reasons, list):
+            raise fail("config['reasons']", "a list of str", reasons, TypeError)
+        mom = config.get("momentum")
+        return cls(
+            lr=from_config(config.get("lr")),
+            momentum=None if mom is None else from_config(mom),
+            policy=config.get("policy"),  # type: ignore[arg-type]
+            reasons=tuple(reasons),
+        )
+
+
+def plan_peak(result: _Reading) -> tuple[float, list[str]]:
+    """The plan's peak rate and why: ``PEAK_FACTOR`` times the reading's edge.
+
+    The edge is where the loss bottoms out before blowing up (the ``minimum``
+    suggestion); without one (a flat or never-diverging curve) it is ``max_lr``.
+    """
+    edge = result.suggestions.get("minimum")
+    why = []
+    if edge is None or not result.diverged:
+        edge = result.max_lr
+        why.append("The sweep showed no blow-up, so the peak rests on max_lr (a lower bound).")
+    return PEAK_FACTOR * edge, why
+
+
+def recommend(
+    result: _Reading,
+    iterations_per_epoch: int,
+    epochs: float | None = None,
+    *,
+    cycle_momentum: bool = True,
+) -> Plan:
+    """The plan we recommend for a budget of ``epochs`` (see :class:`Plan`).
+
+    Parameters
+    ----------
+    result : RangeTestResult
+        The reading of a range test.
+    iterations_per_epoch : int
+        Optimizer steps per epoch.
+    epochs : float, optional
+        The training budget. With one, a 1cycle over it; without, an open-ended
+        triangular cycle between the bounds (the paper's policy).
+    cycle_momentum : bool
+        Cycle momentum / beta1 inversely to the rate (``False``: ``plan.momentum``
+        is ``None`` and the optimizer keeps its own).
+
+    Returns
+    -------
+    Plan
+
+    Notes
+    -----
+    With a budget of ``T = round(epochs * iterations_per_epoch)`` steps and the
+    peak :math:`\\eta^*` of :func:`plan_peak`:
+
+    .. math::
+
+        \\eta_t = \\text{OneCycle}(\\eta^*, T, \\text{pct\\_start}=0.3,
+        \\text{div}=25, \\text{final\\_div}=10^4)
+
+    with momentum cycled ``0.95 -> 0.85 -> 0.95``.
+    """
+    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
+    cycle_momentum = boolean("cycle_momentum", cycle_momentum)
+    reasons: list[str] = []
+    if result.confidence <= 0.0 or not math.isfinite(result.max_lr):
+        lr = Constant(result.lr)
+        reasons.append(
+            "The reading has no confidence (see its reasons): a fixed rate at result.lr, "
+            "the safest reading; run the range test again as its reasons say."
+        )
+        return Plan(lr, None, "constant", tuple(reasons))
+    if epochs is None:
+        from ._handoff import half_cycle
+
+        step, _ = half_cycle(ipe)
+        lr_s = Triangular(result.base_lr, result.max_lr, step)
+        reasons.append(
+            "No budget given: the paper's triangular cycle between base_lr and max_lr, "
+            "half cycles of 4 epochs, open-ended."
+        )
+        mom = lr_s.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
+        return Plan(lr_s, mom, "triangular", tuple(reasons))
+    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
+    if total < 2:
+        raise fail("epochs", f"long enough for 2 steps at {ipe} iterations per epoch", epochs)
+    peak, why = plan_peak(result)
+    reasons += why
+    one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
+    reasons.append(
+        f"1cycle over the budget ({total} steps): peak {peak:.3g} "
+        f"({PEAK_FACTOR:g} x the edge read off the sweep), from peak/{PLAN_DIV:g}, "
+        f"warm-up {PLAN_PCT_START:.0%} of the budget, annealed to peak/{PLAN_DIV * 1e4:g}."
+    )
+    mom = one.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
+    return Plan(one, mom, "one_cycle", tuple(reasons))

@@ -1,0 +1,129 @@
+"""result.recommend(): one plan for a budget, a frozen plain-data value."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import pytest
+
+from clr_core import Constant, OneCycle, Triangular, from_config
+from clr_core.rangetest import Plan, RangeTestResult, analyze, plan_peak, recommend
+
+LRS = [10 ** (-4 + 5 * i / 99) for i in range(100)]
+
+
+def v_curve(lr: float) -> float:
+    """Flat, falls from 1e-3, bottoms out at 0.1, blows up."""
+    x = math.log10(lr)
+    return 2.0 if x < -3 else (2.0 - (x + 3) if x < -1 else 40 * (x + 1) ** 2)
+
+
+@pytest.fixture(scope="module")
+def clear() -> RangeTestResult:
+    return analyze(LRS, [v_curve(v) for v in LRS])
+
+
+def test_a_budget_gives_a_one_cycle_over_it_below_the_blow_up(clear):
+    plan = clear.recommend(32, 30)
+    assert plan.policy == "one_cycle"
+    assert isinstance(plan.lr, OneCycle)
+    assert plan.lr.total_steps == 960
+    peak, _ = plan_peak(clear)
+    assert plan.lr.max_lr == pytest.approx(peak)
+    assert clear.base_lr < peak <= clear.blow_up_lr
+    assert max(plan.lr(t) for t in range(960)) == pytest.approx(peak)
+    assert plan.momentum is not None
+    assert plan.momentum(0) == pytest.approx(0.95)
+    assert min(plan.momentum(t) for t in range(960)) == pytest.approx(0.85)
+    assert plan.reasons
+    assert all(isinstance(r, str) for r in plan.reasons)
+
+
+def test_no_budget_gives_the_papers_open_ended_triangular_cycle(clear):
+    plan = clear.recommend(32)
+    assert plan.policy == "triangular"
+    assert isinstance(plan.lr, Triangular)
+    assert (plan.lr.base_lr, plan.lr.max_lr) == (clear.base_lr, clear.max_lr)
+
+
+def test_cycle_momentum_false_leaves_momentum_alone(clear):
+    assert clear.recommend(32, 30, cycle_momentum=False).momentum is None
+
+
+def test_a_reading_without_confidence_gives_a_fixed_rate():
+    flat = analyze(LRS, [0.5] * 100)
+    plan = flat.recommend(32, 30)
+    assert plan.policy == "constant"
+    assert plan.lr == Constant(flat.lr)
+    assert plan.momentum is None
+    assert "confidence" in plan.reasons[0]
+
+
+def test_recommend_function_and_method_agree(clear):
+    assert recommend(clear, 32, 30) == clear.recommend(32, 30)
+
+
+def test_plan_is_a_value_config_json_and_pickle_round_trip(clear):
+    plan = clear.recommend(32, 30)
+    config = json.loads(json.dumps(plan.to_config(), allow_nan=False))
+    assert Plan.from_config(config) == plan
+    assert pickle.loads(pickle.dumps(plan)) == plan
+    assert plan(100) == plan.lr(100)
+    assert from_config(config["lr"]) == plan.lr
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "match"),
+    [
+        ([], TypeError, "config"),
+        ({"format": "other"}, ValueError, "format"),
+        (
+            {"format": "clr-plan/1", "policy": "one_cycle", "lr": {"type": "Nope"}},
+            ValueError,
+            "Nope",
+        ),
+        (
+            {"format": "clr-plan/1", "policy": "bogus", "lr": Constant(0.1).to_config()},
+            ValueError,
+            "policy",
+        ),
+        (
+            {"format": "clr-plan/1", "policy": "constant", "lr": Constant(0.1).to_config(),
+             "reasons": "no"},
+            TypeError,
+            "reasons",
+        ),
+        (
+            {"format": "clr-plan/1", "policy": "constant", "lr": Constant(0.1).to_config(),
+             "extra": 1},
+            ValueError,
+            "unknown",
+        ),
+    ],
+)  # fmt: skip
+def test_untrusted_plan_configs_are_refused(config, error, match):
+    with pytest.raises(error, match=match):
+        Plan.from_config(config)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"iterations_per_epoch": 0, "epochs": 3}, "iterations_per_epoch"),
+        ({"iterations_per_epoch": 32, "epochs": -1}, "epochs"),
+        ({"iterations_per_epoch": 1, "epochs": 1}, "epochs"),
+        ({"iterations_per_epoch": 32, "epochs": 3, "cycle_momentum": "yes"}, "cycle_momentum"),
+    ],
+)
+def test_bad_arguments_name_themselves(clear, kwargs, name):
+    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+        clear.recommend(**kwargs)
+
+
+def test_plan_refuses_non_schedules():
+    with pytest.raises(TypeError, match="`lr`"):
+        Plan(0.1, None, "constant")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`momentum`"):
+        Plan(Constant(0.1), 0.9, "constant")  # type: ignore[arg-type]

@@ -1,0 +1,145 @@
+"""AutoOneCycleLR: the core's self-finding 1cycle driven by step(loss) on a torch optimizer."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+from clr_core.rangetest import AutoOneCycle
+from clr_torch import AutoOneCycleLR
+
+EDGE = 0.05
+
+
+def fake_loss(lr: float, t: int) -> float:
+    return 1.0 + 400.0 * (lr - EDGE) if lr > EDGE else 2.0 - min(1.5, 30.0 * lr) - 1e-4 * t
+
+
+def make(opt_cls=torch.optim.SGD, **opt_kw):
+    model = torch.nn.Linear(3, 1)
+    opt_kw = {"lr": 0.1, "momentum": 0.9, **opt_kw} if opt_cls is torch.optim.SGD else opt_kw
+    return opt_cls(model.parameters(), **opt_kw)
+
+
+def drive(sched, opt, steps, start=0):
+    seen = []
+    for t in range(start, start + steps):
+        seen.append((opt.param_groups[0]["lr"], _mom(opt)))
+        opt.step()
+        sched.step(fake_loss(opt.param_groups[0]["lr"], t))
+    return seen
+
+
+def _mom(opt):
+    g = opt.param_groups[0]
+    return g["betas"][0] if "betas" in g else g["momentum"]
+
+
+def test_matches_the_core_object_step_for_step():
+    opt = make()
+    sched = AutoOneCycleLR(opt, 600, start_lr=1e-5, end_lr=1.0)
+    core = AutoOneCycle(600, start_lr=1e-5, end_lr=1.0)
+    seen = drive(sched, opt, 600)
+    for t, (lr, m) in enumerate(seen):
+        assert lr == core.lr(t)
+        assert m == core.momentum_at(t)
+        core.update(t, fake_loss(lr, t))
+    assert sched.auto.decided
+    assert sched.auto.peak == core.peak
+    assert sched.get_last_lr() == [opt.param_groups[0]["lr"]]
+
+
+def test_adam_beta1_is_cycled_and_beta2_kept():
+    opt = make(torch.optim.Adam, lr=1e-3, betas=(0.9, 0.99))
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(sched, opt, 300)
+    assert opt.param_groups[0]["betas"][1] == 0.99
+    assert opt.param_groups[0]["betas"][0] == pytest.approx(0.95, abs=1e-3)
+
+
+def test_groups_keep_their_ratio():
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(
+        [{"params": [model.weight], "lr": 0.1}, {"params": [model.bias], "lr": 0.01}],
+        momentum=0.9,
+    )
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-4, end_lr=1.0)
+    drive(sched, opt, 50)
+    a, b = (g["lr"] for g in opt.param_groups)
+    assert b == pytest.approx(a / 10)
+
+
+def test_step_without_loss_before_the_decision_says_what_it_needs():
+    opt = make()
+    sched = AutoOneCycleLR(opt, 300)
+    opt.step()
+    with pytest.raises(ValueError, match="step\\(loss\\)"):
+        sched.step()
+
+
+@pytest.mark.parametrize("split", [0, 17, 150, 299])
+def test_checkpoint_with_weights_only_resumes_exactly(split):
+    opt = make()
+    ref = AutoOneCycleLR(opt, 400, start_lr=1e-5, end_lr=1.0)
+    expected = drive(ref, opt, 400)
+
+    opt2 = make()
+    s2 = AutoOneCycleLR(opt2, 400, start_lr=1e-5, end_lr=1.0)
+    got = drive(s2, opt2, split)
+    buf = io.BytesIO()
+    torch.save({"sched": s2.state_dict(), "opt": opt2.state_dict()}, buf)
+    buf.seek(0)
+    ckpt = torch.load(buf, weights_only=True)
+    opt3 = make()
+    opt3.load_state_dict(ckpt["opt"])
+    s3 = AutoOneCycleLR(opt3, 400, start_lr=1e-5, end_lr=1.0)
+    s3.load_state_dict(ckpt["sched"])
+    got += drive(s3, opt3, 400 - split, start=split)
+    assert got == expected
+
+
+def test_a_refused_state_changes_nothing():
+    opt = make()
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(sched, opt, 120)
+    state = sched.state_dict()
+    before = (sched.state_dict(), [dict(g) for g in opt.param_groups])
+    bad = dict(state, auto=dict(state["auto"], peak=-3.0, decided_at=5))
+    with pytest.raises(ValueError):
+        sched.load_state_dict(bad)
+    with pytest.raises(ValueError, match="momentum_key"):
+        sched.load_state_dict(dict(state, momentum_key="params"))
+    assert sched.state_dict() == before[0]
+    assert [dict(g) for g in opt.param_groups] == before[1]
+
+
+def test_optimizer_without_momentum_needs_momentum_none():
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        AutoOneCycleLR(opt, 300)
+    sched = AutoOneCycleLR(opt, 300, momentum=None)
+    assert sched.auto.momentum is None
+
+
+def test_trains_a_real_model_without_collapse():
+    torch.manual_seed(0)
+    x = torch.randn(512, 8)
+    y = (x[:, :1] * 2 - x[:, 1:2]).squeeze(1)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = AutoOneCycleLR(opt, 600, start_lr=1e-4, end_lr=10.0)
+    first = None
+    for _t in range(600):
+        idx = torch.randint(0, 512, (32,))
+        loss = torch.nn.functional.mse_loss(model(x[idx]).squeeze(1), y[idx])
+        first = first if first is not None else float(loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step(loss)
+    final = float(torch.nn.functional.mse_loss(model(x).squeeze(1), y))
+    assert sched.auto.decided
+    assert final < 0.1 * first
