@@ -14,7 +14,7 @@ itself is read where the peak will be used; the idea is AutoWU's (Kim et al.
 The object is pure data driven by ``(step, loss)``: :meth:`AutoOneCycle.lr` is
 a function of the step and the decision so far, :meth:`AutoOneCycle.state_dict`
 is plain JSON, and a restored object continues exactly. Adapters feed it:
-``clr_torch.AutoOneCycleLR.step(loss)``, ``clr_keras.AutoOneCycle`` (a callback).
+PyTorch's ``AutoOneCycleLR.step(loss)``, a callback in Keras.
 """
 
 from __future__ import annotations

@@ -79,9 +79,9 @@ class Plan:
     reasons : tuple of str
         Why each choice was made, in plain English.
 
-    Apply it with ``clr_torch.ScheduleLR(optimizer, plan)`` (or
-    ``ScheduleLR(optimizer, plan.lr, momentum=plan.momentum)``); in Keras,
-    ``clr_keras.CoreSchedule(plan.lr)`` and ``clr_keras.CyclicalMomentum(plan.momentum)``.
+    The adapters apply it: in PyTorch ``ScheduleLR(optimizer, plan)`` (or
+    ``ScheduleLR(optimizer, plan.lr, momentum=plan.momentum)``); in Keras
+    ``CoreSchedule(plan.lr)`` and the ``CyclicalMomentum(plan.momentum)`` callback.
 
     Examples
     --------
