@@ -218,55 +218,25 @@ def _unique(items: list[Any]) -> tuple[list[Any], list[int]]:
     return uniq, index
 
 
-def _pair(rate: Schedule, momentum: Schedule) -> Callable[[float, Any], tuple[Any, Any]]:
-    """``f(t, xp) -> (rate(t), momentum(t))``: the core's fused cycle when they share one."""
+def _pair(rate: Schedule, momentum: Schedule | None) -> Callable[[float], tuple[Any, Any]]:
+    """``f(t) -> (rate(t), momentum(t) or None)``: the core's fused cycle when the two
+    share one (:func:`clr_core.fuse`), else the two schedules one after the other."""
+    f = rate.evaluate
+    if momentum is None:
+
+        def rate_only(t: float) -> tuple[Any, Any]:
+            return f(t, SCALAR), None
+
+        return rate_only
     fused = clr_core.fuse(rate, momentum)
     if fused is not None:
-        return fused
-    f, g = rate.evaluate, momentum.evaluate
+        return fused  # f(t, xp=SCALAR)
+    g = momentum.evaluate
 
-    def both(t: float, xp: Any = SCALAR) -> tuple[Any, Any]:
-        return f(t, xp), g(t, xp)
+    def each(t: float) -> tuple[Any, Any]:
+        return f(t, SCALAR), g(t, SCALAR)
 
-    return both
-
-
-Evaluator = Callable[[float], tuple[list[Any], list[Any]]]
-
-
-def _evaluator(lrs: list[Schedule], moms: list[Schedule | None]) -> Evaluator:
-    """``t -> (rate of each group, momentum of each group or None)``, distinct schedules once."""
-    n = len(lrs)
-    rates, rate_index = _unique([_fast(s) for s in lrs])
-    driven = [m for m in moms if m is not None]
-    momenta, mom_index = _unique([_fast(m) for m in driven])
-    if len(rates) == 1 and len(momenta) <= 1 and len(driven) in (0, n):
-        if momenta:  # one rate and one momentum for every group
-            pair = _pair(rates[0], momenta[0])
-
-            def uniform_pair(t: float) -> tuple[list[Any], list[Any]]:
-                lr, m = pair(t, SCALAR)
-                return [lr] * n, [m] * n
-
-            return uniform_pair
-        f = rates[0].evaluate
-        nones: list[Any] = [None] * n
-
-        def uniform(t: float) -> tuple[list[Any], list[Any]]:
-            return [f(t, SCALAR)] * n, nones
-
-        return uniform
-    rate_evals = [s.evaluate for s in rates]
-    mom_evals = [m.evaluate for m in momenta]
-    it = iter(mom_index)
-    group_mom = [None if m is None else next(it) for m in moms]
-
-    def general(t: float) -> tuple[list[Any], list[Any]]:
-        r = [f(t, SCALAR) for f in rate_evals]
-        m = [f(t, SCALAR) for f in mom_evals]
-        return [r[i] for i in rate_index], [None if j is None else m[j] for j in group_mom]
-
-    return general
+    return each
 
 
 def _put(group: dict[str, Any], key: str, value: float) -> None:
@@ -278,54 +248,76 @@ def _put(group: dict[str, Any], key: str, value: float) -> None:
         group[key] = value
 
 
-def _put_first(group: dict[str, Any], key: str, value: float) -> None:
-    """Set element 0 of the tuple ``group[key]`` (beta1 of ``betas``)."""
+def _put_momentum(group: dict[str, Any], key: str, value: float) -> None:
+    """Set a momentum that is not a plain float: a tensor (filled in place), or element 0
+    of a tuple (``betas``; a tensor element is filled in place)."""
     old = group[key]
-    if isinstance(old[0], torch.Tensor):
-        old[0].fill_(value)
+    if isinstance(old, (tuple, list)):
+        if isinstance(old[0], torch.Tensor):
+            old[0].fill_(value)
+        else:
+            group[key] = (value, *old[1:])
     else:
-        group[key] = (value, *old[1:])
+        _put(group, key, value)
 
 
 Writer = Callable[[list[dict[str, Any]], float], list[Any]]
 
 
-def _writer(
-    lrs: list[Schedule], moms: list[Schedule | None], key: str, groups: list[dict[str, Any]]
-) -> Writer:
-    """The one write helper: ``write(param_groups, t)`` sets every planned group's rate
-    (and momentum) at position ``t`` and returns the rates.
+def _writer(lrs: list[Schedule], moms: list[Schedule | None], key: str) -> Writer:
+    """The one write helper: ``write(param_groups, t)`` sets each param group's rate (and
+    momentum, under ``key``) at position ``t`` and returns the rates.
 
-    Only the groups that existed when it was built are written (a group added
-    later is left alone). Momentum goes to ``group[key]``, or to element 0 of it
-    where that is a tuple (``betas``).
+    Each distinct schedule (or fused rate and momentum pair) is evaluated once per
+    step. Only the ``len(lrs)`` groups the schedules were given for are written: a
+    group added to the optimizer later is left alone. A plain float is stored; a
+    tensor is filled in place; a tuple momentum (``betas``) gets element 0.
     """
-    evaluate = _evaluator(lrs, moms)
-    # per group: 0 no momentum, 1 a scalar momentum, 2 element 0 of a tuple
-    kinds = [
-        0 if m is None else (2 if isinstance(g[key], (tuple, list)) else 1)
-        for m, g in zip(moms, groups, strict=True)
-    ]
+    n = len(lrs)
+    pairs, index = _unique(
+        [(_fast(s), None if m is None else _fast(m)) for s, m in zip(lrs, moms, strict=True)]
+    )
+    values = [_pair(s, m) for s, m in pairs]
+    if len(values) == 1:
+        # One rate and momentum for every group (any drop-in, a single schedule): the
+        # values are computed once and the loop reads no per-group lists.
+        value = values[0]
+        driven = moms[0] is not None
 
-    def write(param_groups: list[dict[str, Any]], t: float) -> list[Any]:
-        rates, momenta = evaluate(t)
-        # Not strict: a group added after the plan was made is left alone. (No keyword:
-        # zip(..., strict=False) costs a third of this step.)
-        for group, lr, m, kind in zip(param_groups, rates, momenta, kinds):  # noqa: B905
+        def write(param_groups: list[dict[str, Any]], t: float) -> list[Any]:
+            lr, m = value(t)
+            for group in param_groups if len(param_groups) == n else param_groups[:n]:
+                if type(group["lr"]) is float:
+                    group["lr"] = lr
+                else:
+                    _put(group, "lr", lr)
+                if driven:
+                    if type(group[key]) is float:
+                        group[key] = m
+                    else:
+                        _put_momentum(group, key, m)
+            return [lr] * n
+
+        return write
+
+    def write_each(param_groups: list[dict[str, Any]], t: float) -> list[Any]:
+        both = [f(t) for f in values]
+        rates = []
+        for group, j in zip(param_groups, index):  # noqa: B905 (n groups at most)
+            lr, m = both[j]
+            rates.append(lr)
             if type(group["lr"]) is float:
                 group["lr"] = lr
             else:
                 _put(group, "lr", lr)
-            if kind == 1:
+            if m is not None:
                 if type(group[key]) is float:
                     group[key] = m
                 else:
-                    _put(group, key, m)
-            elif kind:
-                _put_first(group, key, m)
+                    _put_momentum(group, key, m)
         return rates
 
-    return write
+    return write_each
 
 
 # --------------------------------------------------------------------------- #
@@ -567,7 +559,7 @@ class ScheduleLR(LRScheduler):
         self._lr_schedules = lrs
         self._momentum_schedules = moms
         self._momentum_key = key
-        self._write = _writer(lrs, moms, key or "", self.optimizer.param_groups)
+        self._write = _writer(lrs, moms, key or "")
 
     def __getstate__(self) -> dict[str, Any]:
         # The write helper is a cache: pickle the schedules (plain values) only.
