@@ -10,11 +10,20 @@ a field.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from ._xp import SCALAR
-from .validation import MAX_DEPTH, MAX_PIECES, fail, instance, momentum_pair, short_repr
+from ._xp import SCALAR, namespace_of
+from .validation import (
+    MAX_DEPTH,
+    MAX_PIECES,
+    array_step,
+    fail,
+    instance,
+    momentum_pair,
+    short_repr,
+)
 from .validation import step as check_step
 
 # The checks live in clr_core.validation; the names the adapters imported from
@@ -253,12 +262,34 @@ class Schedule(Component):
     ``keras.ops`` tensors; and :meth:`bounds`.
 
     Steps are 0-based optimizer steps. ``schedule(step)`` validates ``step``
-    (a non-negative int) and returns a float. Past its end a schedule holds
-    its final value; it never raises for a valid step.
+    (a non-negative int) and returns a float; an array of steps gives an array
+    of values in the array's framework. Past its end a schedule holds its
+    final value; it never raises for a valid step.
     """
 
-    def __call__(self, step: Any) -> float:
-        return float(self.evaluate(check_step(step), SCALAR))
+    @overload
+    def __call__(self, step: int | float) -> float: ...
+    @overload
+    def __call__(self, step: Any) -> Any: ...
+
+    def __call__(self, step: Any) -> Any:
+        """The value at ``step``.
+
+        A Python int (or NumPy integer, or integral float such as ``5.0``) is
+        evaluated exactly, at any size, and gives a ``float``. An array or
+        tensor of steps (NumPy, JAX, PyTorch, TensorFlow, Keras; 0-d or not) is
+        evaluated in its own namespace (:func:`~clr_core._xp.namespace_of`) and
+        gives that framework's array: under ``jax.jit`` the formula traces once.
+        Integer arrays keep the cycle position exact, so float32 results are
+        right to the rounding of the value at any step.
+        """
+        if isinstance(step, numbers.Real):
+            return float(self.evaluate(check_step(step), SCALAR))
+        xp = namespace_of(step)
+        if xp is None:
+            raise fail("step", "a non-negative int or an array of steps", step, TypeError)
+        array_step(step, xp)
+        return self.evaluate(step, xp)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
         """Evaluate the formula at ``step`` (a float, an array or a tensor) with namespace ``xp``.

@@ -13,9 +13,10 @@ from .validation import MAX_STEPS, boolean, choice, fail, integer, momentum_pair
 
 __all__ = ["OneCycle", "OneCycleMomentum", "CosineRestarts"]
 
-#: CosineRestarts with T_mult > 1 holds its value at this step and beyond (its
-#: float geometry stays finite below it for every T_0, T_mult <= 2**53).
-_HUGE_STEP = 1e250
+#: CosineRestarts with T_mult > 1 holds its value at this step and beyond: its float
+#: geometry stays finite below it for every T_0, T_mult <= 2**53, and the constant is
+#: exact in float32 (a namespace's cast of it never overflows).
+_HUGE_STEP = 2.0**100
 
 
 def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> tuple[float, ...]:
@@ -322,10 +323,10 @@ class CosineRestarts(Schedule):
             t_cur = xp.mod(step, t0)
             return xp.true_divide(step - t_cur, t0), to_float(t_cur, xp), float(t0)
         # Geometric cycles: the index from a float logarithm, exact up to 2**53 steps and
-        # to rounding relative to the (growing) cycle beyond; held past _HUGE_STEP.
+        # to rounding relative to the (growing) cycle beyond; held past 2**100.
         t = xp.minimum(to_float(step, xp), _HUGE_STEP)
         m, t0f = float(self.T_mult), float(t0)
-        i = xp.floor(xp.log(t * (m - 1.0) / t0f + 1.0) / xp.log(m))
+        i = xp.floor(xp.log(t * (m - 1.0) / t0f + 1.0) / math.log(m))
         # Guard the float log against landing one cycle off at a boundary.
         start = t0f * (xp.power(m, i) - 1.0) / (m - 1.0)
         i = xp.where(t < start, i - 1.0, i)

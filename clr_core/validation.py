@@ -33,6 +33,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_PIECES",
     "MAX_STEPS",
+    "array_step",
     "boolean",
     "choice",
     "fail",
@@ -190,18 +191,44 @@ def momentum_pair(base_momentum: Any, max_momentum: Any) -> tuple[float, float]:
 
 
 def step(value: Any) -> int:
-    """A schedule step: a non-negative int (bools are refused), of any size.
+    """A schedule step: a non-negative int of any size; an integral float (``5.0``) is
+    taken as that int; bools are refused.
 
-    >>> step(3)
-    3
+    >>> step(3), step(5.0)
+    (3, 5)
     >>> step(-1)
     Traceback (most recent call last):
     ...
     ValueError: Argument `step` must be >= 0. Received: step=-1
+    >>> step(2.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `step` must be a whole number of steps. Received: step=2.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail("step", "a non-negative int", value, TypeError)
-    s = int(value)
+    if isinstance(value, numbers.Integral):
+        s = int(value)
+    else:
+        f = float(value)
+        if not (math.isfinite(f) and f.is_integer()):
+            raise fail("step", "a whole number of steps", value)
+        s = int(f)
     if s < 0:
         raise fail("step", ">= 0", value)
     return s
+
+
+def array_step(value: Any, xp: Any) -> None:
+    """Check an array or tensor of steps: an integer or floating dtype. A NumPy array,
+    concrete on the host, is also checked to hold whole, non-negative steps; other
+    frameworks' values may be symbolic (``jax.jit``, ``tf.function``) and are not read."""
+    dtype = str(getattr(value, "dtype", ""))
+    if not ("int" in dtype or "float" in dtype):  # (u)int8..64, (b)float16..64; not bool
+        raise fail("step", "an array of integer (or float) steps", value, TypeError)
+    if getattr(xp, "__name__", None) != "numpy":
+        return
+    if bool((value < 0).any()):
+        raise fail("step", "an array of steps >= 0", value)
+    if "float" in dtype and not bool((xp.isfinite(value) & (xp.floor(value) == value)).all()):
+        raise fail("step", "an array of whole numbers of steps", value)

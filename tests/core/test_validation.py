@@ -78,7 +78,17 @@ def test_message_shows_the_received_value() -> None:
 
 @pytest.mark.parametrize(
     ("step", "exc"),
-    [(-1, ValueError), (1.0, TypeError), (True, TypeError), ("3", TypeError), (None, TypeError)],
+    [
+        (-1, ValueError),
+        (-1.0, ValueError),
+        (2.5, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (True, TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+        (b"3", TypeError),
+    ],
 )
 def test_bad_steps_raise_at_call_time(step, exc) -> None:
     with pytest.raises(exc, match="`step`"):
@@ -86,14 +96,17 @@ def test_bad_steps_raise_at_call_time(step, exc) -> None:
 
 
 def test_any_integral_step_type_is_accepted() -> None:
-    import fractions  # Fraction is not Integral, so it must be refused
+    import fractions
 
     class MyInt(int):
         pass
 
-    assert C.Triangular(0.1, 1.0, 10)(MyInt(10)) == 1.0
-    with pytest.raises(TypeError):
-        C.Triangular(0.1, 1.0, 10)(fractions.Fraction(1, 2))
+    s = C.Triangular(0.1, 1.0, 10)
+    assert s(MyInt(10)) == 1.0
+    assert s(10.0) == s(10) == s(fractions.Fraction(20, 2))  # whole numbers of steps
+    assert type(s(10.0)) is float
+    with pytest.raises(ValueError, match="whole number"):
+        s(fractions.Fraction(1, 2))
 
 
 # --------------------------------------------------------------------------- #

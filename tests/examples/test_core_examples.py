@@ -36,6 +36,7 @@ def test_core_numpy(tmp_path):
 
 def test_core_jax_optax(tmp_path):
     out = run("core_jax_optax.py", tmp_path)
+    assert "train step traced once: True" in out
     assert "optax rates match clr_core (float32): True" in out
     assert "optax momenta match clr_core (float32): True" in out
     assert number(out, "test accuracy") > 0.9
