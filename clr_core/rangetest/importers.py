@@ -236,6 +236,8 @@ def from_torch_lr_finder(history: Any, *, smooth_f: float = 0.05) -> ImportedSwe
     recovers ``l_k = (s_k - (1 - f) s_{k-1}) / f``. Pass the ``LRFinder`` itself
     or its ``history`` dict.
 
+    Examples
+    --------
     >>> raw = [2.0, 1.9, 1.5, 1.2, 3.0]
     >>> stored = [raw[0]]
     >>> for l in raw[1:]:
@@ -283,6 +285,8 @@ def from_lightning(results: Any, *, beta: float = 0.98, start_step: int = 0) -> 
     value follows marks a batch whose ``training_step`` returned ``None``; those
     points are dropped. Pass the object ``lr_find`` returned or its ``results``.
 
+    Examples
+    --------
     >>> raw = [2.0, 1.9, 1.5, 1.2, 3.0]
     >>> a, stored = 0.0, []
     >>> for k, l in enumerate(raw):
@@ -324,6 +328,8 @@ def from_fastai(recorder: Any, *, beta: float = 0.98) -> ImportedSweep:
     ``recorder``, or a dict ``{"lrs": [...], "losses": [...]}`` (``"lr"`` and
     ``"loss"`` are read too).
 
+    Examples
+    --------
     >>> raw = [2.0, 1.9, 1.5, 1.2, 3.0]
     >>> a, stored = 0.0, []
     >>> for k, l in enumerate(raw):
