@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._base import Component, Schedule, fuse, register
+from ._base import Component, Schedule, register
 from ._xp import PI, SCALAR, to_float
 from .validation import MAX_STEPS, choice, fail, instance, integer, interval, real
 
@@ -575,8 +575,3 @@ class ExpRange(_NamedCyclic):
             scale_mode="iterations",
             scale_target="amplitude" if self.decay == "amplitude" else "both",
         )
-
-
-def fused_evaluator(rate: Schedule, momentum: Schedule) -> Callable[..., tuple[Any, Any]] | None:
-    """The old name of :func:`clr_core.fuse`, kept until its callers move."""
-    return fuse(rate, momentum)

@@ -310,10 +310,3 @@ def test_fuse_shares_the_cycle_computation() -> None:
     assert f is not None
     f(3)
     assert len(calls) == 1
-
-
-def test_old_fused_evaluator_name_still_works() -> None:
-    from clr_core._cyclic import fused_evaluator
-
-    s = C.Triangular(0.01, 0.1, 10)
-    assert fused_evaluator(s, s.momentum())(5) == C.fuse(s, s.momentum())(5)
