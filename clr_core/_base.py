@@ -252,6 +252,12 @@ class Component:
         """Normalise a field inside ``__post_init__`` (the dataclass is frozen)."""
         object.__setattr__(self, name, value)
 
+    def _same(self, other: object, *names: str) -> bool:
+        """Whether ``other`` has the same type family and equal values of fields ``names``."""
+        return isinstance(other, Component) and all(
+            getattr(self, n) == getattr(other, n, None) for n in names
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class Schedule(Component):

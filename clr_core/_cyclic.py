@@ -257,13 +257,7 @@ class _ShapedCycle(_Cycle):
         )  # fmt: skip
 
     def _same_cycle(self, other: _ShapedCycle) -> bool:
-        return (
-            self.step_size_up == other.step_size_up
-            and self.step_size_down == other.step_size_down
-            and self.shape == other.shape
-            and self.scale == other.scale
-            and self.scale_mode == other.scale_mode
-        )
+        return self._same(other, "step_size_up", "step_size_down", "shape", "scale", "scale_mode")
 
 
 @register

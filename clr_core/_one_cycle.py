@@ -104,12 +104,8 @@ class _Phased(Schedule):
         return _annealed(t, ends, _weights(t, ends, strategy, xp), values, strategy, xp)
 
     def _same_phases(self, other: Schedule) -> bool:
-        return (
-            isinstance(other, _Phased)
-            and other.total_steps == self.total_steps
-            and other.pct_start == self.pct_start
-            and other.anneal_strategy == self.anneal_strategy
-            and other.three_phase == self.three_phase
+        return isinstance(other, _Phased) and self._same(
+            other, "total_steps", "pct_start", "anneal_strategy", "three_phase"
         )
 
 

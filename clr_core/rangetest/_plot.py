@@ -3,37 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
+
+from ._reading import Reading
 
 __all__ = ["plot"]
-
-
-class Curve(Protocol):
-    """What the plot reads off a result."""
-
-    @property
-    def base_lr(self) -> float: ...
-    @property
-    def max_lr(self) -> float: ...
-    @property
-    def lr(self) -> float: ...
-    @property
-    def one_cycle_peak(self) -> float: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def suggestions(self) -> Mapping[str, float]: ...
-    @property
-    def lrs(self) -> Sequence[float]: ...
-    @property
-    def losses(self) -> Sequence[float]: ...
-    @property
-    def smoothed(self) -> Sequence[float]: ...
-    @property
-    def metrics(self) -> Sequence[float] | None: ...
-    @property
-    def provenance(self) -> Mapping[str, Any]: ...
 
 
 def _points(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
@@ -41,7 +16,7 @@ def _points(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float
     return [(a, b) for a, b in zip(xs, ys, strict=False) if math.isfinite(b) and a > 0]
 
 
-def _marks(ax: Any, result: Curve, show_suggestions: bool) -> None:
+def _marks(ax: Any, result: Reading, show_suggestions: bool) -> None:
     """The bounds band, ``lr``, the 1cycle peak and (optionally) every suggestion."""
     ax.axvspan(result.base_lr, result.max_lr, color="C2", alpha=0.15,
                label=f"CLR bounds {result.base_lr:.2g} - {result.max_lr:.2g}")  # fmt: skip
@@ -53,7 +28,7 @@ def _marks(ax: Any, result: Curve, show_suggestions: bool) -> None:
             ax.axvline(v, color=f"C{4 + i}", ls=":", lw=1, label=f"{name} {v:.2g}")
 
 
-def plot(result: Curve, ax: Any = None, *, show_suggestions: bool = True) -> Any:
+def plot(result: Reading, ax: Any = None, *, show_suggestions: bool = True) -> Any:
     """Draw the loss (raw and smoothed) against the rate on a log axis, bounds marked.
 
     Needs matplotlib (``pip install clr-core[plot]``). Returns the axes.

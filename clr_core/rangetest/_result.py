@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
@@ -24,6 +24,8 @@ from ._handoff import (
 
 if TYPE_CHECKING:
     from ._recommend import Plan
+
+S = TypeVar("S")
 
 __all__ = [
     "RangeTestResult",
@@ -152,6 +154,11 @@ class RangeTestResult:
             epochs=epochs, epochs_per_half_cycle=epochs_per_half_cycle, **kwargs,
         )  # fmt: skip
 
+    def _policy(self, policy: str, cls: type[S], ipe: int, **kwargs: Any) -> S:
+        s = self.to_schedule(policy, ipe, **kwargs)
+        assert isinstance(s, cls)
+        return s
+
     def to_triangular(
         self,
         iterations_per_epoch: int,
@@ -160,10 +167,8 @@ class RangeTestResult:
         epochs_per_half_cycle: float = DEFAULT_EPOCHS_PER_HALF_CYCLE,
     ) -> Triangular:
         """:meth:`to_schedule` with ``policy="triangular"``."""
-        s = self.to_schedule("triangular", iterations_per_epoch, epochs=epochs,
-                             epochs_per_half_cycle=epochs_per_half_cycle)  # fmt: skip
-        assert isinstance(s, Triangular)
-        return s
+        return self._policy("triangular", Triangular, iterations_per_epoch, epochs=epochs,
+                            epochs_per_half_cycle=epochs_per_half_cycle)  # fmt: skip
 
     def to_triangular2(
         self,
@@ -173,10 +178,8 @@ class RangeTestResult:
         epochs_per_half_cycle: float = DEFAULT_EPOCHS_PER_HALF_CYCLE,
     ) -> Triangular2:
         """:meth:`to_schedule` with ``policy="triangular2"``."""
-        s = self.to_schedule("triangular2", iterations_per_epoch, epochs=epochs,
-                             epochs_per_half_cycle=epochs_per_half_cycle)  # fmt: skip
-        assert isinstance(s, Triangular2)
-        return s
+        return self._policy("triangular2", Triangular2, iterations_per_epoch, epochs=epochs,
+                            epochs_per_half_cycle=epochs_per_half_cycle)  # fmt: skip
 
     def to_exp_range(
         self,
@@ -188,10 +191,8 @@ class RangeTestResult:
     ) -> ExpRange:
         """:meth:`to_schedule` with ``policy="exp_range"``."""
         extra = {} if gamma is None else {"gamma": gamma}
-        s = self.to_schedule("exp_range", iterations_per_epoch, epochs=epochs,
-                             epochs_per_half_cycle=epochs_per_half_cycle, **extra)  # fmt: skip
-        assert isinstance(s, ExpRange)
-        return s
+        return self._policy("exp_range", ExpRange, iterations_per_epoch, epochs=epochs,
+                            epochs_per_half_cycle=epochs_per_half_cycle, **extra)  # fmt: skip
 
     @property
     def one_cycle_peak(self) -> float:

@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from ._reading import Reading
 
 __all__ = ["summary"]
-
-
-class Reading(Protocol):
-    """What the summary reads off a result."""
-
-    @property
-    def base_lr(self) -> float: ...
-    @property
-    def max_lr(self) -> float: ...
-    @property
-    def lr(self) -> float: ...
-    @property
-    def one_cycle_peak(self) -> float: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def bounds_from(self) -> str: ...
-    @property
-    def diverged(self) -> bool: ...
-    @property
-    def suggestions(self) -> Mapping[str, float]: ...
-    @property
-    def reasons(self) -> Sequence[str]: ...
 
 
 def summary(result: Reading) -> str:
