@@ -23,6 +23,7 @@ from torch.optim import Optimizer
 import clr_core
 from clr_core import SCALAR, Schedule
 from clr_core.validation import fail as _fail
+from clr_core.validation import short_repr
 
 from ._scheduler import (
     ScheduleLR,
@@ -108,6 +109,10 @@ def _migrating(cls: str, build: Callable[[], Any]) -> Any:
         return build()
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"Invalid torch.optim.lr_scheduler.{cls} state_dict: {exc}") from None
+
+
+def _received(lrs: list[Schedule], moms: list[Schedule | None]) -> str:
+    return f"Received: schedules={short_repr(lrs)}, momentum={short_repr(moms)}"
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -294,7 +299,7 @@ class CyclicLR(ScheduleLR):
             raise ValueError(
                 "The state_dict's schedules are not a CyclicLR's (one triangle cycle and scale "
                 "for every param group, momentum on all or none): load it into a "
-                f"clr_torch.ScheduleLR instead. Received: schedules={lrs!r}, momentum={moms!r}"
+                f"clr_torch.ScheduleLR instead. {_received(lrs, moms)}"
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:
@@ -380,11 +385,12 @@ class CyclicLR(ScheduleLR):
             )
             raise ValueError(
                 "This state_dict comes from torch.optim.lr_scheduler.CyclicLR with a custom "
-                f"scale_fn, {what}: mode={mode!r}, scale_mode={scale_mode!r}. clr_torch never "
+                f"scale_fn, {what}: mode={short_repr(mode)}, "
+                f"scale_mode={short_repr(scale_mode)}. clr_torch never "
                 "runs callables from a checkpoint. Write the scale as a frozen dataclass "
                 "subclassing clr_core.Scale with a factor(x, xp) method, decorate it with "
                 "@clr_core.register, build clr_torch.CyclicLR(..., scale_fn=YourScale(...), "
-                f"scale_mode={scale_mode!r}) and load this state_dict into it."
+                f"scale_mode={short_repr(scale_mode)}) and load this state_dict into it."
             )
         return None
 
@@ -546,7 +552,7 @@ class OneCycleLR(ScheduleLR):
             raise ValueError(
                 "The state_dict's schedules are not a OneCycleLR's (one OneCycle shape for every "
                 "param group, momentum on all or none): load it into a clr_torch.ScheduleLR "
-                f"instead. Received: schedules={lrs!r}, momentum={moms!r}"
+                f"instead. Received: schedules={short_repr(lrs)}, momentum={short_repr(moms)}"
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:
@@ -656,9 +662,9 @@ class OneCycleLR(ScheduleLR):
                 return kind
         raise ValueError(
             "This torch.optim.lr_scheduler.OneCycleLR state_dict anneals with "
-            f"{fn!r}, not PyTorch's cos or linear anneal; clr_torch never runs callables from a "
-            "checkpoint. Build clr_torch.OneCycleLR(..., anneal_strategy='cos' or 'linear') "
-            "and continue from last_epoch instead."
+            f"{short_repr(fn)}, not PyTorch's cos or linear anneal; clr_torch never runs "
+            "callables from a checkpoint. Build clr_torch.OneCycleLR(..., "
+            "anneal_strategy='cos' or 'linear') and continue from last_epoch instead."
         )
 
 
@@ -752,7 +758,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
             raise ValueError(
                 "The state_dict's schedules are not a CosineAnnealingWarmRestarts' (one "
                 "CosineRestarts cycle for every param group, no momentum): load it into a "
-                f"clr_torch.ScheduleLR instead. Received: schedules={lrs!r}, momentum={moms!r}"
+                f"clr_torch.ScheduleLR instead. {_received(lrs, moms)}"
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:

@@ -76,24 +76,8 @@ _NOT_MOMENTUM = frozenset(
 )
 
 
-#: The core's error constructor (the range-test modules import it from here).
+#: The core's error constructor (values shortened; the range-test modules import it here).
 _fail = validation.fail
-
-
-class _Elided:
-    """A long value's repr, cut short in an error message."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _brief(value: Any) -> Any:
-    """``value`` for an error message; an untrusted state's huge values are cut short."""
-    text = repr(value)
-    return value if len(text) <= 200 else _Elided(text[:200] + "...")
 
 
 def _number(value: Any) -> bool:
@@ -113,9 +97,9 @@ def _holds_momentum(value: Any) -> bool:
 def _check_key(optimizer: Optimizer, key: Any, name: str) -> str:
     """``key`` names a momentum in every param group: a str, not a rate or ``params``."""
     if not isinstance(key, str) or not key:
-        raise _fail(name, "a non-empty str", _brief(key), TypeError)
+        raise _fail(name, "a non-empty str", key, TypeError)
     if key in _NOT_MOMENTUM:
-        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", _brief(key))
+        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", key)
     for i, group in enumerate(optimizer.param_groups):
         if key not in group:
             raise ValueError(
@@ -347,28 +331,26 @@ def state_real(name: str, value: Any, low: float | None = None, high: float | No
     if isinstance(value, torch.Tensor) and _number(value):
         value = value.item()
     if not _number(value):
-        raise _fail(name, "a real number", _brief(value), TypeError)
+        raise _fail(name, "a real number", value, TypeError)
     return validation.real(name, value, low=low, high=high)
 
 
 def state_int(name: str, value: Any, low: int, high: int = MAX_STEPS) -> int:
     """An int in ``[low, high]`` from a state dict (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, "an int", _brief(value), TypeError)
+        raise _fail(name, "an int", value, TypeError)
     v = int(value)
     if not low <= v <= high:
-        raise _fail(name, f"an int in [{low}, {high}]", _brief(value))
+        raise _fail(name, f"an int in [{low}, {high}]", value)
     return v
 
 
 def state_list(name: str, value: Any, n: int) -> list[Any]:
     """A list (or tuple) of ``n`` items, one per param group."""
     if not isinstance(value, (list, tuple)):
-        raise _fail(name, f"a list of {n} (one per param group)", _brief(value), TypeError)
+        raise _fail(name, f"a list of {n} (one per param group)", value, TypeError)
     if len(value) != n:
-        raise _fail(
-            name, f"a list of {n} (one per param group); it has {len(value)}", _brief(value)
-        )
+        raise _fail(name, f"a list of {n} (one per param group); it has {len(value)}", value)
     return list(value)
 
 
@@ -409,7 +391,7 @@ def _schedule_from(name: str, config: Any) -> Schedule:
     except (OverflowError, RecursionError) as exc:
         raise ValueError(f"Invalid {name}: {type(exc).__name__}: {exc}") from None
     if not isinstance(out, Schedule):
-        raise _fail(name, "the config of a schedule", _brief(config), TypeError)
+        raise _fail(name, "the config of a schedule", config, TypeError)
     return out
 
 
@@ -696,7 +678,7 @@ class ScheduleLR(LRScheduler):
         whatever arguments this scheduler was built with.
         """
         if not isinstance(state_dict, dict):
-            raise _fail("state_dict", "a dict made by state_dict()", _brief(state_dict), TypeError)
+            raise _fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
         if "format" in state_dict:
             state = self._parse_state(state_dict)
         else:
@@ -709,10 +691,10 @@ class ScheduleLR(LRScheduler):
 
     def _parse_state(self, sd: dict[str, Any]) -> _State:
         if sd["format"] != _STATE_FORMAT:
-            raise _fail(_field("format"), repr(_STATE_FORMAT), _brief(sd["format"]))
+            raise _fail(_field("format"), repr(_STATE_FORMAT), sd["format"])
         unknown = sorted(map(str, set(sd) - set(_STATE_KEYS)))
         if unknown:
-            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", _brief(unknown))
+            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", unknown)
         missing = [k for k in _STATE_KEYS if k not in sd and k != "position"]
         if missing:
             raise ValueError(f"The state_dict lacks the key(s) {missing}.")
@@ -745,7 +727,7 @@ class ScheduleLR(LRScheduler):
     def _loaded_key(self, key: Any, moms: list[Schedule | None], name: str) -> str | None:
         """The momentum key of a loaded state: the one this scheduler resolves, or refused."""
         if key is not None and not isinstance(key, str):
-            raise _fail(name, "a str or None", _brief(key), TypeError)
+            raise _fail(name, "a str or None", key, TypeError)
         if all(m is None for m in moms):
             return self._momentum_key  # nothing will be written through it
         expected = self._momentum_key
@@ -758,7 +740,7 @@ class ScheduleLR(LRScheduler):
                     f"momentum key: build it with momentum_key={key!r}. ({exc})"
                 ) from None
         if key != expected:
-            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", _brief(key))
+            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", key)
         return _check_key(self.optimizer, key, name)
 
     def _commit(self, state: _State) -> None:
