@@ -7,43 +7,69 @@ constant: assigning ``optimizer.momentum = 0.85`` between batches then changes
 nothing (measured: TensorFlow with and without ``jit_compile``, JAX with
 ``jit_compile=True``; only eager torch and non-jitted JAX see it).
 
-:class:`CyclicalMomentum` therefore swaps the float for a scalar Keras
-variable for the duration of ``fit`` and assigns the core's momentum value to
-it before every train batch. The compiled step reads the variable, so the
-value the update uses changes every step. The variable is tracked by the
-optimizer (JAX's stateless train step needs it in the optimizer state; the
-callback re-syncs that state each batch). At the end of ``fit`` the variable
-is untracked again and the attribute is a Python float holding the last value,
-so ``get_config`` and ``.keras`` saving work as before.
+:class:`CyclicalMomentum` therefore makes the value a function of the
+optimizer's step *inside* the compiled update, exactly as a Keras
+``LearningRateSchedule`` is::
+
+    momentum(step) = CoreSchedule(schedule)(optimizer.iterations)
+
+It does so only while the model's train function runs. The callback wraps
+``model.train_function``; the wrapper puts a stand-in for the float in the
+optimizer's attribute, calls the train function, and puts the original float
+back in a ``finally`` clause. Outside the train step, where callbacks, saving
+and checkpointing happen, the optimizer is exactly as the user built it: the
+attribute is the original float, ``get_config()`` is plain data, no variable
+is added to the optimizer's state. A ``ModelCheckpoint`` or
+``BackupAndRestore`` taken mid-fit therefore saves an ordinary optimizer, and
+an exception or ``KeyboardInterrupt`` anywhere in ``fit`` leaves nothing
+behind (a wrapper left on ``train_function`` by an interrupted fit only runs
+the original function; it unwraps itself on its next call). Since the value
+derives from the step counter, which is part of the optimizer's state,
+resuming from a checkpoint resumes the momentum cycle too.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
-from keras import ops
 
 import clr_core
 from clr_core._base import _fail, choice
+
+from ._schedules import CoreSchedule
+from ._util import to_numpy, train_step_counter, unwrap_optimizer
 
 __all__ = ["CyclicalMomentum"]
 
 _ATTRIBUTES = ("momentum", "beta_1")
 
 
-class _Hyperparameter(keras.Variable):  # type: ignore[misc]
-    """A float32 scalar Keras variable standing in for a float hyper-parameter.
+class _ScheduledHyperparameter(keras.Variable):  # type: ignore[misc]
+    """Stands in for a float hyper-parameter inside the train step: ``schedule(step)``.
 
-    Optimizers test such floats against constants in Python (SGD's
-    ``if self.momentum != 0`` decides whether momentum buffers exist); a
-    variable cannot answer that inside a graph. Comparisons with Python numbers
-    are therefore answered statically, with the schedule's upper bound
-    ``static`` (the buffers exist whenever the schedule can be non-zero), while
-    every arithmetic use reads the variable's current value.
+    A Keras variable in type only (so every backend's ops and the variable's
+    arithmetic accept it); its value is not stored but computed at every read
+    from the optimizer's step counter, through the stateless scope on JAX, so
+    the compiled update evaluates the schedule at each step. Optimizers test
+    such floats against constants in Python (SGD's ``if self.momentum != 0``
+    decides whether momentum buffers exist); those comparisons are answered
+    statically with the schedule's upper bound ``static`` (the buffers exist
+    whenever the schedule can be non-zero).
     """
 
-    _static: float = 0.0
+    _should_act_as_resource_variable = False  # TensorFlow: no resource handle to read
+
+    def __init__(self, schedule: CoreSchedule, step: Any, static: float, name: str) -> None:
+        super().__init__(static, dtype="float32", trainable=False, name=name)
+        self._schedule = schedule
+        self._step = step
+        self._static = static
+
+    @property
+    def value(self) -> Any:
+        return self._schedule(self._step)
 
     def __eq__(self, other: object) -> Any:
         if isinstance(other, (int, float)):
@@ -78,12 +104,6 @@ class _Hyperparameter(keras.Variable):  # type: ignore[misc]
     __hash__ = keras.Variable.__hash__
 
 
-def _unwrap(optimizer: Any) -> Any:
-    # LossScaleOptimizer and similar wrappers keep the real optimizer inside.
-    inner = getattr(optimizer, "inner_optimizer", None)
-    return optimizer if inner is None else inner
-
-
 def _attribute_for(optimizer: Any, attribute: str | None) -> str:
     if attribute is not None:
         if not hasattr(optimizer, attribute):
@@ -107,9 +127,10 @@ def _attribute_for(optimizer: Any, attribute: str | None) -> str:
 class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
     """Drive an optimizer's momentum (SGD) or ``beta_1`` (Adam family) from a core schedule.
 
-    Before every train batch the hyper-parameter is set to
-    ``schedule(optimizer.iterations)``, the core's scalar value at the
-    optimizer step the batch will take, e.g. the inverse cycle
+    The update at optimizer step ``t`` (``optimizer.iterations``, the step a
+    learning-rate schedule is evaluated at) uses the hyper-parameter value
+    ``schedule(t)``, computed inside the compiled train step like a Keras
+    ``LearningRateSchedule``: e.g. the inverse cycle
 
     .. math::
 
@@ -129,10 +150,19 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
 
     Notes
     -----
-    The value reaches the compiled update through a Keras variable (see the
-    module docstring); on JAX the callback synchronises the train state
-    before each batch, which costs a little host time per step. SGD must not
-    be created with ``momentum > 0`` (with 0 it has no momentum buffers).
+    SGD (and RMSprop) must be created with ``momentum > 0``, e.g. the
+    schedule's maximum: Keras creates the momentum buffers only when the
+    momentum is not 0, and it builds the optimizer before any callback runs,
+    so an optimizer created with ``momentum=0.0`` is refused when ``fit``
+    starts.
+
+    The schedule replaces the hyper-parameter only while the train step runs
+    (see the module docstring): between batches, and after ``fit`` ends in
+    any way (normally, by an exception, by ``KeyboardInterrupt``), the
+    optimizer's attribute is the float it was created with, so its
+    ``get_config()``, a ``.keras`` file or a checkpoint saved at any time hold
+    that plain value and no extra variable. The values used are in
+    :attr:`history`.
     """
 
     def __init__(self, schedule: clr_core.Schedule, attribute: str | None = None) -> None:
@@ -146,21 +176,63 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
             choice("attribute", attribute, _ATTRIBUTES)
         self.schedule = schedule
         self.attribute = attribute
+        self._graph_schedule = CoreSchedule(schedule)
         self._optimizer: Any = None
         self._name: str | None = None
-        self._variable: _Hyperparameter | None = None
-        #: The value set before each batch of the last ``fit``, in order.
+        self._original: Any = None
+        self._stand_in: _ScheduledHyperparameter | None = None
+        self._wrapped: Any = None
+        self._armed = False
+        self._step: int | None = None
+        self._begin = 0
+        #: The value used by each optimizer step of the last ``fit``, in order.
         self.history: list[float] = []
 
-    # -- install / uninstall --------------------------------------------------------------
-    def _install(self) -> None:
-        optimizer = _unwrap(self.model.optimizer)
+    # -- the wrapper around the train function ----------------------------------------------
+    def _wrap(self) -> None:
+        model = self.model
+        previous = model.train_function
+        while getattr(previous, "_clr_momentum_previous", None) is not None:
+            previous = previous._clr_momentum_previous  # a wrapper left by an interrupted fit
+        # A fresh train function: one traced before would hold the float as a constant,
+        # and the one traced here holds the schedule, so it never outlives this fit.
+        model.make_train_function(force=True)
+        fresh = model.train_function
+
+        @functools.wraps(fresh)
+        def train_function(*args: Any, **kwargs: Any) -> Any:
+            if not self._armed or self._wrapped is not train_function:
+                # Not called from this callback's fit (a later fit without it, after an
+                # interruption): put the plain train function back and run that.
+                if getattr(model, "train_function", None) is train_function:
+                    model.train_function = previous
+                return previous(*args, **kwargs)
+            self._armed = False
+            setattr_plain(self._optimizer, str(self._name), self._stand_in)
+            try:
+                return fresh(*args, **kwargs)
+            finally:
+                setattr_plain(self._optimizer, str(self._name), self._original)
+
+        train_function._clr_momentum_previous = previous  # type: ignore[attr-defined]
+        model.train_function = train_function
+        self._wrapped = train_function
+
+    def _unwrap(self) -> None:
+        wrapped, self._wrapped = self._wrapped, None
+        self._armed = False
+        model = self.model
+        if wrapped is not None and getattr(model, "train_function", None) is wrapped:
+            model.train_function = wrapped._clr_momentum_previous
+
+    # -- Keras hooks ----------------------------------------------------------------------
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.history = []
+        self._step = None
+        optimizer = unwrap_optimizer(self.model.optimizer)
         name = _attribute_for(optimizer, self.attribute)
         current = getattr(optimizer, name)
-        if isinstance(current, _Hyperparameter):  # left over from an interrupted fit
-            self._optimizer, self._name, self._variable = optimizer, name, current
-            return
-        if callable(current) or not isinstance(current, (int, float)):
+        if isinstance(current, bool) or not isinstance(current, (int, float)):
             raise ValueError(
                 f"CyclicalMomentum drives `{name}` as a float; {type(optimizer).__name__}."
                 f"{name} is {current!r}. Create the optimizer with a float `{name}`."
@@ -171,39 +243,36 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
                 f"{type(optimizer).__name__} has momentum=0.0, so it has no momentum buffers to "
                 "cycle. Create it with momentum > 0 (e.g. the schedule's maximum)."
             )
-        step = int(ops.convert_to_numpy(optimizer.iterations))
-        variable = _Hyperparameter(
-            self.schedule(step), dtype="float32", trainable=False, name=f"cyclical_{name}"
+        self._optimizer, self._name, self._original = optimizer, name, current
+        self._stand_in = _ScheduledHyperparameter(
+            self._graph_schedule,
+            train_step_counter(optimizer),
+            float(self.schedule.bounds()[1]),
+            name=f"cyclical_{name}",
         )
-        variable._static = float(self.schedule.bounds()[1])
-        setattr(optimizer, name, variable)  # tracked by the optimizer
-        self._optimizer, self._name, self._variable = optimizer, name, variable
-
-    def _uninstall(self) -> None:
-        if self._variable is None:
-            return
-        value = float(ops.convert_to_numpy(self._variable))
-        optimizer, name, variable = self._optimizer, str(self._name), self._variable
-        setattr(optimizer, name, value)
-        untrack = getattr(optimizer, "_untrack_variable", None)
-        if untrack is not None:
-            untrack(variable)
-        self._optimizer = self._name = self._variable = None
-
-    # -- Keras hooks ----------------------------------------------------------------------
-    def on_train_begin(self, logs: Any = None) -> None:
-        self.history = []
-        self._install()
+        self._wrap()
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        sync = getattr(self.model, "jax_state_sync", None)
-        if sync is not None:
-            sync()  # JAX: pull the train state into the variables; fit re-reads it.
-        assert self._variable is not None
-        step = int(ops.convert_to_numpy(self._optimizer.iterations))
-        value = self.schedule(step)
-        self._variable.assign(value)
-        self.history.append(value)
+        if self._step is None:
+            # Before the first step the variables hold the state (also on JAX), after
+            # every on_train_begin (a BackupAndRestore may have restored the step).
+            self._step = int(to_numpy(train_step_counter(self._optimizer)))
+        self._begin = batch
+        self._armed = True
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self._armed = False
+        if self._step is None:
+            return
+        for _ in range(max(1, batch - self._begin + 1)):  # steps_per_execution > 1
+            self.history.append(self.schedule(self._step))
+            self._step += 1
 
     def on_train_end(self, logs: Any = None) -> None:
-        self._uninstall()
+        self._unwrap()
+        self._optimizer = self._stand_in = self._original = None
+
+
+def setattr_plain(obj: Any, name: str, value: Any) -> None:
+    """Set an attribute without the optimizer's variable tracking (nothing joins its state)."""
+    object.__setattr__(obj, name, value)
