@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import zipfile
 
 import keras
 import numpy as np
@@ -184,16 +186,178 @@ def test_validation():
         clr_keras.CoreSchedule(0.1)
     with pytest.raises(TypeError, match="Argument `name`"):
         clr_keras.CoreSchedule(clr_core.Constant(0.1), name=3)
-    with pytest.raises(ValueError, match="Argument `max_lr` must be >="):
-        clr_keras.TriangularCyclicalLearningRate(0.1, 0.01, 10)
-    with pytest.raises(ValueError, match="Argument `step_size_up` must be >= 1"):
-        clr_keras.TriangularCyclicalLearningRate(0.01, 0.1, 0)
     with pytest.raises(ValueError, match="Argument `scale_mode`"):
         clr_keras.Triangular2CyclicalLearningRate(0.01, 0.1, 10, scale_mode="epoch")
     with pytest.raises(ValueError, match="Argument `gamma`"):
         clr_keras.ExponentialCyclicalLearningRate(0.01, 0.1, 10, gamma=1.5)
     with pytest.raises(ValueError, match="Argument `pct_start`"):
         clr_keras.OneCycleSchedule(0.1, 100, pct_start=1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"initial_learning_rate": math.nan},
+            "Argument `initial_learning_rate` must be finite. Received: initial_learning_rate=nan",
+        ),
+        (
+            {"initial_learning_rate": "0.1"},
+            "Argument `initial_learning_rate` must be a real number. "
+            "Received: initial_learning_rate='0.1'",
+        ),
+        (
+            {"maximal_learning_rate": 0.0001},
+            "Argument `maximal_learning_rate` must be >= initial_learning_rate=0.001. "
+            "Received: maximal_learning_rate=0.0001",
+        ),
+        (
+            {"maximal_learning_rate": -math.inf},
+            "Argument `maximal_learning_rate` must be finite",
+        ),
+        ({"step_size": 0}, "Argument `step_size` must be >= 1. Received: step_size=0"),
+        ({"step_size": 2.5}, "Argument `step_size` must be an integer. Received: step_size=2.5"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+@pytest.mark.parametrize("cls", [c for c, _ in NAMED[:3]], ids=lambda c: c.__name__)
+def test_named_classes_report_their_own_argument_names(cls, kwargs, message):
+    args = {"initial_learning_rate": 0.001, "maximal_learning_rate": 0.006, "step_size": 4}
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError)) as info:
+        cls(**args)
+    assert str(info.value).startswith(message)
+    for core_name in ("base_lr", "max_lr", "step_size_up"):
+        assert core_name not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda: clr_keras.TriangularCyclicalLearningRate(1e-3, 1e39, 10), "maximal_learning_rate"),
+        (lambda: clr_keras.Triangular2CyclicalLearningRate(0, 1e39, 10), "maximal_learning_rate"),
+        (lambda: clr_keras.ExponentialCyclicalLearningRate(0, 1e300, 10), "maximal_learning_rate"),
+        (lambda: clr_keras.OneCycleSchedule(1e39, 100), "max_lr"),
+        (lambda: clr_keras.OneCycleSchedule(0.1, 100, div_factor=1e-300), "div_factor"),
+        (
+            lambda: clr_keras.OneCycleSchedule(1.0, 100, div_factor=1.0, final_div_factor=1e-300),
+            "final_div_factor",
+        ),
+        (lambda: clr_keras.CoreSchedule(clr_core.Triangular(0.0, 1e39, 10)), "schedule"),
+        (lambda: clr_keras.CoreSchedule(clr_core.Constant(4e38).to_config()), "schedule"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_bounds_overflowing_float32_are_refused(make, argument):
+    with pytest.raises(ValueError, match=f"Argument `{argument}` must give rates representable"):
+        make()
+
+
+def test_largest_float32_bound_is_accepted():
+    top = float(np.finfo(np.float32).max)
+    s = clr_keras.TriangularCyclicalLearningRate(0.0, top, 2)
+    assert np.isfinite(_np(s(2)))
+
+
+def _tamper(path, out, key, value):
+    """Rewrite every ``key`` in the .keras archive's config.json to ``value``."""
+
+    def edit(node):
+        if isinstance(node, dict):
+            return {k: (value if k == key else edit(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [edit(v) for v in node]
+        return node
+
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                data = json.dumps(edit(json.loads(data))).encode()
+            dst.writestr(item, data)
+
+
+@pytest.mark.parametrize("safe_mode", [True, False])
+@pytest.mark.parametrize(
+    ("cls", "kw", "key", "value", "message"),
+    [
+        (
+            clr_keras.TriangularCyclicalLearningRate,
+            NAMED[0][1],
+            "maximal_learning_rate",
+            1e39,
+            "Argument `maximal_learning_rate` must give rates representable in float32",
+        ),
+        (
+            clr_keras.OneCycleSchedule,
+            NAMED[3][1],
+            "div_factor",
+            1e-300,
+            "Argument `div_factor` must give rates representable in float32",
+        ),
+        (
+            clr_keras.CoreSchedule,
+            {"schedule": clr_core.Triangular(0.1, 1.0, 5).to_config(), "name": "x"},
+            "max_lr",
+            1e39,
+            "Argument `schedule` must give rates representable in float32",
+        ),
+    ],
+    ids=["tfa", "one_cycle", "core"],
+)
+def test_tampered_keras_file_with_overflowing_bound_is_refused(
+    cls, kw, key, value, message, safe_mode, tmp_path
+):
+    model = _tiny_model()
+    model.compile(keras.optimizers.SGD(learning_rate=cls(**kw)), loss="mse")
+    model.save(tmp_path / "m.keras")
+    _tamper(tmp_path / "m.keras", tmp_path / "bad.keras", key, value)
+    with pytest.raises(ValueError, match=message):
+        keras.models.load_model(tmp_path / "bad.keras", safe_mode=safe_mode)
+    keras.models.load_model(tmp_path / "m.keras", safe_mode=safe_mode)  # the original loads
+
+
+def test_core_schedule_from_config_without_schedule_is_clear():
+    with pytest.raises(ValueError, match=r"Argument `config` .*missing key\(s\) \['schedule'\]"):
+        clr_keras.CoreSchedule.from_config({})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['shedule'\]"):
+        clr_keras.CoreSchedule.from_config({"shedule": {}, "schedule": {"type": "Constant"}})
+    with pytest.raises(TypeError, match="Argument `config` must be a dict"):
+        clr_keras.CoreSchedule.from_config([1])
+
+
+@pytest.mark.parametrize(("cls", "kw"), NAMED, ids=[c.__name__ for c, _ in NAMED])
+def test_named_from_config_with_unknown_or_missing_keys_is_clear(cls, kw):
+    with pytest.raises(ValueError, match=rf"keywords of {cls.__name__}.*unknown key\(s\) \['lr'\]"):
+        cls.from_config({**kw, "lr": 0.1})
+    first = next(iter(kw))
+    partial = {k: v for k, v in kw.items() if k != first}
+    with pytest.raises(ValueError, match=rf"missing key\(s\) \['{first}'\]"):
+        cls.from_config(partial)
+
+
+@pytest.mark.parametrize(
+    ("step", "error", "message"),
+    [
+        (-1, ValueError, "Argument `step` must be >= 0"),
+        (np.int64(-3), ValueError, "Argument `step` must be >= 0"),
+        (2.5, ValueError, "Argument `step` must be a whole number"),
+        (math.nan, ValueError, "Argument `step` must be a whole number"),
+        (math.inf, ValueError, "Argument `step` must be a whole number"),
+        (np.array([0.0, 1.5]), ValueError, "Argument `step` must be a whole number"),
+        (np.array([3, -1]), ValueError, "Argument `step` must be >= 0"),
+        (True, TypeError, "Argument `step` must be a non-negative integer"),
+        ("3", TypeError, "Argument `step` must be a non-negative integer"),
+    ],
+    ids=repr,
+)
+def test_core_schedule_refuses_the_steps_the_core_refuses(step, error, message):
+    s = clr_keras.CoreSchedule(clr_core.Triangular(0.1, 1.0, 4))
+    with pytest.raises(error, match=message):
+        s(step)
+    with pytest.raises((ValueError, TypeError)):
+        s.schedule(step)  # the core refuses it too
+    assert _np(s(3.0)) == pytest.approx(s.schedule(3))  # an integral float is a step
 
 
 # ----------------------------------------------------------------- serialisation

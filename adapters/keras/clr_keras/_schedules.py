@@ -25,9 +25,16 @@ returns exactly the constructor's keywords as plain JSON data.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import math
+import numbers
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 import clr_core
@@ -43,6 +50,9 @@ __all__ = [
 
 from keras.optimizers.schedules import LearningRateSchedule
 
+#: The largest float32: the dtype every schedule is evaluated in inside Keras.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def _core_schedule(value: Any) -> clr_core.Schedule:
     if isinstance(value, dict):
@@ -50,6 +60,78 @@ def _core_schedule(value: Any) -> clr_core.Schedule:
     if not isinstance(value, clr_core.Schedule):
         raise _fail("schedule", "a clr_core schedule or its to_config() dict", value, TypeError)
     return value
+
+
+def _check_float32(rates: tuple[float, ...], argument: str, received: Any) -> None:
+    """Refuse rates that overflow float32 (they would be inf in Keras, then NaN weights)."""
+    if not all(math.isfinite(r) and abs(r) <= FLOAT32_MAX for r in rates):
+        reach = max(abs(r) for r in rates)
+        raise ValueError(
+            f"Argument `{argument}` must give rates representable in float32, the dtype "
+            f"Keras evaluates schedules in (at most {FLOAT32_MAX:.9g}); the rates reach "
+            f"{reach!r}. Received: {argument}={received!r}"
+        )
+
+
+@contextlib.contextmanager
+def _argument_names(names: dict[str, str]) -> Iterator[None]:
+    """Report the core's validation errors under this class's own argument names."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        for core_name, keras_name in names.items():
+            message = re.sub(rf"(?<![\w`]){core_name}(?![\w`])", keras_name, message)
+            message = message.replace(f"`{core_name}`", f"`{keras_name}`")
+        if message == str(error):
+            raise
+        raise type(error)(message).with_traceback(error.__traceback__) from None
+
+
+def _check_config(cls: type, config: Any, required: tuple[str, ...]) -> dict[str, Any]:
+    """A config dict for ``cls(**config)``: known keys only, the required ones present."""
+    name = cls.__name__
+    if not isinstance(config, dict):
+        raise TypeError(
+            f"Argument `config` must be a dict (the {name} config). Received: config={config!r}"
+        )
+    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(str(k) for k in config if k not in allowed)
+    missing = [k for k in required if k not in config]
+    if unknown or missing:
+        problem = "; ".join(
+            part
+            for part in (
+                f"unknown key(s) {unknown}" if unknown else "",
+                f"missing key(s) {missing}" if missing else "",
+            )
+            if part
+        )
+        raise ValueError(
+            f"Argument `config` must hold the keywords of {name} ({allowed}): {problem}. "
+            f"Received: config={config!r}"
+        )
+    return dict(config)
+
+
+def _check_step(step: Any) -> None:
+    """Refuse the steps the core refuses (negative, fractional, NaN), for Python and NumPy input.
+
+    Backend tensors and Keras variables (the optimizer's ``iterations``, which
+    Keras keeps non-negative) are not inspected: inside a compiled step their
+    values are not known.
+    """
+    if isinstance(step, (bool, np.bool_, str, bytes)):
+        raise _fail("step", "a non-negative integer", step, TypeError)
+    if not isinstance(step, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        return
+    values = np.asarray(step)
+    if values.dtype.kind not in "iuf":
+        raise _fail("step", "a non-negative integer", step, TypeError)
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values) & (values == np.floor(values))):
+        raise _fail("step", "a whole number of optimizer steps (an integer)", step)
+    if np.any(values < 0):
+        raise _fail("step", ">= 0", step)
 
 
 def _name(value: Any, default: str | None) -> str | None:
@@ -91,10 +173,13 @@ class CoreSchedule(LearningRateSchedule):  # type: ignore[misc]
 
     def __init__(self, schedule: Any, name: str | None = None) -> None:
         super().__init__()
-        self.schedule = _core_schedule(schedule)
+        core = _core_schedule(schedule)
+        _check_float32(core.bounds(), "schedule", schedule)
+        self.schedule = core
         self.name = _name(name, None)
 
     def __call__(self, step: Any) -> Any:
+        _check_step(step)
         return ops.cast(self.schedule.evaluate(ops.cast(step, "float32"), ops), "float32")
 
     def get_config(self) -> dict[str, Any]:
@@ -102,9 +187,7 @@ class CoreSchedule(LearningRateSchedule):  # type: ignore[misc]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CoreSchedule:
-        config = dict(config)
-        config["schedule"] = clr_core.from_config(config["schedule"])
-        return cls(**config)
+        return cls(**_check_config(cls, config, required=("schedule",)))
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -123,12 +206,22 @@ class _NamedSchedule(CoreSchedule):
 
     _keywords: tuple[str, ...] = ()  # the constructor's keywords, in order
 
+    _required: tuple[str, ...] = ()  # the keywords without a default
+
     def get_config(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._keywords}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CoreSchedule:
-        return cls(**config)
+        return cls(**_check_config(cls, config, required=cls._required))
+
+
+#: tensorflow-addons' argument names for the core's.
+_TFA_NAMES = {
+    "base_lr": "initial_learning_rate",
+    "max_lr": "maximal_learning_rate",
+    "step_size_up": "step_size",
+}
 
 
 class _TFACyclic(_NamedSchedule):
@@ -139,6 +232,7 @@ class _TFACyclic(_NamedSchedule):
         "scale_mode",
         "name",
     )
+    _required = ("initial_learning_rate", "maximal_learning_rate", "step_size")
 
     def _build(
         self,
@@ -150,13 +244,15 @@ class _TFACyclic(_NamedSchedule):
         name: Any,
     ) -> None:
         choice("scale_mode", scale_mode, ("cycle", "iterations"))
-        core = clr_core.Cyclic(
-            base_lr=initial_learning_rate,
-            max_lr=maximal_learning_rate,
-            step_size_up=step_size,
-            scale=scale,
-            scale_mode=scale_mode,
-        )
+        with _argument_names(_TFA_NAMES):
+            core = clr_core.Cyclic(
+                base_lr=initial_learning_rate,
+                max_lr=maximal_learning_rate,
+                step_size_up=step_size,
+                scale=scale,
+                scale_mode=scale_mode,
+            )
+        _check_float32(core.bounds(), "maximal_learning_rate", maximal_learning_rate)
         CoreSchedule.__init__(self, core, name=_name(name, type(self).__name__))
         # Normalised by the core (floats, int step size).
         self.initial_learning_rate = core.base_lr
@@ -304,6 +400,7 @@ class OneCycleSchedule(_NamedSchedule):
         "three_phase",
         "name",
     )
+    _required = ("max_lr", "total_steps")
 
     def __init__(
         self,
@@ -325,6 +422,9 @@ class OneCycleSchedule(_NamedSchedule):
             final_div_factor=final_div_factor,
             three_phase=three_phase,
         )
+        _check_float32((core.max_lr,), "max_lr", max_lr)
+        _check_float32((core.initial_lr,), "div_factor", div_factor)
+        _check_float32((core.min_lr,), "final_div_factor", final_div_factor)
         super().__init__(core, name=_name(name, "OneCycleSchedule"))
         for k in self._keywords[:-1]:
             setattr(self, k, getattr(core, k))
