@@ -13,22 +13,36 @@ the start of the epoch. The callback resets the compiled metrics (the loss
 tracker included) before every batch, so the ``logs`` after batch ``i`` hold
 batch ``i``'s own loss and metric, exactly, with no differencing of means.
 
-**Restore.** Before the fit the callback snapshots every model variable
-(weights, non-trainable state, seed generators), every optimizer variable
-(iterations, the learning-rate variable, slots) and the learning-rate object;
-afterwards, normally or after an exception, it assigns them all back and
-puts back the model's compiled train function.
+**One step per point.** A model compiled with ``steps_per_execution > 1``
+would run several batches at one rate per point; the sweep runs with
+``steps_per_execution = 1`` and the model's own value is put back afterwards.
+
+**Data.** Arrays, a ``tf.data.Dataset``, a ``keras.utils.PyDataset`` (or any
+re-iterable input ``fit`` takes) are cycled through as many epochs as the
+sweep needs. A Python generator can be read once only (``fit`` would replay
+its first batches after it runs out), so it is read in a single pass; when it
+ends before the sweep does, the result's ``stop_reason`` says the sweep was
+cut short.
+
+**Restore.** When the fit starts (after ``fit`` has built the model and the
+optimizer, before the first step) a callback snapshots every model variable
+(weights, non-trainable state, seed generators) and every optimizer variable
+(iterations, the learning-rate variable, slots, loss-scale state); afterwards,
+normally or after an exception, they are all assigned back, and the
+learning-rate object, the compiled train function and ``steps_per_execution``
+are put back. A model that was not built before (a ``Sequential`` without
+``Input``) stays built, with the weights it was initialised with.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import types
 from typing import Any
 
 import keras
-import numpy as np
-from keras import ops
 
 from clr_core._base import _fail, boolean, choice, integer, real
 from clr_core.rangetest import (
@@ -38,7 +52,12 @@ from clr_core.rangetest import (
     SweepMonitor,
 )
 
+from ._util import to_numpy, unwrap_optimizer
+
 __all__ = ["range_test", "RangeTestCallback"]
+
+#: ``model.fit`` arguments that range_test sets itself.
+_RESERVED_FIT_KWARGS = ("x", "y", "batch_size", "epochs", "initial_epoch", "verbose")
 
 
 def _jax_sync(model: Any) -> None:
@@ -47,49 +66,92 @@ def _jax_sync(model: Any) -> None:
         sync()
 
 
-def _scope(model: Any) -> Any:
-    """The model's tf.distribute strategy scope (TensorFlow backend), else a no-op."""
-    strategy = getattr(model, "distribute_strategy", None)
-    return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-
-def _value(v: Any) -> np.ndarray:
-    return np.array(ops.convert_to_numpy(v), copy=True)
-
-
-class _Snapshot:
-    """Everything a range test changes, captured so it can be put back exactly."""
+class _Run:
+    """Everything a range test changes, and how to put it back exactly."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
         self.optimizer = model.optimizer
-        self.model_values = [_value(v) for v in model.variables]
-        self.optimizer_values = [_value(v) for v in self.optimizer.variables]
-        self.learning_rate = self.optimizer._learning_rate
+        self.inner = unwrap_optimizer(model.optimizer)  # a LossScaleOptimizer's inner one
+        self.learning_rate = self.inner._learning_rate
         self.train_function = getattr(model, "train_function", None)
+        self.steps_per_execution = getattr(model, "steps_per_execution", 1)
         self.stop_training = getattr(model, "stop_training", False)
         self.history = getattr(model, "history", None)
         self.temporary_lr: Any = None
+        self.model_values: list[Any] | None = None
+        self.optimizer_values: list[Any] | None = None
+
+    def _optimizer_variables(self) -> list[Any]:
+        return [v for v in self.optimizer.variables if v is not self.temporary_lr]
+
+    def build(self, first_inputs: Any) -> None:
+        """Build what ``fit`` would build in its first step, so the snapshot holds it all.
+
+        A model built by ``fit`` inside its first step (TensorFlow) would be
+        snapshotted without its weights and optimizer slots. An unbuilt model is
+        called once on the first batch's inputs (inference mode), as Keras
+        advises for building; the optimizer gets its slots, at zero.
+        """
+        model, optimizer = self.model, self.optimizer
+        if not model.built:
+            if first_inputs is None:
+                raise _fail(
+                    "model",
+                    "built (call it on a batch, or give it a keras.Input) when the data "
+                    "cannot be peeked at",
+                    model,
+                )
+            with _scope(model):
+                model(first_inputs, training=False)
+        if not optimizer.built:
+            with _scope(model):
+                optimizer.build(model.trainable_variables)
+
+    def prepare(self) -> None:
+        """A variable in place of a schedule, one step per execution, a fresh train function."""
+        if not isinstance(self.inner._learning_rate, keras.Variable):
+            # A schedule or callable: sweep a temporary variable in its place (tracked by
+            # the optimizer, so a compiled step reads it from the train state).
+            with _scope(self.model):
+                lr = keras.Variable(0.0, dtype="float32", trainable=False, name="lr")
+            self.inner._learning_rate = lr
+            self.temporary_lr = lr
+        if self.steps_per_execution != 1:
+            self.model.steps_per_execution = 1
+        self.model.train_function = None  # trace a train function that reads the swept rate
+
+    def snapshot(self) -> None:
+        """The values to put back (before ``prepare`` adds the temporary rate)."""
+        self.model_values = [to_numpy(v) for v in self.model.variables]
+        self.optimizer_values = [to_numpy(v) for v in self._optimizer_variables()]
 
     def restore(self, variables: bool = True) -> None:
         """Put back the learning rate and train function; with ``variables``, every value."""
-        model, optimizer = self.model, self.optimizer
+        model, inner = self.model, self.inner
         if self.temporary_lr is not None:
-            optimizer._learning_rate = self.learning_rate
-            untrack = getattr(optimizer, "_untrack_variable", None)
+            inner._learning_rate = self.learning_rate
+            untrack = getattr(inner, "_untrack_variable", None)
             if untrack is not None:
                 untrack(self.temporary_lr)
             self.temporary_lr = None
-        if variables:
-            for v, value in zip(model.variables, self.model_values, strict=False):
+        if variables and self.model_values is not None and self.optimizer_values is not None:
+            for v, value in zip(model.variables, self.model_values, strict=True):
                 v.assign(value)
-            for v, value in zip(optimizer.variables, self.optimizer_values, strict=False):
+            for v, value in zip(self._optimizer_variables(), self.optimizer_values, strict=True):
                 v.assign(value)
         model.reset_metrics()
+        model.steps_per_execution = self.steps_per_execution
         model.train_function = self.train_function
         model.stop_training = self.stop_training
         if self.history is not None:
             model.history = self.history
+
+
+def _scope(model: Any) -> Any:
+    """The model's tf.distribute strategy scope (TensorFlow backend), else a no-op."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
@@ -159,22 +221,77 @@ class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
             print(f"range test: {self.monitor.stop_reason or 'stopped'}")
 
 
-def _first_batch_size(x: Any, batch_size: int | None) -> int | None:
-    """The batch size the sweep is measured at (recorded in the result's provenance)."""
-    if batch_size is not None:
-        return batch_size
+def _no_batches(x: Any) -> ValueError:
+    return _fail("x", "data that yields at least one batch", x)
+
+
+def _inputs(batch: Any) -> Any:
+    return keras.utils.unpack_x_y_sample_weight(batch)[0] if isinstance(batch, tuple) else batch
+
+
+def _leading_size(batch: Any) -> int | None:
+    leaves = keras.tree.flatten(_inputs(batch))
+    if not leaves:
+        return None
+    shape = getattr(leaves[0], "shape", None)
+    return None if not shape else int(shape[0])
+
+
+def _data(x: Any, batch_size: int | None, built: bool) -> tuple[Any, int | None, bool, Any]:
+    """(x to pass to ``fit``, the batch size the sweep is measured at, one pass only,
+    the first batch's inputs when the model is not built yet, else ``None``).
+
+    Refuses input with no batches. A Python generator is peeked at for its
+    batch size and handed on as a generator of the same batches.
+    """
+    if isinstance(x, types.GeneratorType):
+        try:
+            first = next(x)
+        except StopIteration:
+            raise _no_batches(x) from None
+        chained = (b for b in itertools.chain([first], x))
+        return chained, batch_size or _leading_size(first), True, _inputs(first)
     if isinstance(x, keras.utils.PyDataset):
+        if x.num_batches == 0:
+            raise _no_batches(x)
         first = x[0]
-        inputs = first[0] if isinstance(first, tuple) else first
-        leaf = keras.tree.flatten(inputs)[0]
-        return int(ops.shape(leaf)[0])
+        return x, batch_size or _leading_size(first), False, _inputs(first)
     if hasattr(x, "element_spec") and hasattr(x, "take"):  # tf.data.Dataset
         for element in x.take(1):
-            inputs = element[0] if isinstance(element, tuple) else element
-            leaf = keras.tree.flatten(inputs)[0]
-            return int(leaf.shape[0])
-        return None
-    return 32  # model.fit's default for arrays
+            return x, batch_size or _leading_size(element), False, _inputs(element)
+        raise _no_batches(x)
+    leaves = keras.tree.flatten(x)
+    if leaves and all(hasattr(v, "shape") and len(v.shape) > 0 for v in leaves):  # arrays
+        n = int(leaves[0].shape[0])
+        if n == 0:
+            raise _no_batches(x)
+        size = min(batch_size or 32, n)  # 32: model.fit's default
+        first = None if built else keras.tree.map_structure(lambda a: a[:size], x)
+        return x, size, False, first
+    if batch_size is not None and built:
+        return x, batch_size, False, None
+    try:  # another re-iterable loader (torch DataLoader, grain): read its first batch
+        batch = next(iter(x))
+    except StopIteration:
+        raise _no_batches(x) from None
+    except TypeError:
+        return x, batch_size, False, None
+    return x, batch_size or _leading_size(batch), False, _inputs(batch)
+
+
+def _fit_kwargs(fit_kwargs: Any) -> dict[str, Any]:
+    if fit_kwargs is None:
+        return {}
+    if not isinstance(fit_kwargs, dict):
+        raise _fail("fit_kwargs", "a dict of model.fit keywords or None", fit_kwargs, TypeError)
+    taken = [k for k in _RESERVED_FIT_KWARGS if k in fit_kwargs]
+    if taken:
+        raise ValueError(
+            f"Argument `fit_kwargs` must not set {taken}: range_test passes the data and "
+            "its batch size itself, and runs as many epochs as the sweep needs (stopping "
+            f"after `num_steps` points). Received: fit_kwargs={fit_kwargs!r}"
+        )
+    return dict(fit_kwargs)
 
 
 def range_test(
@@ -203,20 +320,25 @@ def range_test(
     (``mode="linear"``) ``start_lr + (end_lr - start_lr) i / (num_steps - 1)``.
     Each batch's own loss (and ``metric``) goes to the core's ``SweepMonitor``,
     which stops the sweep on a non-finite loss, on divergence or when it is
-    exhausted. The model's variables, the optimizer's variables and its
-    learning rate are restored afterwards, also after an exception. (An
-    optimizer not built yet is built first, its slots at zero as ``fit``
-    would create them; a learning-rate schedule is swapped for a variable
-    during the sweep and put back.)
+    exhausted; one point is one optimizer step on one batch (the sweep runs
+    with ``steps_per_execution=1``). The model's variables, the optimizer's
+    variables and its learning rate are restored afterwards, also after an
+    exception. (A model or optimizer not built yet is built by ``fit`` and
+    restored to its initial values; a learning-rate schedule, also inside a
+    mixed-precision ``LossScaleOptimizer``, is swapped for a variable during
+    the sweep and put back.)
 
     Parameters
     ----------
     model : keras.Model
         A compiled model (its optimizer and loss are used as compiled).
     x, y, batch_size
-        As in ``model.fit``: arrays, a ``tf.data.Dataset`` or a
-        ``keras.utils.PyDataset`` (then ``y`` and ``batch_size`` are ``None``).
-        Data are cycled through as many epochs as the sweep needs.
+        As in ``model.fit``: arrays, a ``tf.data.Dataset``, a
+        ``keras.utils.PyDataset`` or a Python generator (then ``y`` and
+        ``batch_size`` are ``None``). Re-iterable data are cycled through as
+        many epochs as the sweep needs; a generator is read once, and if it
+        ends first the result's ``provenance["stop_reason"]`` says the sweep
+        was cut short. Data with no batch raise ``ValueError``.
     start_lr, end_lr, num_steps, mode
         The sweep (same names as the PyTorch range test).
     metric : str, optional
@@ -230,7 +352,10 @@ def range_test(
     restore : bool
         Put the model and optimizer back afterwards (default ``True``).
     fit_kwargs : dict, optional
-        Extra keywords for ``model.fit`` (e.g. ``{"shuffle": False}``).
+        Extra keywords for ``model.fit`` (e.g. ``{"shuffle": False}`` or
+        ``{"callbacks": [...]}``); ``x``, ``y``, ``batch_size``, ``epochs``,
+        ``initial_epoch`` and ``verbose`` are set by ``range_test`` and
+        refused here.
 
     Returns
     -------
@@ -249,43 +374,41 @@ def range_test(
     boolean("progress", progress)
     boolean("restore", restore)
     real("start_lr", start_lr)
+    kwargs = _fit_kwargs(fit_kwargs)
     sweep = (ExponentialSweep if mode == "exp" else LinearSweep)(start_lr, end_lr, n)
     monitor = SweepMonitor(
         sweep, beta=beta, diverge_threshold=diverge_threshold, min_steps=min_steps
     )
-    measured_batch = _first_batch_size(x, batch_size)
+    x, measured_batch, one_pass, first_inputs = _data(x, batch_size, model.built)
 
-    optimizer = model.optimizer
-    if not optimizer.built:
-        with _scope(model):
-            optimizer.build(model.trainable_variables)
-    snapshot = _Snapshot(model)
+    run = _Run(model)
+    run.build(first_inputs)
+    run.snapshot()
     try:
-        if not isinstance(optimizer._learning_rate, keras.Variable):
-            # A schedule or callable: sweep a temporary variable in its place.
-            with _scope(model):
-                lr_var = keras.Variable(
-                    float(start_lr), dtype="float32", trainable=False, name="lr"
-                )
-            optimizer._learning_rate = lr_var
-            snapshot.temporary_lr = lr_var
-        model.train_function = None  # trace a train function that reads the swept rate
+        run.prepare()
         callback = RangeTestCallback(monitor, metric=metric, progress=progress)
-        kwargs = dict(fit_kwargs or {})
         model.fit(
             x,
             y,
             batch_size=batch_size,
-            epochs=n,  # at least one batch an epoch: the callback stops the fit sooner
+            # At least one batch an epoch: the callback stops the fit sooner. A
+            # generator is read once (fit would replay its first batches).
+            epochs=1 if one_pass else n,
             verbose=0,
             callbacks=[callback, *kwargs.pop("callbacks", [])],
             **kwargs,
         )
     finally:
-        snapshot.restore(variables=restore)
+        run.restore(variables=restore)
+    provenance: dict[str, Any] = {
+        "framework": f"keras {keras.__version__} ({keras.backend.backend()})"
+    }
+    if monitor.stop_reason is None:
+        cause = "the data ran out" if one_pass else "fit stopped"
+        provenance["stop_reason"] = f"cut short: {cause} after {monitor.step_index} of {n} points"
     return monitor.result(
         batch_size=measured_batch,
         metric_mode=metric_mode,
         metric_name=metric,
-        provenance={"framework": f"keras {keras.__version__} ({keras.backend.backend()})"},
+        provenance=provenance,
     )
