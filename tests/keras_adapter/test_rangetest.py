@@ -249,3 +249,164 @@ def test_callback_form_with_own_fit(digits):
     assert monitor.done
     assert monitor.step_index == 12
     assert int(_np(model.optimizer.iterations)) == 12
+
+
+# ----------------------------------------------------------------- edges (one test each)
+
+
+def test_unbuilt_sequential_model_is_built_and_trains_afterwards(digits):
+    """A Sequential without Input: the sweep builds it, and later fits still work."""
+    x, y, _, _ = digits
+    model = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+    _compile(model, keras.optimizers.SGD(learning_rate=0.01, momentum=0.9))
+    assert not model.built
+    result = clr_keras.range_test(
+        model, x, y, batch_size=32, start_lr=1e-3, end_lr=1.0, num_steps=12, progress=False
+    )
+    assert len(result.lrs) >= 5
+    assert model.built
+    opt = model.optimizer
+    assert opt.built
+    assert len(opt.variables) == 2 + len(model.trainable_variables)
+    assert int(_np(opt.iterations)) == 0
+    before = _state(model)
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # no "Unknown variable"
+    assert int(_np(opt.iterations)) == 2
+    assert not np.array_equal(before[0][0], _np(model.variables[0]))
+
+
+def test_steps_per_execution_gives_one_step_per_point(digits):
+    """steps_per_execution=4 would put 4 batches at one rate in one point."""
+    x, y, _, _ = digits
+    model = _mlp()
+    model.compile(
+        keras.optimizers.SGD(learning_rate=0.01),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=1 if BACKEND == "torch" else 4,  # torch: Keras allows only 1
+    )
+    spe = model.steps_per_execution
+    bs, n = 32, 12
+    logits = _np(model(x[: bs * n], training=False)).astype("float64")
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    own_loss = (-logp[np.arange(bs * n), y[: bs * n]]).reshape(n, bs).mean(1)
+    result = clr_keras.range_test(
+        model,
+        x,
+        y,
+        batch_size=bs,
+        start_lr=1e-12,
+        end_lr=2e-12,
+        num_steps=n,
+        mode="linear",
+        min_steps=n,
+        progress=False,
+        fit_kwargs={"shuffle": False},
+    )
+    assert len(result.losses) == n  # one point per batch, not per 4
+    np.testing.assert_allclose(result.losses, own_loss, rtol=1e-5)
+    assert result.provenance["batch_size"] == bs
+    assert model.steps_per_execution == spe  # put back
+
+
+def test_python_generator_is_read_once_and_the_sweep_cut_short(digits):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    before = _state(model)
+
+    def batches():
+        for i in range(8):
+            yield x[i * 16 : (i + 1) * 16], y[i * 16 : (i + 1) * 16]
+
+    result = clr_keras.range_test(
+        model, batches(), start_lr=1e-4, end_lr=1e-3, num_steps=40, min_steps=40, progress=False
+    )
+    assert len(result.lrs) == 8  # not 40: fit would replay the first batches
+    assert result.provenance["stop_reason"] == "cut short: the data ran out after 8 of 40 points"
+    assert result.provenance["batch_size"] == 16
+    _assert_same_state(before, _state(model))
+
+
+def test_mixed_float16_with_a_schedule(digits):
+    x, y, _, _ = digits
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        schedule = clr_keras.TriangularCyclicalLearningRate(1e-3, 1e-2, 5)
+        model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=schedule))
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)
+        before = _state(model)
+        result = clr_keras.range_test(
+            model, x, y, batch_size=64, start_lr=1e-3, end_lr=1.0, num_steps=15, progress=False
+        )
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert len(result.lrs) >= 5
+    assert model.optimizer.inner_optimizer._learning_rate is schedule
+    _assert_same_state(before, _state(model))
+
+
+@pytest.mark.parametrize("kind", ["pydataset", "generator", "arrays"])
+def test_empty_data_is_a_clear_error(kind):
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    x = np.zeros((0, 64), "float32")
+    y = np.zeros((0,), "int32")
+    data = {
+        "pydataset": (_Digits(x, y, 8), None),
+        "generator": ((b for b in []), None),
+        "arrays": (x, y),
+    }[kind]
+    with pytest.raises(ValueError, match="Argument `x` must be data that yields at least one"):
+        clr_keras.range_test(model, *data, progress=False)
+
+
+@pytest.mark.parametrize("key", ["epochs", "batch_size", "x", "verbose"])
+def test_fit_kwargs_setting_what_range_test_sets_is_a_clear_error(digits, key):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    before = _state(model)
+    with pytest.raises(ValueError, match=rf"Argument `fit_kwargs` must not set \['{key}'\]"):
+        clr_keras.range_test(model, x, y, progress=False, fit_kwargs={key: 3})
+    with pytest.raises(TypeError, match="Argument `fit_kwargs` must be a dict"):
+        clr_keras.range_test(model, x, y, progress=False, fit_kwargs=[("epochs", 3)])
+    _assert_same_state(before, _state(model))
+
+
+def test_nan_at_the_first_step_reads_diverged_at_once(digits):
+    x, y, _, _ = digits
+    model = _mlp()
+    model.compile(  # every loss is NaN, the first one included
+        keras.optimizers.SGD(learning_rate=0.01), loss=lambda t, p: ops.mean(p) * np.nan
+    )
+    before = _state(model)
+    result = clr_keras.range_test(
+        model, x, y, batch_size=32, start_lr=1e-4, end_lr=1.0, num_steps=30, progress=False
+    )
+    assert len(result.losses) == 1
+    assert np.isnan(result.losses[0])
+    assert result.confidence == 0.0
+    reasons = result.reasons
+    assert any("diverged at once" in r and "Start it lower" in r for r in reasons), reasons
+    _assert_same_state(before, _state(model))
+
+
+def test_no_numpy_deprecation_warning_under_error_filter(digits):
+    """keras.ops.convert_to_numpy on a JAX variable warns about __array__'s copy keyword."""
+    import warnings
+
+    x, y, _, _ = digits
+    model = _compile(_mlp(batchnorm=True), keras.optimizers.Adam(learning_rate=0.01))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clr_keras.range_test(
+            model, x, y, batch_size=64, start_lr=1e-3, end_lr=1.0, num_steps=12, progress=False
+        )
+
+
+def test_huge_num_steps_is_refused_before_anything_runs(digits):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), keras.optimizers.SGD(learning_rate=0.01))
+    before = _state(model)
+    with pytest.raises(ValueError, match="Argument `num_steps` must be <="):
+        clr_keras.range_test(model, x, y, num_steps=10**400, progress=False)
+    _assert_same_state(before, _state(model))

@@ -36,7 +36,7 @@ from typing import Any
 import keras
 
 import clr_core
-from clr_core._base import _fail, choice
+from clr_core.validation import choice, fail
 
 from ._schedules import CoreSchedule
 from ._util import to_numpy, train_step_counter, unwrap_optimizer
@@ -168,10 +168,10 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(self, schedule: clr_core.Schedule, attribute: str | None = None) -> None:
         super().__init__()
         if not isinstance(schedule, clr_core.Schedule):
-            raise _fail("schedule", "a clr_core schedule", schedule, TypeError)
+            raise fail("schedule", "a clr_core schedule", schedule, TypeError)
         lo, hi = schedule.bounds()
         if lo < 0.0 or hi > 1.0:
-            raise _fail("schedule", "a momentum schedule with values in [0, 1]", schedule)
+            raise fail("schedule", "a momentum schedule with values in [0, 1]", schedule)
         if attribute is not None:
             choice("attribute", attribute, _ATTRIBUTES)
         self.schedule = schedule

@@ -44,13 +44,13 @@ from typing import Any
 
 import keras
 
-from clr_core._base import _fail, boolean, choice, integer, real
 from clr_core.rangetest import (
     ExponentialSweep,
     LinearSweep,
     RangeTestResult,
     SweepMonitor,
 )
+from clr_core.validation import boolean, choice, fail, integer, real
 
 from ._util import to_numpy, unwrap_optimizer
 
@@ -96,7 +96,7 @@ class _Run:
         model, optimizer = self.model, self.optimizer
         if not model.built:
             if first_inputs is None:
-                raise _fail(
+                raise fail(
                     "model",
                     "built (call it on a batch, or give it a keras.Input) when the data "
                     "cannot be peeked at",
@@ -173,7 +173,7 @@ class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(self, monitor: SweepMonitor, metric: str | None = None, progress: bool = True):
         super().__init__()
         if not isinstance(monitor, SweepMonitor):
-            raise _fail("monitor", "a clr_core.rangetest.SweepMonitor", monitor, TypeError)
+            raise fail("monitor", "a clr_core.rangetest.SweepMonitor", monitor, TypeError)
         self.monitor = monitor
         self.metric = metric
         self.progress = progress
@@ -222,7 +222,7 @@ class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 def _no_batches(x: Any) -> ValueError:
-    return _fail("x", "data that yields at least one batch", x)
+    return fail("x", "data that yields at least one batch", x)
 
 
 def _inputs(batch: Any) -> Any:
@@ -283,7 +283,7 @@ def _fit_kwargs(fit_kwargs: Any) -> dict[str, Any]:
     if fit_kwargs is None:
         return {}
     if not isinstance(fit_kwargs, dict):
-        raise _fail("fit_kwargs", "a dict of model.fit keywords or None", fit_kwargs, TypeError)
+        raise fail("fit_kwargs", "a dict of model.fit keywords or None", fit_kwargs, TypeError)
     taken = [k for k in _RESERVED_FIT_KWARGS if k in fit_kwargs]
     if taken:
         raise ValueError(
@@ -364,13 +364,13 @@ def range_test(
         batch size in its provenance.
     """
     if getattr(model, "optimizer", None) is None:
-        raise _fail("model", "a compiled keras.Model (call model.compile first)", model)
+        raise fail("model", "a compiled keras.Model (call model.compile first)", model)
     choice("mode", mode, ("exp", "linear"))
     n = integer("num_steps", num_steps, low=2)
     if batch_size is not None:
         batch_size = integer("batch_size", batch_size, low=1)
     if metric is not None and not isinstance(metric, str):
-        raise _fail("metric", "a str or None", metric, TypeError)
+        raise fail("metric", "a str or None", metric, TypeError)
     boolean("progress", progress)
     boolean("restore", restore)
     real("start_lr", start_lr)

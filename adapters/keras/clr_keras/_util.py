@@ -12,14 +12,24 @@ __all__ = ["to_numpy", "unwrap_optimizer", "train_step_counter"]
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """A NumPy copy of a Keras variable or backend tensor.
+    """A NumPy copy of a Keras variable or backend tensor, without NumPy warnings.
 
-    A variable is read through ``.value`` first: converting the variable object
-    itself calls its ``__array__`` without NumPy 2's ``copy`` keyword, which
-    NumPy answers with a ``DeprecationWarning`` on the JAX backend.
+    ``keras.ops.convert_to_numpy`` calls ``numpy.array`` on objects whose
+    ``__array__`` lacks NumPy 2's ``copy`` keyword (a Keras variable on JAX, a
+    TensorFlow variable or tensor), which NumPy answers with a
+    ``DeprecationWarning``. A variable is read through ``.value`` first, and
+    TensorFlow and torch values through their own ``.numpy()``.
     """
     if isinstance(value, keras.Variable):
         value = value.value
+    backend = keras.backend.backend()
+    if backend == "tensorflow" and hasattr(value, "numpy"):
+        return np.array(value.numpy(), copy=True)
+    if backend == "torch" and hasattr(value, "detach"):
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
+            tensor = tensor.float()
+        return np.array(tensor.numpy(), copy=True)
     return np.array(ops.convert_to_numpy(value), copy=True)
 
 
