@@ -50,6 +50,6 @@ expected = [lr.schedule.momentum(0.85, 0.95)(t) for t in range(total_steps)]
 print(f"steps: {len(momentum.history)} of {total_steps}")
 print(f"momentum followed the core schedule: {momentum.history == expected}")
 print(f"momentum range: {min(momentum.history):.3f} .. {max(momentum.history):.3f}")
-print(f"momentum after fit: {model.optimizer.momentum} (a float again)")
+print(f"momentum after fit: {model.optimizer.momentum} (the float it was built with)")
 _, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test accuracy: {accuracy:.4f}")

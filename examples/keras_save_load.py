@@ -1,14 +1,18 @@
 """Keras 3: save a model compiled with a clr_keras schedule to ``.keras`` and load it back.
 
 ``import clr_keras`` registers every schedule for Keras serialisation, so
-``keras.models.load_model`` needs no ``custom_objects``. The loaded optimizer
-holds an equal schedule and the same step count, the loaded model predicts
-the same, and training continues on the same cycle.
+``keras.models.load_model`` needs no ``custom_objects``, provided that
+``clr_keras`` is imported first: the script also loads the file in a fresh
+process (``examples/keras_load.py``), with the import and without it. The
+loaded optimizer holds an equal schedule and the same step count, the loaded
+model predicts the same, and training continues on the same cycle.
 
 Run: ``python examples/keras_save_load.py`` (about 15 s on the TensorFlow backend).
 """
 
 import os
+import subprocess
+import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -58,3 +62,11 @@ print(f"predictions identical: {same}")
 loaded.fit(x, y, batch_size=64, epochs=3, verbose=0)  # continues the same cycle
 _, accuracy = loaded.evaluate(x, y, verbose=0)
 print(f"training accuracy after resuming: {accuracy:.4f}")
+
+# A fresh process: `import clr_keras` before `load_model`, and what happens without it.
+loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_load.py")
+for flags in (["--without-clr-keras"], []):
+    fresh = subprocess.run(
+        [sys.executable, loader, *flags, path], capture_output=True, text=True, check=True
+    )
+    print(fresh.stdout.strip())

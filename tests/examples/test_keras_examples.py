@@ -33,9 +33,16 @@ def test_save_load(tmp_path):
     assert "optimizer steps restored: True" in out
     assert "predictions identical: True" in out
     assert number(out, "training accuracy after resuming") > 0.9
+    # a fresh process: the error without `import clr_keras`, the load with it
+    assert (
+        "without import clr_keras: TypeError: Could not locate class "
+        "'TriangularCyclicalLearningRate'" in out
+    )
+    assert "loaded in a fresh process: TriangularCyclicalLearningRate at step 87" in out
 
 
 def test_momentum(tmp_path):
     out = run("keras_momentum.py", tmp_path)
     assert "momentum followed the core schedule: True" in out
+    assert "momentum after fit: 0.95 (the float it was built with)" in out
     assert number(out, "test accuracy") > 0.9
