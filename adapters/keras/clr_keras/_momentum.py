@@ -219,11 +219,12 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
         self._wrapped = train_function
 
     def _unwrap(self) -> None:
-        wrapped, self._wrapped = self._wrapped, None
+        wrapped: Any = self._wrapped
+        self._wrapped = None
         self._armed = False
         model = self.model
         if wrapped is not None and getattr(model, "train_function", None) is wrapped:
-            model.train_function = wrapped._clr_momentum_previous
+            model.train_function = getattr(wrapped, "_clr_momentum_previous", None)
 
     # -- Keras hooks ----------------------------------------------------------------------
     def on_train_begin(self, logs: Any = None) -> None:

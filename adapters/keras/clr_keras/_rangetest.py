@@ -221,7 +221,7 @@ class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
             print(f"range test: {self.monitor.stop_reason or 'stopped'}")
 
 
-def _no_batches(x: Any) -> ValueError:
+def _no_batches(x: Any) -> Exception:
     return fail("x", "data that yields at least one batch", x)
 
 

@@ -123,7 +123,7 @@ def _check_config(cls: type, config: Any, required: tuple[str, ...]) -> dict[str
         raise TypeError(
             f"Argument `config` must be a dict (the {name} config). Received: config={config!r}"
         )
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    allowed = list(inspect.signature(cls).parameters)
     unknown = sorted(str(k) for k in config if k not in allowed)
     missing = [k for k in required if k not in config]
     if unknown or missing:
