@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zipfile
 
 import keras
@@ -571,3 +572,92 @@ def test_float32_error_of_every_schedule_at_large_steps(name):
     got = _at_counter(schedule, LARGE_STEPS)
     ref = np.array([schedule(t) for t in LARGE_STEPS])
     assert np.max(np.abs(got - ref)) <= 5e-7 * schedule.bounds()[1]
+
+
+# ----------------------------------------------------------------- step counts at the edge
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda: clr_keras.TriangularCyclicalLearningRate(1e-3, 6e-3, 10**400), "step_size"),
+        (lambda: clr_keras.OneCycleSchedule(0.1, 10**400), "total_steps"),
+        (
+            lambda: clr_keras.CoreSchedule(
+                clr_core.CosineRestarts(0.1, 10, 1).to_config() | {"T_0": 10**400}
+            ),
+            "T_0",
+        ),
+        (
+            lambda: clr_keras.CoreSchedule(
+                clr_core.Join([clr_core.Constant(0.1), clr_core.Constant(0.2)], [1]).to_config()
+                | {"boundaries": [10**400]}
+            ),
+            "boundaries[0]",
+        ),
+    ],
+    ids=["step_size", "total_steps", "T_0", "Join boundary"],
+)
+def test_huge_integers_are_refused_at_construction(make, argument):
+    with pytest.raises(ValueError, match=rf"Argument `{re.escape(argument)}` must be <= "):
+        make()
+
+
+def test_huge_step_size_in_a_keras_file_is_refused_at_load(tmp_path):
+    model = _tiny_model()
+    model.compile(
+        keras.optimizers.SGD(learning_rate=clr_keras.TriangularCyclicalLearningRate(0.1, 1, 4)),
+        loss="mse",
+    )
+    model.save(tmp_path / "m.keras")
+    _tamper(tmp_path / "m.keras", tmp_path / "bad.keras", "step_size", 10**400)
+    with pytest.raises(ValueError, match="Argument `step_size` must be <= 9007199254740992"):
+        keras.models.load_model(tmp_path / "bad.keras")
+
+
+def test_a_join_beyond_the_piece_limit_is_refused_at_once():
+    config = {
+        "type": "Join",
+        "schedules": [{"type": "Constant", "value": 0.1}] * 20_000,
+        "boundaries": list(range(1, 20_000)),
+    }
+    with pytest.raises(ValueError, match="at most 1000"):
+        clr_keras.CoreSchedule(config)
+
+
+@pytest.mark.parametrize(
+    "core",
+    [
+        clr_core.Triangular(0.1, 1.0, 2**30),
+        clr_core.Triangular(0.1, 1.0, 2**40),
+        clr_core.OneCycle(0.1, 2**31),
+        clr_core.OneCycle(0.1, 2**45),
+        clr_core.CosineRestarts(0.1, 2**40, 2),
+        clr_core.Join([clr_core.Constant(0.1), clr_core.Constant(0.2)], [2**40]),
+    ],
+    ids=lambda s: f"{type(s).__name__}",
+)
+def test_step_counts_the_step_counter_cannot_take_fail_at_construction_not_in_fit(core):
+    """Keras counts steps in int32 on JAX and torch: refused when built, or evaluated right."""
+    try:
+        lr = clr_keras.CoreSchedule(core)
+    except ValueError as error:
+        message = str(error)
+        lr = None
+    if lr is None:
+        assert "must keep its step counts below 2**31" in message
+        assert BACKEND != "tensorflow"  # an int64 counter takes them all
+        return
+    counter = keras.optimizers.SGD().iterations
+    for t in (0, 5, 2**31 - 2):
+        counter.assign(t)
+        _close(_np(lr(counter)), core(t), core.bounds()[1])
+
+
+def test_jax_refuses_a_cycle_of_2_to_the_31_steps():
+    make = lambda: clr_keras.TriangularCyclicalLearningRate(0.1, 1.0, 2**30)  # noqa: E731
+    if BACKEND == "jax":
+        with pytest.raises(ValueError, match="Argument `step_size` must keep its step counts"):
+            make()
+    else:
+        assert make().step_size == 2**30
