@@ -32,6 +32,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -48,7 +49,16 @@ for _p in (ROOT / "adapters" / "torch", ROOT):
         sys.path.insert(0, str(_p))
 
 from clr_core import Constant, CosineRestarts, OneCycle, Schedule, from_config
-from clr_torch.demo.tasks import SUITE, load_task, mean_curve, run_jobs, train
+from clr_core.rangetest import RangeTestResult
+from clr_torch.demo.tasks import (
+    SUITE,
+    SweepSettings,
+    load_task,
+    mean_curve,
+    run_jobs,
+    sweep,
+    train,
+)
 
 #: Tasks whose curves may be looked at while choosing the reading's constants.
 FIT_TASKS = ("mnist1d-cnn-sgd", "noisy-mlp-sgd", "mnist1d-mlp-adamw")
@@ -94,25 +104,39 @@ CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
 
 
 class Cache:
-    """Finished runs of one task by key, in one JSON file rewritten atomically after each put.
+    """Finished runs of one task by key, in one JSON file.
 
-    Only the parent process writes it (workers return their results)."""
+    Several benchmark processes may share a file: each write takes an exclusive lock,
+    re-reads the file, adds its entry and replaces the file atomically, so no process
+    loses another's runs."""
 
     def __init__(self, task: str) -> None:
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         self.path = CACHE_DIR / f"{task}.json"
-        self.data: dict[str, Any] = {}
-        if self.path.exists():
-            self.data = json.loads(self.path.read_text(encoding="utf-8"))
+        self.lock = CACHE_DIR / f"{task}.lock"
+        self.data: dict[str, Any] = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        if not self.path.exists():
+            return {}
+        data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        return data
 
     def get(self, key: str) -> Any:
+        if key not in self.data:
+            self.data.update(self._read())  # another process may have added it
         return self.data.get(key)
 
     def put(self, key: str, value: Any) -> None:
-        self.data[key] = value
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data), encoding="utf-8")
-        os.replace(tmp, self.path)
+        import fcntl
+
+        with self.lock.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.data.update(self._read())
+            self.data[key] = value
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.data), encoding="utf-8")
+            os.replace(tmp, self.path)
 
 
 def key_of(*parts: Any) -> str:
@@ -292,6 +316,44 @@ def peak_scan(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> dict[f
     runs = train_many(task, specs, jobs, "1cycle peak scan")
     n = len(seeds)
     return {p: runs[i * n : (i + 1) * n] for i, p in enumerate(rates)}
+
+
+# --------------------------------------------------------------------------- #
+# The automatic choice: a range test per seed, then the plan
+# --------------------------------------------------------------------------- #
+
+
+def sweep_job(task_name: str, settings: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One range test (in a worker): the result as JSON, and its cost in optimizer steps."""
+    import torch
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    t0 = time.perf_counter()
+    result = sweep(task, seed, SweepSettings(**settings))
+    return {
+        "result": result.to_json(indent=None),
+        "steps": len(result.lrs),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def range_tests(
+    task: str, settings: SweepSettings, seeds: Sequence[int], jobs: int
+) -> list[tuple[RangeTestResult, int]]:
+    """Our range test on a fresh model per seed (cached): ``(result, steps)``."""
+    cache = Cache(task)
+    raw = dataclasses.asdict(settings)
+    keys = [key_of("sweep", raw, f"s{s}") for s in seeds]
+    todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    run_jobs(sweep_job, [(task, raw, seeds[i]) for i in todo], jobs, on_done=done)
+    return [
+        (RangeTestResult.from_json(cache.get(k)["result"]), cache.get(k)["steps"]) for k in keys
+    ]
 
 
 def collapsed(task: str, final: float, grid_peak: float, diverged: bool) -> bool:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from .._base import Schedule, from_config
 from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
 from ..validation import boolean, fail, instance, integer, real
+from ._reading import Reading
 
 __all__ = [
     "Plan",
@@ -43,23 +44,6 @@ PLAN_MOMENTUM = (0.85, 0.95)
 POLICIES = ("one_cycle", "triangular", "constant")
 
 _PLAN_FORMAT = "clr-plan/1"
-
-
-class _Reading(Protocol):
-    @property
-    def base_lr(self) -> float: ...
-    @property
-    def max_lr(self) -> float: ...
-    @property
-    def lr(self) -> float: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def diverged(self) -> bool: ...
-    @property
-    def suggestions(self) -> Mapping[str, float]: ...
-    @property
-    def diagnostics(self) -> Mapping[str, Any]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +128,7 @@ class Plan:
         )
 
 
-def plan_peak(result: _Reading) -> tuple[float, list[str]]:
+def plan_peak(result: Reading) -> tuple[float, list[str]]:
     """The plan's peak rate and why: ``PEAK_FACTOR`` times the reading's edge.
 
     The edge is where the loss bottoms out before blowing up (the ``minimum``
@@ -159,7 +143,7 @@ def plan_peak(result: _Reading) -> tuple[float, list[str]]:
 
 
 def recommend(
-    result: _Reading,
+    result: Reading,
     iterations_per_epoch: int,
     epochs: float | None = None,
     *,

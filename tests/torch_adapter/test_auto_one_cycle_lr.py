@@ -140,6 +140,31 @@ def test_trains_a_real_model_without_collapse():
         loss.backward()
         opt.step()
         sched.step(loss)
-    final = float(torch.nn.functional.mse_loss(model(x).squeeze(1), y))
+    with torch.no_grad():
+        final = float(torch.nn.functional.mse_loss(model(x).squeeze(1), y))
     assert sched.auto.decided
     assert final < 0.1 * first
+
+
+def test_schedule_lr_applies_a_plan_rate_and_momentum():
+    import math
+
+    from clr_core.rangetest import analyze
+    from clr_torch import ScheduleLR
+
+    lrs = [10 ** (-4 + 5 * i / 99) for i in range(100)]
+
+    def v(lr):
+        x = math.log10(lr)
+        return 2.0 if x < -3 else (2.0 - (x + 3) if x < -1 else 40 * (x + 1) ** 2)
+
+    plan = analyze(lrs, [v(x) for x in lrs]).recommend(10, 5)
+    opt = make()
+    sched = ScheduleLR(opt, plan)
+    for t in range(50):
+        assert opt.param_groups[0]["lr"] == plan.lr(t)
+        assert opt.param_groups[0]["momentum"] == plan.momentum(t)
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="`momentum`"):
+        ScheduleLR(make(), plan, momentum=plan.momentum)

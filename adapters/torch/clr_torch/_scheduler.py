@@ -29,6 +29,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 import clr_core
 from clr_core import SCALAR, Schedule, validation
+from clr_core.rangetest import Plan
 from clr_core.validation import MAX_STEPS
 
 __all__ = ["MOMENTUM_KEYS", "ScheduleLR", "momentum_key_for"]
@@ -413,8 +414,10 @@ class ScheduleLR(LRScheduler):
     Parameters
     ----------
     optimizer : torch.optim.Optimizer
-    schedule : clr_core.Schedule or sequence of them
-        One schedule for every group, or one per param group.
+    schedule : clr_core.Schedule, sequence of them, or clr_core.rangetest.Plan
+        One schedule for every group, or one per param group; or the plan of
+        ``result.recommend(...)``, whose rate and momentum schedules are then used
+        (``momentum`` must be ``None``).
     momentum : clr_core.Schedule or sequence of (Schedule or None), optional
         Momentum schedule(s) within ``[0, 1]``, e.g. ``schedule.momentum(0.85, 0.95)``;
         ``None`` leaves momentum alone. Written to the key given by
@@ -472,7 +475,7 @@ class ScheduleLR(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        schedule: Schedule | Sequence[Schedule],
+        schedule: Schedule | Sequence[Schedule] | Plan,
         momentum: Schedule | Sequence[Schedule | None] | None = None,
         last_epoch: int = -1,
         momentum_key: str | None = None,
@@ -484,6 +487,12 @@ class ScheduleLR(LRScheduler):
             raise _fail("last_epoch", "an int >= -1", last_epoch, TypeError)
         if not -1 <= last_epoch < MAX_STEPS:
             raise _fail("last_epoch", f"an int in [-1, {MAX_STEPS})", last_epoch)
+        if isinstance(schedule, Plan):  # result.recommend(...): its rate and its momentum
+            if momentum is not None:
+                raise _fail(
+                    "momentum", "None when schedule is a Plan (the plan has its own)", momentum
+                )
+            schedule, momentum = schedule.lr, schedule.momentum
         n = len(optimizer.param_groups)
         lrs = _per_group("schedule", schedule, n)
         moms = _per_group("momentum", momentum, n, allow_none=True)
