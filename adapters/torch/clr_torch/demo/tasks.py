@@ -38,6 +38,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import signal
 import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ __all__ = [
     "mean_curve",
     "reach",
     "run_jobs",
+    "default_jobs",
 ]
 
 
@@ -601,7 +603,21 @@ def reach(
 
 
 def _init_worker() -> None:
+    # Ctrl-C reaches every process of the terminal's group: the parent alone handles it
+    # (run_jobs then stops the workers), so no worker prints a KeyboardInterrupt of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+
+
+def _stop(pool: Any) -> None:
+    """Stop ``pool`` now: drop its queued jobs and end the running ones."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_jobs() -> int:
@@ -623,6 +639,9 @@ def run_jobs(
     ``fn`` must be importable (a module-level function); results come back in the
     order of ``jobs``, identical to a serial run since every job is seeded.
     ``on_done(index, result)`` is called in this process as each job finishes.
+    If a job fails or the wait is interrupted (Ctrl-C), the queued jobs are dropped
+    and the running ones stopped before the exception propagates; the workers ignore
+    Ctrl-C themselves and leave it to this process.
     """
     if n_jobs <= 1 or len(jobs) <= 1:
         out = []
@@ -636,13 +655,20 @@ def run_jobs(
 
     results: list[Any] = [None] * len(jobs)
     ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(
+    pool = cf.ProcessPoolExecutor(
         max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker
-    ) as pool:
+    )
+    try:
         futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
         for fut in cf.as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()
             if on_done is not None:
                 on_done(i, results[i])
+    except BaseException:
+        # Ctrl-C, or a job failed: stop the workers now instead of waiting for every
+        # queued job (which is what leaving a `with` block would do).
+        _stop(pool)
+        raise
+    pool.shutdown()
     return results
