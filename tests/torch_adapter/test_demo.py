@@ -1,4 +1,5 @@
-"""`clr demo`: the real --quick preset end to end, atomic outputs, options, missing deps.
+"""`clr demo`: the real --quick preset end to end, atomic outputs, options, missing deps,
+worker processes (the same numbers as a serial run; Ctrl-C stops them).
 
 Needs the demo extra (torch, tqdm, matplotlib, mnist1d, scikit-learn): missing
 ones fail the run here rather than skip it.
@@ -8,7 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
+import signal
 import sys
+from typing import ClassVar
 
 import matplotlib
 import mnist1d  # noqa: F401  (the demo's data: fail loudly where it is missing)
@@ -17,6 +22,7 @@ import sklearn  # noqa: F401
 from clr_entry_points import make_visible
 
 from clr_core.cli import main
+from clr_core.rangetest import Plan, RangeTestResult
 from clr_torch.demo import cli as demo_cli
 from clr_torch.demo import run
 from clr_torch.demo.cli import INSTALL_HINT
@@ -35,13 +41,36 @@ def _clr_demo_is_registered(monkeypatch, tmp_path_factory):
 
 
 def _rows(markdown: str) -> dict[str, list[str]]:
-    """The table's rows by policy: the cells of each ``| policy | ... |`` line."""
+    """The table's rows by policy: the cells of each ``| policy | ... |`` line, bold
+    markers removed; the recommended row's ``recommended: <plan policy>`` keyed
+    ``recommended``."""
     rows = {}
     for line in markdown.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and cells[0] in POLICIES:
-            rows[cells[0]] = cells
+        cells = [
+            c.strip().removeprefix("**").removesuffix("**") for c in line.strip("|").split("|")
+        ]
+        key = cells[0].split(":")[0]
+        if line.startswith("|") and key in POLICIES:
+            rows[key] = cells
     return rows
+
+
+def _expected_policies(out) -> list[str]:
+    """POLICIES in order, 1cycle left out when the hand-off's 1cycle is the recommended plan;
+    checks that results.json's plan is the recommendation of range_test.json's reading."""
+    data = json.loads((out / "results.json").read_text())
+    result = RangeTestResult.from_json(out / "range_test.json")
+    ipe, epochs = data["iterations_per_epoch"], data["config"]["epochs"]
+    plan = Plan.from_config(data["recommendation"])
+    assert plan == result.recommend(ipe, epochs)
+    one = result.to_one_cycle(ipe, epochs)
+    same = (plan.lr, plan.momentum) == (one, one.momentum(*run.ONE_CYCLE_MOMENTUM))
+    return [p for p in POLICIES if p != "1cycle" or not same]
+
+
+def _numbers(data) -> dict:
+    """results.json without how the run was done (processes, seconds)."""
+    return {k: v for k, v in data.items() if k not in ("jobs", "seconds")}
 
 
 def _no_staging_left(folder):
@@ -71,13 +100,15 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
     ipe = data["iterations_per_epoch"]
     assert ipe == 32
 
-    assert [r["policy"] for r in data["policies"]] == list(POLICIES)
+    assert [r["policy"] for r in data["policies"]] == _expected_policies(out)
+    assert data["jobs"] >= 1
     fixed = data["policies"][0]
     assert data["target_accuracy"] == pytest.approx(max(fixed["mean_curve"]))
     assert fixed["iterations_to_target"] is not None
     assert fixed["speedup"] == pytest.approx(1.0)
     for row in data["policies"]:
         epochs = c["fixed_epochs"] if row["policy"] == "fixed" else c["epochs"]
+        assert ("plan_policy" in row) == (row["policy"] == "recommended")
         assert row["iterations"] == epochs * ipe
         assert len(row["final_accuracies"]) == c["seeds"]
         assert all(0 < a <= 1 for a in row["final_accuracies"])
@@ -98,13 +129,33 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
     assert tri["base_lr"] == pytest.approx(rt["base_lr"])
     assert tri["max_lr"] == pytest.approx(rt["max_lr"])
     assert data["policies"][0]["lr_schedule"]["value"] == pytest.approx(rt["lr"])
-    assert data["policies"][-1]["momentum_schedule"] is not None  # 1cycle cycles momentum
-    assert data["policies"][-1]["lr_schedule"]["max_lr"] == pytest.approx(rt["one_cycle_peak"])
+    by_policy = {r["policy"]: r for r in data["policies"]}
+    if "1cycle" in by_policy:
+        one = by_policy["1cycle"]
+        assert one["momentum_schedule"] is not None  # 1cycle cycles momentum
+        assert one["lr_schedule"]["max_lr"] == pytest.approx(rt["one_cycle_peak"])
     assert rt["one_cycle_peak"] >= rt["max_lr"]
+    # the recommended row trains exactly the plan that results.json records, and is last
+    plan = Plan.from_config(data["recommendation"])
+    rec = data["policies"][-1]
+    assert rec["policy"] == "recommended"
+    assert rec["plan_policy"] == plan.policy
+    assert rec["lr_schedule"] == plan.lr.to_config()
+    assert rec["momentum_schedule"] == (
+        None if plan.momentum is None else plan.momentum.to_config()
+    )
+    if plan.policy == "one_cycle":
+        assert plan.lr.total_steps == rec["iterations"]
+    assert plan.reasons
 
     table = (out / "results.md").read_text()
     rows = _rows(table)
-    assert list(rows) == list(POLICIES)
+    assert list(rows) == _expected_policies(out)
+    assert rows["recommended"][0] == f"recommended: {plan.policy}"
+    rec_line = next(line for line in table.splitlines() if line.startswith("| **recommended"))
+    assert rec_line.count("**") == 2 * 5  # the highlighted row: every cell in bold
+    for reason in plan.reasons:
+        assert reason in table
     for row in data["policies"]:
         cells = rows[row["policy"]]
         assert cells[1] == f"{row['iterations']:,}"
@@ -129,27 +180,72 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
 def test_digits_small_run_prints_the_report(tmp_path, capsys, optimizer):
     out = tmp_path / "digits"
     args = ["demo", "--dataset", "digits", "--seeds", "1", "--epochs", "4", "--out", str(out)]
+    args += ["--jobs", "1"]  # the report, not the workers (tested above): no start-up cost
     assert main([*args, "--optimizer", optimizer]) == 0
     text = capsys.readouterr().out
     for word in ("base_lr", "max_lr", "confidence", "per sweep", "speed-up", "wrote"):
         assert word in text
-    assert list(_rows(text)) == list(POLICIES)
     data = json.loads((out / "results.json").read_text())
+    assert list(_rows(text)) == _expected_policies(out)
+    plan = data["recommendation"]
+    assert f"recommended for 4 epochs (result.recommend(22, 4)): {plan['policy']}" in text
+    for reason in plan["reasons"]:
+        assert reason in text
     assert data["config"]["dataset"] == "digits"
     assert data["config"]["optimizer"] == optimizer
     assert data["iterations_per_epoch"] == 22  # 1400 examples, batch 64
     assert data["range_test"]["base_lr"] < data["range_test"]["max_lr"]
-    one = data["policies"][-1]
-    assert one["momentum_schedule"] is not None
-    assert (out / "results.md").read_text().count("\n| ") >= len(POLICIES)
+    rec = data["policies"][-1]
+    assert rec["policy"] == "recommended"
+    assert (rec["momentum_schedule"] is None) == (plan["momentum"] is None)
+    assert (out / "results.md").read_text().count("\n| ") >= len(_expected_policies(out)) + 1
 
 
-def test_same_config_same_numbers(tmp_path):
-    config = DemoConfig(dataset="digits", seeds=2, epochs=2, fixed_epochs=2, sweeps=1)
-    a = run_demo(config, tmp_path / "a", progress=False)
-    b = run_demo(config, tmp_path / "b", progress=False)
-    a.pop("seconds"), b.pop("seconds")
-    assert a == b
+def test_worker_processes_give_the_serial_numbers(tmp_path):
+    """--jobs 2 (range tests and training in two worker processes) and --jobs 1 (all in
+    this process) write the same results.json, apart from how the run was done."""
+    data = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        args = ["demo", "--quick", "--seeds", "2", "--epochs", "2", "--out", str(out)]
+        assert main([*args, "--jobs", jobs]) == 0
+        data[jobs] = json.loads((out / "results.json").read_text())
+    assert (data["1"]["jobs"], data["2"]["jobs"]) == (1, 2)
+    assert _numbers(data["1"]) == _numbers(data["2"])
+    assert (tmp_path / "jobs1" / "range_test.json").read_text() == (
+        tmp_path / "jobs2" / "range_test.json"
+    ).read_text()
+    assert len(data["1"]["policies"]) >= 5
+    assert data["1"]["range_test"]["sweeps"] == run.PRESETS["quick"].sweeps
+
+
+class _Bar(run.tqdm):
+    """The demo's progress bar, knowing its label even when disabled."""
+
+    def __init__(self, *args, **kwargs):
+        self.label = kwargs.get("desc", "")
+        super().__init__(*args, **kwargs)
+
+
+class _CountingBar(_Bar):
+    """Counts the training epochs it is told of."""
+
+    epochs: ClassVar[list[int]] = []
+
+    def update(self, n=1):
+        if self.label.startswith("(2)"):
+            type(self).epochs.append(n)
+        return super().update(n)
+
+
+def test_the_bar_counts_every_workers_epochs(tmp_path, monkeypatch):
+    _CountingBar.epochs = []
+    monkeypatch.setattr(run, "tqdm", _CountingBar)
+    config = DemoConfig(dataset="digits", seeds=2, epochs=2, fixed_epochs=3, sweeps=1)
+    data = run_demo(config, tmp_path / "o", progress=False, jobs=2)
+    epochs = sum(len(r["mean_curve"]) * config.seeds for r in data["policies"])
+    assert epochs == config.seeds * (3 + 2 * (len(data["policies"]) - 1))
+    assert _CountingBar.epochs == [1] * epochs  # one tick per epoch, from the workers
 
 
 class _Boom:
@@ -173,6 +269,7 @@ def test_interrupted_run_leaves_out_as_it_was(tmp_path, monkeypatch, capsys, err
     boom = _Boom(error)
     monkeypatch.setattr(run, "train", boom)
     args = ["demo", "--dataset", "digits", "--seeds", "1", "--epochs", "2", "--out", str(out)]
+    args += ["--jobs", "1"]  # the failing trainer lives in this process
     if error is KeyboardInterrupt:
         assert main(args) == 130
         assert "interrupted" in capsys.readouterr().err
@@ -185,11 +282,49 @@ def test_interrupted_run_leaves_out_as_it_was(tmp_path, monkeypatch, capsys, err
     assert _no_staging_left(tmp_path) == []
 
 
+class _InterruptingBar(_Bar):
+    """Sends this process a real SIGINT (what Ctrl-C sends) at the first training epoch a
+    worker reports, and records how many epochs the training bar was told of in all."""
+
+    counts: ClassVar[list[tuple[int, int]]] = []
+    ticks = 0
+
+    def update(self, n=1):
+        if self.label.startswith("(2)"):
+            if not self.ticks:
+                os.kill(os.getpid(), signal.SIGINT)
+            self.ticks += n
+        return super().update(n)
+
+    def close(self):  # tqdm closes a bar again when it is collected
+        if self.label.startswith("(2)") and not getattr(self, "counted", False):
+            self.counted = True
+            type(self).counts.append((self.ticks, self.total))
+        super().close()
+
+
+def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.md").write_text("from an earlier run\n")
+    monkeypatch.setattr(run, "tqdm", _InterruptingBar)
+    _InterruptingBar.counts = []
+    config = DemoConfig(dataset="digits", seeds=2, epochs=30, sweeps=1, sweep_steps=50)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(config, out, progress=False, jobs=2)
+    [(done, total)] = _InterruptingBar.counts
+    assert 1 <= done < total // 2  # stopped, not waited for: most epochs never ran
+    assert multiprocessing.active_children() == []  # the workers and the manager are gone
+    assert [p.name for p in out.iterdir()] == ["results.md"]
+    assert (out / "results.md").read_text() == "from an earlier run\n"
+    assert _no_staging_left(tmp_path) == []
+
+
 def test_interrupt_before_the_folder_exists_creates_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "train", _Boom(KeyboardInterrupt))
     out = tmp_path / "new"
     assert main(["demo", "--dataset", "digits", "--seeds", "1", "--epochs", "1",
-                 "--out", str(out)]) == 130  # fmt: skip
+                 "--jobs", "1", "--out", str(out)]) == 130  # fmt: skip
     assert list(tmp_path.iterdir()) == []
 
 
@@ -200,6 +335,7 @@ def test_interrupt_before_the_folder_exists_creates_nothing(tmp_path, monkeypatc
         (["--epochs", "-3"], "--epochs"),
         (["--epochs", "ten"], "'ten'"),
         (["--threads", "0"], "--threads"),
+        (["--jobs", "0"], "--jobs"),
         (["--quick", "--full"], "not allowed with"),
         (["--dataset", "cifar10"], "cifar10"),
         (["--optimizer", "lamb"], "lamb"),
@@ -227,14 +363,20 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys):
 def test_config_validation_names_the_argument():
     with pytest.raises(ValueError, match=r"seeds=0"):
         DemoConfig(seeds=0)
-    with pytest.raises(TypeError, match=r"epochs=2.5"):
+    with pytest.raises(ValueError, match=r"epochs=2.5"):
         DemoConfig(epochs=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"epochs='3'"):
+        DemoConfig(epochs="3")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"sweep_steps=10"):
+        DemoConfig(sweep_steps=10)
     with pytest.raises(ValueError, match=r"dataset='cifar10'"):
         DemoConfig(dataset="cifar10")
     with pytest.raises(ValueError, match=r"preset='huge'"):
         DemoConfig.from_preset("huge")
     with pytest.raises(TypeError, match=r"config"):
         run_demo({"seeds": 1}, "out")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"jobs=0"):
+        run_demo(DemoConfig(), "out", jobs=0)
     quick = DemoConfig.from_preset("quick", seeds=3, epochs=None)
     assert quick.seeds == 3
     assert quick.epochs == run.PRESETS["quick"].epochs
@@ -262,7 +404,7 @@ def test_help_lists_every_option(capsys, entry):
         assert demo_cli.main(["--help"]) == 0
     text = capsys.readouterr().out
     for option in ("--quick", "--full", "--dataset", "--optimizer", "--seeds", "--epochs",
-                   "--out", "--json", "--threads"):  # fmt: skip
+                   "--out", "--json", "--threads", "--jobs"):  # fmt: skip
         assert option in text
 
 
@@ -272,18 +414,31 @@ def test_python_dash_m_runs_the_same_command(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_schedules_plot_values_match_the_hand_off():
-    """The plans are exactly the range test's hand-off (no restated formulas)."""
-    from clr_core.rangetest import RangeTestResult
-
+def test_schedules_plot_values_match_the_hand_off(monkeypatch):
+    """The plans are exactly the range test's hand-off and recommendation (no restated
+    formulas); 1cycle gets its own row only when it differs from the recommended plan."""
     r = RangeTestResult(0.01, 0.2, 0.1, 1.0, (), {}, (), (), ())
     task = run.load_task("digits")
     config = DemoConfig(dataset="digits", epochs=8)
     plans = {p.policy: p for p in run._plans(r, task, config)}
     ipe = task.steps_per_epoch
+    assert list(plans) == list(POLICIES)
     assert plans["triangular"].lr == r.to_triangular(ipe, epochs=8)
     assert plans["exp_range"].lr == r.to_exp_range(ipe, epochs=8)
     assert plans["1cycle"].lr == r.to_one_cycle(ipe, 8)
     assert plans["fixed"].epochs == config.fixed_epochs
     assert math.isclose(plans["fixed"].lr(123), 0.1)
     assert plans["1cycle"].epochs == 8
+    plan = r.recommend(ipe, 8)
+    rec = plans["recommended"]
+    assert (rec.lr, rec.momentum, rec.plan_policy, rec.epochs) == (
+        plan.lr, plan.momentum, plan.policy, 8
+    )  # fmt: skip
+    assert plans["1cycle"].lr != plan.lr
+
+    one = r.to_one_cycle(ipe, 8)
+    same = Plan(one, one.momentum(*run.ONE_CYCLE_MOMENTUM), "one_cycle", ("the hand-off",))
+    monkeypatch.setattr(RangeTestResult, "recommend", lambda self, ipe, epochs: same)
+    plans = {p.policy: p for p in run._plans(r, task, config)}
+    assert list(plans) == [p for p in POLICIES if p != "1cycle"]
+    assert plans["recommended"].lr == one

@@ -155,10 +155,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print the result as JSON on stdout (no progress bars)"
     )
     p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes running the independent runs (default: one per core); "
+        "every run is seeded, so the numbers do not depend on it",
+    )
+    p.add_argument(
         "--threads",
         type=_positive_int,
         metavar="N",
-        help="torch intra-op threads (default 1: one core, reproducible timings)",
+        help="torch intra-op threads in each process (default 1)",
     )
 
 

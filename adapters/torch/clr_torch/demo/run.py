@@ -2,11 +2,11 @@
 
 The pipeline (:func:`run_demo`):
 
-1. **Range test.** A few LR range tests (:func:`clr_torch.range_test`, exponential
-   sweep, held-out accuracy as the metric, read off by clr_core) on fresh models,
-   combined into median bounds (:func:`clr_core.rangetest.combine`). The held-out
-   batches are carved from the *training* set (the last four batches' worth of
-   examples), so the test set plays no part in choosing a rate.
+1. **Range test.** A few LR range tests (:func:`clr_torch.demo.tasks.sweep` with
+   :data:`~clr_torch.demo.tasks.DEMO_SWEEP`: exponential sweep, held-out accuracy
+   as the metric, read off by clr_core) on fresh models, combined into median
+   bounds (:func:`clr_core.rangetest.combine`). The held-out batches are carved
+   from the *training* set, so the test set plays no part in choosing a rate.
 2. **Training.** The same network trained from the same seeds with
 
    * ``fixed``: the range test's single-rate suggestion ``result.lr``, for twice
@@ -17,8 +17,15 @@ The pipeline (:func:`run_demo`):
      at ``base_lr``), momentum held at 0.9 as in the CLR paper;
    * ``1cycle``: ``result.to_one_cycle(...)`` peaking at ``result.one_cycle_peak``, with the
      inverse momentum cycle 0.95 -> 0.85 -> 0.95 (Smith 2018) from
-     ``schedule.momentum()`` (Adam: on ``beta1``).
+     ``schedule.momentum()`` (Adam: on ``beta1``); left out when it is the
+     recommended plan itself;
+   * ``recommended``: ``result.recommend(iterations_per_epoch, epochs)``, the plan
+     clr-core stands behind for the budget (its policy, e.g. ``one_cycle``, and its
+     reasons are reported), the table's highlighted row.
 
+   The runs are independent and seeded, so they go to ``jobs`` worker processes
+   (:func:`clr_torch.demo.tasks.run_jobs`; the range tests too) and give the same
+   numbers as a serial run. Each process uses ``threads`` torch threads.
 3. **Table.** Per policy: iterations trained, final test accuracy (mean ± std
    over seeds), iterations until the policy's *mean* curve comes within 0.5
    points of the best of the fixed rate's mean curve, and the speed-up against
@@ -28,12 +35,13 @@ The pipeline (:func:`run_demo`):
 
 Everything is written to a staging folder beside ``--out`` and moved into place
 (file by file, with :func:`os.replace`) only when the run has finished: an
-interrupted run leaves ``--out`` as it was.
+interrupted run (Ctrl-C stops the workers too) leaves ``--out`` as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -42,7 +50,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,25 +58,29 @@ import torch
 from tqdm import tqdm
 
 from clr_core import Constant, Schedule
-from clr_core.rangetest import RangeTestResult, combine
+from clr_core.rangetest import Plan, RangeTestResult, combine
+from clr_core.validation import choice, fail, instance, integer
 
-from .._rangetest import range_test
 from .tasks import (
+    DEMO_SWEEP,
     TASKS,
+    SweepSettings,
     Task,
     TrainRun,
-    batches,
-    hold_out,
+    default_jobs,
     load_task,
-    make_model,
-    make_optimizer,
+    mean_curve,
+    reach,
+    run_jobs,
+    sweep,
     train,
 )
 
 __all__ = ["Preset", "PRESETS", "POLICIES", "DemoConfig", "run_demo", "main"]
 
-#: The policies compared, in table order.
-POLICIES = ("fixed", "triangular", "triangular2", "exp_range", "1cycle")
+#: The policies compared, in table order (``1cycle`` is left out when it is the
+#: recommended plan; ``recommended`` is the highlighted row).
+POLICIES = ("fixed", "triangular", "triangular2", "exp_range", "1cycle", "recommended")
 #: "Reaches the target": the mean curve comes within this much accuracy of it (0.5 points).
 TOLERANCE = 0.005
 #: Momentum (SGD) / beta1 (Adam) of the policies that do not cycle it.
@@ -94,20 +106,21 @@ class Preset:
     seeds : int
         Training seeds per policy.
     epochs : int
-        Epoch budget of the cyclic policies and 1cycle.
+        Epoch budget of the cyclic policies, 1cycle and the recommended plan.
     fixed_factor : int
         The fixed rate trains ``fixed_factor * epochs`` epochs.
     sweeps : int
         Range tests run (seeds ``0 .. sweeps - 1``) and combined.
     sweep_steps : int
-        Points in each range test's sweep.
+        Points in each range test's sweep (the rest of the sweep is
+        :data:`~clr_torch.demo.tasks.DEMO_SWEEP`).
     """
 
     seeds: int
     epochs: int
     fixed_factor: int = 2
     sweeps: int = 3
-    sweep_steps: int = 200
+    sweep_steps: int = DEMO_SWEEP.steps
 
 
 PRESETS = {
@@ -116,28 +129,15 @@ PRESETS = {
     "full": Preset(seeds=10, epochs=50, sweeps=5, sweep_steps=300),
 }
 
-SWEEP_START, SWEEP_END = 1e-4, 10.0
-HELD_OUT_BATCHES = 4
-
-
-def _fail(name: str, expected: str, value: Any, kind: type[Exception] = ValueError) -> Exception:
-    return kind(f"Argument `{name}` must be {expected}. Received: {name}={value!r}")
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(name, "an int", value, TypeError)
-    if value < 1:
-        raise _fail(name, "an int >= 1", value)
-    return value
-
 
 @dataclasses.dataclass(frozen=True)
 class DemoConfig:
     """One demo run's settings, validated on construction.
 
     ``DemoConfig.from_preset("quick", seeds=3)`` starts from a preset and
-    overrides some numbers.
+    overrides some numbers. ``threads`` is the torch threads of each process
+    (default 1); how many processes run the jobs is :func:`run_demo`'s ``jobs``,
+    which changes the time a run takes and never its numbers.
     """
 
     dataset: str = "mnist1d"
@@ -151,25 +151,19 @@ class DemoConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.dataset not in TASKS:
-            raise _fail("dataset", f"one of {TASKS}", self.dataset)
-        if self.optimizer not in ("sgd", "adam"):
-            raise _fail("optimizer", "'sgd' or 'adam'", self.optimizer)
-        if self.preset not in PRESETS:
-            raise _fail("preset", f"one of {tuple(PRESETS)}", self.preset)
+        choice("dataset", self.dataset, TASKS)
+        choice("optimizer", self.optimizer, ("sgd", "adam"))
+        choice("preset", self.preset, tuple(PRESETS))
         for name in ("seeds", "epochs", "fixed_epochs", "sweeps"):
-            _count(name, getattr(self, name))
-        if _count("sweep_steps", self.sweep_steps) < 20:
-            raise _fail("sweep_steps", "an int >= 20", self.sweep_steps)
+            object.__setattr__(self, name, integer(name, getattr(self, name), low=1))
+        object.__setattr__(self, "sweep_steps", integer("sweep_steps", self.sweep_steps, low=20))
         if self.threads is not None:
-            _count("threads", self.threads)
+            object.__setattr__(self, "threads", integer("threads", self.threads, low=1))
 
     @classmethod
     def from_preset(cls, preset: str = "default", **overrides: Any) -> DemoConfig:
         """The preset's numbers, with ``overrides`` (``None`` values ignored) on top."""
-        if preset not in PRESETS:
-            raise _fail("preset", f"one of {tuple(PRESETS)}", preset)
-        p = PRESETS[preset]
+        p = PRESETS[choice("preset", preset, tuple(PRESETS))]
         kw: dict[str, Any] = {
             "preset": preset,
             "seeds": p.seeds,
@@ -178,9 +172,59 @@ class DemoConfig:
             "sweep_steps": p.sweep_steps,
         }
         kw.update({k: v for k, v in overrides.items() if v is not None})
-        if "fixed_epochs" not in overrides or overrides["fixed_epochs"] is None:
-            kw["fixed_epochs"] = p.fixed_factor * _count("epochs", kw["epochs"])
+        if overrides.get("fixed_epochs") is None:
+            kw["fixed_epochs"] = p.fixed_factor * integer("epochs", kw["epochs"], low=1)
         return cls(**kw)
+
+    @property
+    def sweep_settings(self) -> SweepSettings:
+        """The demo's sweep (:data:`~clr_torch.demo.tasks.DEMO_SWEEP`) with this run's steps."""
+        return dataclasses.replace(DEMO_SWEEP, steps=self.sweep_steps)
+
+
+# --------------------------------------------------------------------------- #
+# Progress across processes
+# --------------------------------------------------------------------------- #
+
+
+class _BarTicks:
+    """The serial run's tick target: ``put(n)`` advances the bar directly."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def put(self, n: int) -> None:
+        self.bar.update(n)
+
+
+@contextlib.contextmanager
+def _ticks(bar: Any, parallel: bool) -> Iterator[Any]:
+    """Something with ``put(n)`` that a job (here or in a worker) calls to advance ``bar``.
+
+    Workers cannot share a tqdm bar: in parallel, they put their ticks on a queue
+    of a ``multiprocessing`` manager, and a thread of this process reads it into
+    the bar.
+    """
+    if not parallel:
+        yield _BarTicks(bar)
+        return
+    import multiprocessing
+    import threading
+
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        queue = manager.Queue()
+
+        def drain() -> None:
+            for n in iter(queue.get, None):
+                bar.update(n)
+
+        reader = threading.Thread(target=drain, name="clr-demo-progress", daemon=True)
+        reader.start()
+        try:
+            yield queue
+        finally:
+            queue.put(None)
+            reader.join()
 
 
 # --------------------------------------------------------------------------- #
@@ -188,40 +232,31 @@ class DemoConfig:
 # --------------------------------------------------------------------------- #
 
 
+def _sweep_job(
+    task: Task, seed: int, settings: SweepSettings, optimizer: str, threads: int
+) -> RangeTestResult:
+    """One range test, in this process or a worker (module level: picklable)."""
+    torch.set_num_threads(threads)
+    return sweep(task, seed, settings, optimizer)
+
+
 def _range_tests(
-    task: Task, config: DemoConfig, progress: bool
+    task: Task, config: DemoConfig, jobs: int, progress: bool
 ) -> tuple[RangeTestResult, list[RangeTestResult]]:
-    sub, val = hold_out(task, HELD_OUT_BATCHES)
-    results = []
+    settings = config.sweep_settings
+    work = [
+        (task, seed, settings, config.optimizer, config.threads or 1)
+        for seed in range(config.sweeps)
+    ]
     with tqdm(
-        total=config.sweeps * config.sweep_steps,
+        total=config.sweeps * settings.steps,
         desc="(1) range test",
         unit="step",
         file=sys.stderr,
         disable=not progress,
         leave=False,
     ) as bar:
-        for seed in range(config.sweeps):
-            torch.manual_seed(seed)
-            model = make_model(task.name)
-            opt = make_optimizer(config.optimizer, model.parameters(), SWEEP_START)
-            stream = batches(sub, torch.Generator().manual_seed(seed))
-            loader = [next(stream) for _ in range(config.sweep_steps)]
-            r = range_test(
-                model,
-                opt,
-                loader,
-                torch.nn.functional.cross_entropy,
-                start_lr=SWEEP_START,
-                end_lr=SWEEP_END,
-                num_steps=config.sweep_steps,
-                metric="accuracy",
-                val_loader=val,
-                val_batches=len(val),
-                progress=False,
-            )
-            results.append(r)
-            bar.update(config.sweep_steps)
+        results = run_jobs(_sweep_job, work, jobs, on_done=lambda i, r: bar.update(settings.steps))
     return combine(results), results
 
 
@@ -231,60 +266,84 @@ def _range_tests(
 
 
 @dataclasses.dataclass(frozen=True)
-class _Plan:
+class _Policy:
+    """One row of the table: a rate schedule, a momentum schedule, a length."""
+
     policy: str
     lr: Schedule
     momentum: Schedule | None  # None: held at FIXED_MOMENTUM
     epochs: int
+    plan_policy: str | None = None  # the recommended plan's own policy name
 
 
-def _plans(result: RangeTestResult, task: Task, config: DemoConfig) -> list[_Plan]:
+def _plans(result: RangeTestResult, task: Task, config: DemoConfig) -> list[_Policy]:
     ipe, e = task.steps_per_epoch, config.epochs
     one = result.to_one_cycle(ipe, e)
-    return [
-        _Plan("fixed", Constant(result.lr), None, config.fixed_epochs),
-        _Plan("triangular", result.to_triangular(ipe, epochs=e), None, e),
-        _Plan("triangular2", result.to_triangular2(ipe, epochs=e), None, e),
-        _Plan("exp_range", result.to_exp_range(ipe, epochs=e), None, e),
-        _Plan("1cycle", one, one.momentum(*ONE_CYCLE_MOMENTUM), e),
+    one_mom = one.momentum(*ONE_CYCLE_MOMENTUM)
+    plan = result.recommend(ipe, e)
+    rows = [
+        _Policy("fixed", Constant(result.lr), None, config.fixed_epochs),
+        _Policy("triangular", result.to_triangular(ipe, epochs=e), None, e),
+        _Policy("triangular2", result.to_triangular2(ipe, epochs=e), None, e),
+        _Policy("exp_range", result.to_exp_range(ipe, epochs=e), None, e),
     ]
+    if (plan.lr, plan.momentum) != (one, one_mom):
+        rows.append(_Policy("1cycle", one, one_mom, e))
+    rows.append(_Policy("recommended", plan.lr, plan.momentum, e, plan.policy))
+    return rows
+
+
+def _train_job(
+    trainer: Callable[..., TrainRun],
+    task: Task,
+    plan: _Policy,
+    seed: int,
+    optimizer: str,
+    threads: int,
+    ticks: Any,
+) -> TrainRun:
+    """One training run, in this process or a worker; ``ticks.put(1)`` after each epoch."""
+    torch.set_num_threads(threads)
+    return trainer(
+        task,
+        plan.lr,
+        epochs=plan.epochs,
+        seed=seed,
+        optimizer=optimizer,
+        momentum=plan.momentum,
+        on_epoch=lambda epoch, score: ticks.put(1),
+        record=False,
+    )
 
 
 def _train_all(
     task: Task,
-    plans: list[_Plan],
+    plans: list[_Policy],
     config: DemoConfig,
+    jobs: int,
     progress: bool,
     trainer: Callable[..., TrainRun],
 ) -> dict[str, list[TrainRun]]:
-    runs: dict[str, list[TrainRun]] = {p.policy: [] for p in plans}
-    total = config.seeds * sum(p.epochs for p in plans)
-    with tqdm(
-        total=total,
-        desc="(2) training",
+    order = [(plan, seed) for plan in plans for seed in range(config.seeds)]
+    parallel = jobs > 1 and len(order) > 1
+    n = min(jobs, len(order)) if parallel else 1
+    bar = tqdm(
+        total=sum(plan.epochs for plan, _ in order),
+        desc=f"(2) training ({n} process{'es' if n > 1 else ''})",
         unit="epoch",
         file=sys.stderr,
         disable=not progress,
         leave=False,
-    ) as bar:
-        for plan in plans:
-            for seed in range(config.seeds):
-                bar.set_postfix(policy=plan.policy, seed=seed, refresh=False)
-
-                def tick(epoch: int, acc: float) -> None:
-                    bar.update(1)
-
-                runs[plan.policy].append(
-                    trainer(
-                        task,
-                        plan.lr,
-                        epochs=plan.epochs,
-                        seed=seed,
-                        optimizer=config.optimizer,
-                        momentum=plan.momentum,
-                        on_epoch=tick,
-                    )
-                )
+    )
+    with bar, _ticks(bar, parallel) as ticks:
+        work = [
+            (trainer, task, plan, seed, config.optimizer, config.threads or 1, ticks)
+            for plan, seed in order
+        ]
+        done = run_jobs(_train_job, work, jobs if parallel else 1)
+    runs: dict[str, list[TrainRun]] = {p.policy: [] for p in plans}
+    for (plan, _), run in zip(order, done, strict=True):
+        runs[plan.policy].append(run)
     return runs
 
 
@@ -293,42 +352,32 @@ def _train_all(
 # --------------------------------------------------------------------------- #
 
 
-def _mean_curve(runs: list[TrainRun]) -> list[float]:
-    return [statistics.fmean(vals) for vals in zip(*(r.accuracies for r in runs), strict=True)]
-
-
 def _std(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def _reach(curve: list[float], target: float, ipe: int) -> int | None:
-    """Iterations until ``curve`` (one point per epoch) is within TOLERANCE of ``target``."""
-    for epoch, acc in enumerate(curve):
-        if acc >= target - TOLERANCE:
-            return (epoch + 1) * ipe
-    return None
-
-
 def _summarise(
-    plans: list[_Plan], runs: dict[str, list[TrainRun]], ipe: int
+    plans: list[_Policy], runs: dict[str, list[TrainRun]], ipe: int
 ) -> tuple[float, list[dict[str, Any]]]:
-    curves = {p.policy: _mean_curve(runs[p.policy]) for p in plans}
+    curves = {p.policy: mean_curve([r.accuracies for r in runs[p.policy]]) for p in plans}
     target = max(curves["fixed"])
-    fixed_iters = _reach(curves["fixed"], target, ipe)
+    fixed_iters = reach(curves["fixed"], target, ipe, TOLERANCE)
     rows = []
     for p in plans:
         finals = [r.final for r in runs[p.policy]]
-        reach = _reach(curves[p.policy], target, ipe)
-        rows.append(
+        hit = reach(curves[p.policy], target, ipe, TOLERANCE)
+        row: dict[str, Any] = {"policy": p.policy}
+        if p.plan_policy is not None:
+            row["plan_policy"] = p.plan_policy
+        row.update(
             {
-                "policy": p.policy,
                 "iterations": p.epochs * ipe,
                 "final_accuracy_mean": statistics.fmean(finals),
                 "final_accuracy_std": _std(finals),
                 "final_accuracies": finals,
                 "best_mean_accuracy": max(curves[p.policy]),
-                "iterations_to_target": reach,
-                "speedup": None if reach is None or fixed_iters is None else fixed_iters / reach,
+                "iterations_to_target": hit,
+                "speedup": None if hit is None or fixed_iters is None else fixed_iters / hit,
                 "diverged_runs": sum(r.diverged for r in runs[p.policy]),
                 "lr_schedule": p.lr.to_config(),
                 "momentum_schedule": None if p.momentum is None else p.momentum.to_config(),
@@ -338,6 +387,7 @@ def _summarise(
                 ],
             }
         )
+        rows.append(row)
     return target, rows
 
 
@@ -349,11 +399,22 @@ def _int(n: int | None) -> str:
     return "not reached" if n is None else f"{n:,}"
 
 
+def _label(row: dict[str, Any]) -> str:
+    """The policy cell: the recommended row names its plan's policy."""
+    if row["policy"] == "recommended":
+        return f"recommended: {row['plan_policy']}"
+    return str(row["policy"])
+
+
 def table_markdown(data: dict[str, Any]) -> str:
-    """The paper's table (and its notes) as markdown, from :func:`run_demo`'s result."""
+    """The paper's table (and its notes) as markdown, from :func:`run_demo`'s result.
+
+    The recommended plan's row is in bold.
+    """
     target = data["target_accuracy"]
     rt = data["range_test"]
     c = data["config"]
+    ipe = data["iterations_per_epoch"]
     head = (
         f"| policy | iterations | final test accuracy (%) | iterations to {_pct(target)}% "
         "| speed-up |"
@@ -361,36 +422,53 @@ def table_markdown(data: dict[str, Any]) -> str:
     lines = [head, "|:--|--:|--:|--:|--:|"]
     for row in data["policies"]:
         sp = row["speedup"]
-        lines.append(
-            f"| {row['policy']} | {row['iterations']:,} | {_pct(row['final_accuracy_mean'])} ± "
-            f"{_pct(row['final_accuracy_std'])} | {_int(row['iterations_to_target'])} | "
-            + ("–" if sp is None else f"{sp:.2f}x")
-            + " |"
-        )
+        cells = [
+            _label(row),
+            f"{row['iterations']:,}",
+            f"{_pct(row['final_accuracy_mean'])} ± {_pct(row['final_accuracy_std'])}",
+            _int(row["iterations_to_target"]),
+            "–" if sp is None else f"{sp:.2f}x",
+        ]
+        if row["policy"] == "recommended":
+            cells = [f"**{cell}**" for cell in cells]
+        lines.append("| " + " | ".join(cells) + " |")
     opt = "SGD, momentum 0.9" if c["optimizer"] == "sgd" else "Adam (beta1 0.9)"
     mom = "momentum" if c["optimizer"] == "sgd" else "beta1"
+    shown = {row["policy"] for row in data["policies"]}
     notes = [
         "",
-        f"{c['dataset']}, {opt}, batch {data['batch_size']} ({data['iterations_per_epoch']} "
+        f"{c['dataset']}, {opt}, batch {data['batch_size']} ({ipe} "
         f"iterations an epoch), {c['seeds']} seed(s); accuracy is on the test set.",
         f"Target: {_pct(target)}%, the best of the fixed rate's mean test-accuracy curve; a "
         f"policy reaches it when its mean curve (over seeds) comes within "
         f"{100 * TOLERANCE:.1f} points. Speed-up: the fixed rate's iterations to the target "
         "over the policy's.",
         f"Range test: {rt['sweeps']} sweep(s), {rt['iterations']:,} iterations in all, not "
-        "counted above (the fixed rate came from it too). "
+        "counted above (the fixed rate and the plan came from it too). "
         f"base_lr {rt['base_lr']:.3g}, max_lr {rt['max_lr']:.3g}, lr {rt['lr']:.3g}, "
         f"confidence {rt['confidence']:.2f}.",
         f"- fixed: lr {rt['lr']:.3g} for {c['fixed_epochs']} epochs (twice the budget, so its "
         "best is a plateau, as in the paper), momentum held.",
         f"- triangular, triangular2, exp_range: between base_lr and max_lr, {c['epochs']} "
         "epochs in whole cycles, momentum held (as in the CLR paper).",
-        f"- 1cycle: peak {rt['one_cycle_peak']:.3g} (the range test's 1cycle peak, above the "
-        f"cautious max_lr), start peak/10, {c['epochs']} epochs, {mom} cycled "
-        f"{ONE_CYCLE_MOMENTUM[1]} -> {ONE_CYCLE_MOMENTUM[0]} -> {ONE_CYCLE_MOMENTUM[1]}.",
     ]
+    one = (
+        f"- 1cycle: the hand-off `result.to_one_cycle({ipe}, {c['epochs']})`, peak "
+        f"{rt['one_cycle_peak']:.3g} (the range test's 1cycle peak, above the cautious "
+        f"max_lr), start peak/10, {mom} cycled "
+        f"{ONE_CYCLE_MOMENTUM[1]} -> {ONE_CYCLE_MOMENTUM[0]} -> {ONE_CYCLE_MOMENTUM[1]}"
+    )
+    notes.append(one + ("." if "1cycle" in shown else ": the recommended plan itself (one row)."))
+    plan = data["recommendation"]
+    notes.append(
+        f"- **recommended**: `result.recommend({ipe}, {c['epochs']})`, the plan clr-core "
+        f"recommends for this budget: {plan['policy']}, "
+        + (f"{mom} held." if plan["momentum"] is None else f"{mom} cycled.")
+        + " Its reasons:"
+    )
+    notes += [f"  - {reason}" for reason in plan["reasons"]]
     diverged = [
-        f"{r['policy']} ({r['diverged_runs']})" for r in data["policies"] if r["diverged_runs"]
+        f"{_label(r)} ({r['diverged_runs']})" for r in data["policies"] if r["diverged_runs"]
     ]
     if diverged:
         notes.append("- runs that diverged (counted at 10% from then on): " + ", ".join(diverged))
@@ -416,13 +494,21 @@ def _plot_sweep(result: RangeTestResult, path: Path) -> None:
     fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
-def _plot_schedules(plans: list[_Plan], ipe: int, optimizer: str, path: Path) -> None:
+def _style(i: int, policy: str) -> dict[str, Any]:
+    """Line colour and width: the recommended plan in black and thicker."""
+    if policy == "recommended":
+        return {"color": "k", "lw": 2.4}
+    return {"color": f"C{i}", "lw": 1.3}
+
+
+def _plot_schedules(plans: list[_Policy], ipe: int, optimizer: str, path: Path) -> None:
     fig, (top, bottom) = _figure(8, 6, rows=2)
     for i, p in enumerate(plans):
         steps = range(p.epochs * ipe)
         m = p.momentum if p.momentum is not None else Constant(FIXED_MOMENTUM)
-        top.plot(steps, [p.lr(t) for t in steps], color=f"C{i}", lw=1.3, label=p.policy)
-        bottom.plot(steps, [m(t) for t in steps], color=f"C{i}", lw=1.3, label=p.policy)
+        name = p.policy if p.plan_policy is None else f"recommended: {p.plan_policy}"
+        top.plot(steps, [p.lr(t) for t in steps], label=name, **_style(i, p.policy))
+        bottom.plot(steps, [m(t) for t in steps], label=name, **_style(i, p.policy))
     top.set_ylabel("learning rate")
     top.set_title("Schedules handed off from the range test (the fixed rate trains twice as long)")
     top.legend(fontsize="small")
@@ -438,17 +524,19 @@ def _plot_accuracy(data: dict[str, Any], path: Path) -> None:
     for i, row in enumerate(data["policies"]):
         mean, std = row["mean_curve"], row["std_curve"]
         x = [(e + 1) * ipe for e in range(len(mean))]
-        ax.plot(x, [100 * v for v in mean], color=f"C{i}", lw=1.5, label=row["policy"])
+        style = _style(i, row["policy"])
+        ax.plot(x, [100 * v for v in mean], label=_label(row), **style)
         ax.fill_between(
             x,
             [100 * (m - s) for m, s in zip(mean, std, strict=True)],
             [100 * (m + s) for m, s in zip(mean, std, strict=True)],
-            color=f"C{i}",
+            color=style["color"],
             alpha=0.12,
             lw=0,
         )
         if row["iterations_to_target"] is not None:
-            ax.plot([row["iterations_to_target"]], [100 * (target - TOLERANCE)], "o", color=f"C{i}")
+            hit = [row["iterations_to_target"]], [100 * (target - TOLERANCE)]
+            ax.plot(*hit, "o", color=style["color"])
     ax.axhline(
         100 * target, color="0.4", ls="--", lw=1, label=f"fixed rate's best {100 * target:.2f}%"
     )
@@ -469,7 +557,7 @@ def _plot_accuracy(data: dict[str, Any], path: Path) -> None:
 
 def _staging(out: Path) -> Path:
     if out.exists() and not out.is_dir():
-        raise _fail("out", "a folder (it names an existing file)", str(out))
+        raise fail("out", "a folder (it names an existing file)", str(out))
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     return Path(
@@ -486,6 +574,72 @@ def _publish(staging: Path, out: Path) -> list[Path]:
     return written
 
 
+def _data(
+    config: DemoConfig,
+    task: Task,
+    result: RangeTestResult,
+    sweeps: list[RangeTestResult],
+    plan: Plan,
+) -> dict[str, Any]:
+    """The head of ``results.json``: the configuration, the range test, the plan."""
+    return {
+        "config": dataclasses.asdict(config),
+        "batch_size": task.batch_size,
+        "iterations_per_epoch": task.steps_per_epoch,
+        "range_test": {
+            "base_lr": result.base_lr,
+            "max_lr": result.max_lr,
+            "lr": result.lr,
+            "one_cycle_peak": result.one_cycle_peak,
+            "confidence": result.confidence,
+            "reasons": list(result.reasons),
+            "suggestions": dict(result.suggestions),
+            "bounds_from": result.bounds_from,
+            "sweeps": len(sweeps),
+            "iterations": sum(len(r.lrs) for r in sweeps),
+            "per_sweep": [{"base_lr": r.base_lr, "max_lr": r.max_lr, "lr": r.lr} for r in sweeps],
+        },
+        "recommendation": plan.to_config(),
+    }
+
+
+def _write(
+    staging: Path,
+    data: dict[str, Any],
+    table: str,
+    result: RangeTestResult,
+    plans: list[_Policy],
+    progress: bool,
+    started: float,
+) -> None:
+    """Write every file of :data:`FILES` to ``staging`` (``data`` gets its ``seconds``)."""
+    with tqdm(
+        total=len(FILES),
+        desc="(4) figures",
+        unit="file",
+        file=sys.stderr,
+        disable=not progress,
+        leave=False,
+    ) as bar:
+        _plot_sweep(result, staging / "range_test.png")
+        bar.update(1)
+        optimizer = data["config"]["optimizer"]
+        _plot_schedules(plans, data["iterations_per_epoch"], optimizer, staging / "schedules.png")
+        bar.update(1)
+        _plot_accuracy(data, staging / "accuracy.png")
+        bar.update(1)
+        result.to_json(staging / "range_test.json")
+        bar.update(1)
+        data["seconds"] = round(time.perf_counter() - started, 1)
+        (staging / "results.json").write_text(
+            json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        bar.update(1)
+        title = "# clr demo: the CLR paper's Table 1 in miniature\n\n"
+        (staging / "results.md").write_text(title + table, encoding="utf-8")
+        bar.update(1)
+
+
 def run_demo(
     config: DemoConfig,
     out: str | os.PathLike[str],
@@ -493,6 +647,7 @@ def run_demo(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     trainer: Callable[..., TrainRun] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Run the demo and write its files to ``out``; return the result as JSON data.
 
@@ -509,16 +664,24 @@ def run_demo(
     log : callable, optional
         Called with each line of the human-readable report (e.g. ``print``).
     trainer : callable, optional
-        The training function, default :func:`clr_torch.demo.tasks.train`.
+        The training function, default :func:`clr_torch.demo.tasks.train`; with
+        ``jobs > 1`` it must be importable (a module-level function), since the
+        workers import it.
+    jobs : int, optional
+        Worker processes for the range tests and the training runs (default: one
+        per core, :func:`~clr_torch.demo.tasks.default_jobs`; 1: everything in this
+        process). Every run is seeded, so the numbers do not depend on it.
 
     Returns
     -------
     dict
-        What ``results.json`` holds: the configuration, the range test, and per
-        policy the table's numbers, the schedules' configs and the mean curves.
+        What ``results.json`` holds: the configuration, the range test, the
+        recommended plan (``Plan.to_config()``), and per policy the table's
+        numbers, the schedules' configs and the mean curves; then ``jobs`` and
+        ``seconds``, how the run was done.
     """
-    if not isinstance(config, DemoConfig):
-        raise _fail("config", "a DemoConfig", config, TypeError)
+    instance("config", config, DemoConfig, "a DemoConfig")
+    jobs = default_jobs() if jobs is None else integer("jobs", jobs, low=1)
     say = log if log is not None else (lambda line: None)
     out = Path(out)
     staging = _staging(out)
@@ -532,7 +695,7 @@ def run_demo(
             f"clr demo: {config.dataset}, {config.optimizer}, preset {config.preset}: "
             f"{config.seeds} seed(s), {config.epochs} epochs (fixed rate {config.fixed_epochs})"
         )
-        result, sweeps = _range_tests(task, config, progress)
+        result, sweeps = _range_tests(task, config, jobs, progress)
         rt_iters = sum(len(r.lrs) for r in sweeps)
         say(f"\n(1) LR range test ({len(sweeps)} sweep(s), {rt_iters} iterations)")
         for line in result.summary().splitlines():
@@ -541,60 +704,24 @@ def run_demo(
             for key in ("base_lr", "max_lr", "lr"):
                 each = ", ".join(f"{getattr(r, key):.3g}" for r in sweeps)
                 say(f"    {key} per sweep: {each}")
+        plan = result.recommend(ipe, config.epochs)
+        say(
+            f"\n    recommended for {config.epochs} epochs "
+            f"(result.recommend({ipe}, {config.epochs})): {plan.policy}"
+        )
+        for reason in plan.reasons:
+            say("      - " + reason)
         plans = _plans(result, task, config)
-        runs = _train_all(task, plans, config, progress, trainer or train)
+        runs = _train_all(task, plans, config, jobs, progress, trainer or train)
         target, rows = _summarise(plans, runs, ipe)
-        data: dict[str, Any] = {
-            "config": dataclasses.asdict(config),
-            "batch_size": task.batch_size,
-            "iterations_per_epoch": ipe,
-            "range_test": {
-                "base_lr": result.base_lr,
-                "max_lr": result.max_lr,
-                "lr": result.lr,
-                "one_cycle_peak": result.one_cycle_peak,
-                "confidence": result.confidence,
-                "reasons": list(result.reasons),
-                "suggestions": dict(result.suggestions),
-                "bounds_from": result.bounds_from,
-                "sweeps": len(sweeps),
-                "iterations": rt_iters,
-                "per_sweep": [
-                    {"base_lr": r.base_lr, "max_lr": r.max_lr, "lr": r.lr} for r in sweeps
-                ],
-            },
-            "target_accuracy": target,
-            "tolerance": TOLERANCE,
-            "policies": rows,
-        }
+        data = _data(config, task, result, sweeps, plan)
+        data.update({"target_accuracy": target, "tolerance": TOLERANCE, "policies": rows})
+        data["jobs"] = jobs
         table = table_markdown(data)
         say("\n(2) trained every policy; (3) results\n")
         for line in table.splitlines():
             say(line)
-        with tqdm(
-            total=len(FILES),
-            desc="(4) figures",
-            unit="file",
-            file=sys.stderr,
-            disable=not progress,
-            leave=False,
-        ) as bar:
-            _plot_sweep(result, staging / "range_test.png")
-            bar.update(1)
-            _plot_schedules(plans, ipe, config.optimizer, staging / "schedules.png")
-            bar.update(1)
-            _plot_accuracy(data, staging / "accuracy.png")
-            bar.update(1)
-            result.to_json(staging / "range_test.json")
-            bar.update(1)
-            data["seconds"] = round(time.perf_counter() - started, 1)
-            (staging / "results.json").write_text(
-                json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8"
-            )
-            bar.update(1)
-            title = "# clr demo: the CLR paper's Table 1 in miniature\n\n"
-            (staging / "results.md").write_text(title + table, encoding="utf-8")
-            bar.update(1)
+        _write(staging, data, table, result, plans, progress, started)
         written = _publish(staging, out)
     finally:
         torch.set_num_threads(threads)
@@ -615,13 +742,15 @@ def main(args: argparse.Namespace) -> int:
             threads=args.threads,
         )
         if Path(args.out).exists() and not Path(args.out).is_dir():
-            raise _fail("out", "a folder (it names an existing file)", args.out)
+            raise fail("out", "a folder (it names an existing file)", args.out)
     except (TypeError, ValueError) as e:
         print(f"clr demo: error: {e}", file=sys.stderr)
         return 2
     quiet = bool(args.json)
     try:
-        data = run_demo(config, args.out, progress=not quiet, log=None if quiet else print)
+        data = run_demo(
+            config, args.out, progress=not quiet, log=None if quiet else print, jobs=args.jobs
+        )
     except KeyboardInterrupt:
         print(f"\nclr demo: interrupted; nothing written to {args.out}", file=sys.stderr)
         return 130
