@@ -54,10 +54,11 @@ _PER_DATASET = {"mnist1d": ("mnist1d", "mnist1d"), "digits": ("sklearn", "scikit
 
 _DESCRIPTION = (
     "Run an LR range test on a small 1-D CNN (MNIST-1D, offline), then train with the "
-    "suggested fixed rate and with triangular, triangular2, exp_range and 1cycle between the "
-    "bounds found, over several seeds. Prints the paper's table (final accuracy, iterations to "
+    "suggested fixed rate, with triangular, triangular2, exp_range and 1cycle between the "
+    "bounds found, and with the plan result.recommend() gives for the budget, over several "
+    "seeds, in --jobs worker processes. Prints the paper's table (final accuracy, iterations to "
     "reach the fixed rate's best accuracy, speed-up) and writes it with figures to --out. "
-    "Presets (one torch thread, times measured on a 2-core machine): default "
+    "Presets (one torch thread a process, times measured on a 2-core machine): default "
     + PRESETS["default"]
     + "; --quick "
     + PRESETS["quick"]
