@@ -221,6 +221,10 @@ class RangeTestCallback(keras.callbacks.Callback):  # type: ignore[misc]
             print(f"range test: {self.monitor.stop_reason or 'stopped'}")
 
 
+def _is_tf_dataset(x: Any) -> bool:
+    return hasattr(x, "element_spec") and hasattr(x, "take")
+
+
 def _no_batches(x: Any) -> Exception:
     return fail("x", "data that yields at least one batch", x)
 
@@ -256,7 +260,7 @@ def _data(x: Any, batch_size: int | None, built: bool) -> tuple[Any, int | None,
             raise _no_batches(x)
         first = x[0]
         return x, batch_size or _leading_size(first), False, _inputs(first)
-    if hasattr(x, "element_spec") and hasattr(x, "take"):  # tf.data.Dataset
+    if _is_tf_dataset(x):
         for element in x.take(1):
             return x, batch_size or _leading_size(element), False, _inputs(element)
         raise _no_batches(x)
@@ -381,6 +385,10 @@ def range_test(
     )
     x, measured_batch, one_pass, first_inputs = _data(x, batch_size, model.built)
 
+    if one_pass or _is_tf_dataset(x):
+        kwargs.setdefault("shuffle", False)  # fit ignores it there, with a warning
+    if one_pass:
+        kwargs.setdefault("steps_per_epoch", n)  # fit warns only if the data end sooner
     run = _Run(model)
     run.build(first_inputs)
     run.snapshot()
