@@ -49,10 +49,12 @@ result = clr_keras.range_test(model, x_train, y_train, batch_size=BATCH, start_l
                               end_lr=10.0, metric="accuracy", progress=False)  # fmt: skip
 print(result.summary())
 
-schedule = result.to_schedule("triangular", iterations_per_epoch=steps_per_epoch, epochs=EPOCHS)
-optimizer = keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(schedule), momentum=0.9)
+# 1cycle over the budget, peaking at the cautious max_lr, with its momentum cycle
+schedule = result.to_one_cycle(steps_per_epoch, epochs=EPOCHS, peak=result.max_lr)
+optimizer = keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(schedule), momentum=0.95)
 model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-model.fit(x_train, y_train, batch_size=BATCH, epochs=EPOCHS, verbose=0)
+momentum = clr_keras.CyclicalMomentum(schedule.momentum(0.85, 0.95))
+model.fit(x_train, y_train, batch_size=BATCH, epochs=EPOCHS, callbacks=[momentum], verbose=0)
 # --8<-- [end:fit]
 
 step = int(keras.ops.convert_to_numpy(optimizer.iterations))

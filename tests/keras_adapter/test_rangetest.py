@@ -410,3 +410,41 @@ def test_huge_num_steps_is_refused_before_anything_runs(digits):
     with pytest.raises(ValueError, match="Argument `num_steps` must be <="):
         clr_keras.range_test(model, x, y, num_steps=10**400, progress=False)
     _assert_same_state(before, _state(model))
+
+
+class _Kernel(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.w = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+        self.w.append(float(_np(self.model.layers[0].kernel)[0, 0]))
+
+
+@pytest.mark.parametrize("lr_kind", ["float", "schedule"])
+def test_the_rate_each_step_uses_is_the_sweep(lr_kind):
+    """y = w x, x = 1, loss mean(y): plain SGD moves w by exactly -lr at each step."""
+    lr = 0.1 if lr_kind == "float" else clr_keras.TriangularCyclicalLearningRate(0.1, 1.0, 3)
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(keras.optimizers.SGD(lr), loss=lambda t, p: ops.mean(p))
+    kernel = _Kernel()
+    result = clr_keras.range_test(
+        model,
+        np.ones((5, 1), "float32"),
+        np.zeros((5, 1), "float32"),
+        batch_size=1,
+        start_lr=1e-3,
+        end_lr=1.0,
+        num_steps=12,
+        min_steps=12,
+        progress=False,
+        fit_kwargs={"callbacks": [kernel]},
+    )
+    used = -np.diff([0.0, *kernel.w])
+    np.testing.assert_allclose(used, result.lrs, rtol=1e-5)
+    np.testing.assert_allclose(result.lrs, np.geomspace(1e-3, 1.0, 12), rtol=1e-9)
