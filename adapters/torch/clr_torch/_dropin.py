@@ -22,8 +22,7 @@ from torch.optim import Optimizer
 
 import clr_core
 from clr_core import SCALAR, Schedule
-from clr_core.validation import fail as _fail
-from clr_core.validation import short_repr
+from clr_core.validation import fail, short_repr
 
 from ._scheduler import (
     ScheduleLR,
@@ -44,7 +43,7 @@ def _scalar(name: str, value: Any) -> Any:
     """A 0-d (one-element) tensor argument read once as a Python number."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise _fail(name, "a number or a one-element tensor", value)
+            raise fail(name, "a number or a one-element tensor", value)
         return value.item()
     return value
 
@@ -54,7 +53,7 @@ def _format(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise _fail(name, f"a number or a list of {n} (one per param group)", value)
+            raise fail(name, f"a number or a list of {n} (one per param group)", value)
         return [_scalar(f"{name}[{i}]", v) for i, v in enumerate(value)]
     return [_scalar(name, value)] * n
 
@@ -117,7 +116,7 @@ def _received(lrs: list[Schedule], moms: list[Schedule | None]) -> str:
 
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _fail(name, "a bool", value, TypeError)
+        raise fail(name, "a bool", value, TypeError)
     return value
 
 
@@ -203,9 +202,9 @@ class CyclicLR(ScheduleLR):
                 f"instance. Received: scale_fn={scale_fn!r}"
             )
         if scale_fn is None and mode not in _MODES:
-            raise _fail("mode", f"one of {_MODES}", mode)
+            raise fail("mode", f"one of {_MODES}", mode)
         if not isinstance(optimizer, Optimizer):
-            raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+            raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         lrs = _cyclic_rates(
             _format("base_lr", optimizer, base_lr),
             _format("max_lr", optimizer, max_lr),
@@ -328,7 +327,7 @@ class CyclicLR(ScheduleLR):
         ratio = state_real(_field("step_ratio"), sd["step_ratio"], 0.0, 1.0)
         up, down = round(total * ratio), round(total - total * ratio)
         if up < 1 or down < 1 or abs(up + down - total) > 1e-9 * total:
-            raise _fail(
+            raise fail(
                 _field("total_size"),
                 "a cycle of whole steps (clr_torch's step sizes are ints)",
                 (total, ratio),
@@ -366,7 +365,7 @@ class CyclicLR(ScheduleLR):
             if saved is None:
                 return own
             if not isinstance(saved, dict):
-                raise _fail(_field("_scale_fn_custom"), "a dict or None", saved, TypeError)
+                raise fail(_field("_scale_fn_custom"), "a dict or None", saved, TypeError)
             fields = {f.name for f in dataclasses.fields(own)}
             if not set(saved) <= fields:
                 raise ValueError(
@@ -417,7 +416,7 @@ def _cyclic_rates(
         elif mode == "exp_range":
             s = clr_core.ExpRange(b, m, up, down, gamma=gamma)
         else:
-            raise _fail("mode", f"one of {_MODES}", mode)
+            raise fail("mode", f"one of {_MODES}", mode)
         out.append(s)
     return _shared(out)
 
@@ -495,10 +494,10 @@ class OneCycleLR(ScheduleLR):
                 )
             for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
                 if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                    raise _fail(name, "a positive int", v)
+                    raise fail(name, "a positive int", v)
             total_steps = epochs * steps_per_epoch
         if not isinstance(optimizer, Optimizer):
-            raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+            raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         kw = {
             "pct_start": _scalar("pct_start", pct_start),
             "anneal_strategy": anneal_strategy,
@@ -576,9 +575,9 @@ class OneCycleLR(ScheduleLR):
         total = state_int(_field("total_steps"), sd["total_steps"], 2)
         phases = sd["_schedule_phases"]
         if not isinstance(phases, list) or len(phases) not in (2, 3):
-            raise _fail(_field("_schedule_phases"), "a list of 2 or 3 phases", phases, TypeError)
+            raise fail(_field("_schedule_phases"), "a list of 2 or 3 phases", phases, TypeError)
         if not isinstance(phases[0], dict) or "end_step" not in phases[0]:
-            raise _fail(f"{_field('_schedule_phases')}[0]", "a dict with 'end_step'", phases[0])
+            raise fail(f"{_field('_schedule_phases')}[0]", "a dict with 'end_step'", phases[0])
         end = state_real(f"{_field('_schedule_phases')}[0]['end_step']", phases[0]["end_step"])
         anneal = self._migrated_anneal(sd)
         # PyTorch keeps the peak and floor in the param groups, not in its state.
@@ -652,7 +651,7 @@ class OneCycleLR(ScheduleLR):
         if "_anneal_func_type" in sd:
             kind = sd["_anneal_func_type"]
             if kind not in ("cos", "linear"):
-                raise _fail(_field("_anneal_func_type"), "'cos' or 'linear'", kind)
+                raise fail(_field("_anneal_func_type"), "'cos' or 'linear'", kind)
             return str(kind)
         fn = sd.get("anneal_func")  # states saved before PyTorch 2.2 hold the function
         from torch.optim.lr_scheduler import OneCycleLR as TorchOneCycleLR
@@ -700,7 +699,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         decay: float = 1.0,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+            raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         peaks = []
         for i, group in enumerate(optimizer.param_groups):
             if "initial_lr" in group:
@@ -794,7 +793,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
             while length < t_i:
                 start, length = start + length, length * mult
             if length != t_i:
-                raise _fail(_field("T_i"), f"T_0 * T_mult**i (T_0={t0}, T_mult={mult})", t_i)
+                raise fail(_field("T_i"), f"T_0 * T_mult**i (T_0={t0}, T_mult={mult})", t_i)
         lrs = _migrating(
             "CosineAnnealingWarmRestarts",
             lambda: _shared(

@@ -40,9 +40,10 @@ import torch
 
 import clr_core
 from clr_core import rangetest as _rt
+from clr_core.validation import fail
 
 from ._rangetest import _batch_len, _set_lr, _Snapshot
-from ._scheduler import ScheduleLR, _fail, momentum_key_for
+from ._scheduler import ScheduleLR, momentum_key_for
 
 __all__ = ["LearningRateFinder"]
 
@@ -522,7 +523,7 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
         m = mode.lower() if isinstance(mode, str) else mode
         m = "exponential" if m == "exp" else m
         if m not in self.SUPPORTED_MODES:
-            raise _fail("mode", f"one of {self.SUPPORTED_MODES}", mode)
+            raise fail("mode", f"one of {self.SUPPORTED_MODES}", mode)
         for name, flag in (
             ("update_attr", update_attr),
             ("install", install),
@@ -531,26 +532,26 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             ("progress", progress),
         ):
             if not isinstance(flag, bool):
-                raise _fail(name, "a bool", flag, TypeError)
+                raise fail(name, "a bool", flag, TypeError)
         if not isinstance(attr_name, str):
-            raise _fail("attr_name", "a str", attr_name, TypeError)
+            raise fail("attr_name", "a str", attr_name, TypeError)
         if metric is not None and (not isinstance(metric, str) or not metric):
-            raise _fail("metric", "None or the name of a value training_step returns or logs",
+            raise fail("metric", "None or the name of a value training_step returns or logs",
                         metric, TypeError)  # fmt: skip
         if isinstance(max_skips, bool) or not isinstance(max_skips, int) or max_skips < 1:
-            raise _fail("max_skips", "an int >= 1", max_skips)
+            raise fail("max_skips", "an int >= 1", max_skips)
         if epochs is not None and (
             isinstance(epochs, bool)
             or not isinstance(epochs, (int, float))
             or not math.isfinite(epochs)
             or epochs <= 0
         ):
-            raise _fail("epochs", "None or a finite number > 0", epochs)
+            raise fail("epochs", "None or a finite number > 0", epochs)
         for name, v in (("base_momentum", base_momentum), ("max_momentum", max_momentum)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
-                raise _fail(name, "a number in [0, 1)", v)
+                raise fail(name, "a number in [0, 1)", v)
         if base_momentum > max_momentum:
-            raise _fail("base_momentum", f"<= max_momentum ({max_momentum})", base_momentum)
+            raise fail("base_momentum", f"<= max_momentum ({max_momentum})", base_momentum)
         monitor_kw: dict[str, Any] = {}
         if beta is not None:
             monitor_kw["beta"] = beta

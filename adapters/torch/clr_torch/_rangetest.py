@@ -32,8 +32,7 @@ from typing import Any
 import torch
 
 from clr_core import rangetest as _rt
-
-from ._scheduler import _fail
+from clr_core.validation import fail
 
 __all__ = ["RangeTest", "range_test", "accuracy"]
 
@@ -455,28 +454,28 @@ class RangeTest:
         restore: bool = True,
     ) -> None:
         if not isinstance(model, torch.nn.Module):
-            raise _fail("model", "a torch.nn.Module", model, TypeError)
+            raise fail("model", "a torch.nn.Module", model, TypeError)
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+            raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         if mode not in ("exp", "linear"):
-            raise _fail("mode", "one of ('exp', 'linear')", mode)
+            raise fail("mode", "one of ('exp', 'linear')", mode)
         for name, v, low in (
             ("accumulation_steps", accumulation_steps, 1),
             ("val_batches", val_batches, 1),
             ("max_skips", max_skips, 1),
         ):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise _fail(name, f"an int >= {low}", v)
+                raise fail(name, f"an int >= {low}", v)
         if metric == "accuracy":
             metric = accuracy
         elif metric is not None and not callable(metric):
-            raise _fail("metric", "'accuracy', a callable or None", metric, TypeError)
+            raise fail("metric", "'accuracy', a callable or None", metric, TypeError)
         if val_loader is not None and metric is None and step_fn is None:
-            raise _fail(
+            raise fail(
                 "metric", "given with val_loader (what to measure on the held-out batches)", None
             )
         if step_fn is not None and not callable(step_fn):
-            raise _fail("step_fn", "a callable step_fn(model, batch) -> loss", step_fn, TypeError)
+            raise fail("step_fn", "a callable step_fn(model, batch) -> loss", step_fn, TypeError)
         monitor_kw: dict[str, Any] = {}
         if beta is not None:
             monitor_kw["beta"] = beta
@@ -547,7 +546,7 @@ class RangeTest:
                     "step_fn=lambda model, batch: loss to handle your batches."
                 )
             if self.loss_fn is None:
-                raise _fail("loss_fn", "given for tuple batches (or pass step_fn)", None, TypeError)
+                raise fail("loss_fn", "given for tuple batches (or pass step_fn)", None, TypeError)
             outputs = self.model(inputs)
             loss = self.loss_fn(outputs, targets)
         m = None

@@ -30,7 +30,7 @@ from torch.optim.lr_scheduler import LRScheduler
 import clr_core
 from clr_core import SCALAR, Schedule, validation
 from clr_core.rangetest import Plan
-from clr_core.validation import MAX_STEPS
+from clr_core.validation import MAX_STEPS, fail
 
 __all__ = ["MOMENTUM_KEYS", "ScheduleLR", "momentum_key_for"]
 
@@ -77,10 +77,6 @@ _NOT_MOMENTUM = frozenset(
 )
 
 
-#: The core's error constructor (values shortened; the range-test modules import it here).
-_fail = validation.fail
-
-
 def _number(value: Any) -> bool:
     """A real number (not a bool) or a one-element real tensor."""
     if isinstance(value, torch.Tensor):
@@ -98,9 +94,9 @@ def _holds_momentum(value: Any) -> bool:
 def _check_key(optimizer: Optimizer, key: Any, name: str) -> str:
     """``key`` names a momentum in every param group: a str, not a rate or ``params``."""
     if not isinstance(key, str) or not key:
-        raise _fail(name, "a non-empty str", key, TypeError)
+        raise fail(name, "a non-empty str", key, TypeError)
     if key in _NOT_MOMENTUM:
-        raise _fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", key)
+        raise fail(name, f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}", key)
     for i, group in enumerate(optimizer.param_groups):
         if key not in group:
             raise ValueError(
@@ -110,7 +106,7 @@ def _check_key(optimizer: Optimizer, key: Any, name: str) -> str:
                 f"Received: {name}={key!r}"
             )
         if not _holds_momentum(group[key]):
-            raise _fail(
+            raise fail(
                 name,
                 f"a key whose value is a number or a tuple led by one (param_groups[{i}][{key!r}] "
                 f"is {type(group[key]).__name__})",
@@ -152,7 +148,7 @@ def _per_group(name: str, value: Any, n: int, allow_none: bool = False) -> list[
     """A schedule (or None) for each of ``n`` param groups, from one value or a sequence."""
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise _fail(name, f"one schedule or a list of {n} (one per param group)", value)
+            raise fail(name, f"one schedule or a list of {n} (one per param group)", value)
         items = list(value)
     else:
         items = [value] * n
@@ -161,13 +157,13 @@ def _per_group(name: str, value: Any, n: int, allow_none: bool = False) -> list[
             continue
         if not isinstance(item, Schedule):
             what = "a clr_core schedule" + (" or None" if allow_none else "")
-            raise _fail(name if len(items) == 1 else f"{name}[{i}]", what, item, TypeError)
+            raise fail(name if len(items) == 1 else f"{name}[{i}]", what, item, TypeError)
     if allow_none:
         for i, item in enumerate(items):
             if item is not None:
                 low, high = item.bounds()
                 if not (low >= 0.0 and high <= 1.0):
-                    raise _fail(
+                    raise fail(
                         name if len(items) == 1 else f"{name}[{i}]",
                         f"a schedule within [0, 1] (its bounds are {(low, high)})",
                         item,
@@ -332,26 +328,26 @@ def state_real(name: str, value: Any, low: float | None = None, high: float | No
     if isinstance(value, torch.Tensor) and _number(value):
         value = value.item()
     if not _number(value):
-        raise _fail(name, "a real number", value, TypeError)
+        raise fail(name, "a real number", value, TypeError)
     return validation.real(name, value, low=low, high=high)
 
 
 def state_int(name: str, value: Any, low: int, high: int = MAX_STEPS) -> int:
     """An int in ``[low, high]`` from a state dict (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, "an int", value, TypeError)
+        raise fail(name, "an int", value, TypeError)
     v = int(value)
     if not low <= v <= high:
-        raise _fail(name, f"an int in [{low}, {high}]", value)
+        raise fail(name, f"an int in [{low}, {high}]", value)
     return v
 
 
 def state_list(name: str, value: Any, n: int) -> list[Any]:
     """A list (or tuple) of ``n`` items, one per param group."""
     if not isinstance(value, (list, tuple)):
-        raise _fail(name, f"a list of {n} (one per param group)", value, TypeError)
+        raise fail(name, f"a list of {n} (one per param group)", value, TypeError)
     if len(value) != n:
-        raise _fail(name, f"a list of {n} (one per param group); it has {len(value)}", value)
+        raise fail(name, f"a list of {n} (one per param group); it has {len(value)}", value)
     return list(value)
 
 
@@ -392,7 +388,7 @@ def _schedule_from(name: str, config: Any) -> Schedule:
     except (OverflowError, RecursionError) as exc:
         raise ValueError(f"Invalid {name}: {type(exc).__name__}: {exc}") from None
     if not isinstance(out, Schedule):
-        raise _fail(name, "the config of a schedule", config, TypeError)
+        raise fail(name, "the config of a schedule", config, TypeError)
     return out
 
 
@@ -482,14 +478,14 @@ class ScheduleLR(LRScheduler):
     ) -> None:
         # Validate everything before the optimizer is touched.
         if not isinstance(optimizer, Optimizer):
-            raise _fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+            raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral):
-            raise _fail("last_epoch", "an int >= -1", last_epoch, TypeError)
+            raise fail("last_epoch", "an int >= -1", last_epoch, TypeError)
         if not -1 <= last_epoch < MAX_STEPS:
-            raise _fail("last_epoch", f"an int in [-1, {MAX_STEPS})", last_epoch)
+            raise fail("last_epoch", f"an int in [-1, {MAX_STEPS})", last_epoch)
         if isinstance(schedule, Plan):  # result.recommend(...): its rate and its momentum
             if momentum is not None:
-                raise _fail(
+                raise fail(
                     "momentum", "None when schedule is a Plan (the plan has its own)", momentum
                 )
             schedule, momentum = schedule.lr, schedule.momentum
@@ -500,9 +496,9 @@ class ScheduleLR(LRScheduler):
             key: str | None = momentum_key_for(optimizer, momentum_key)
         elif momentum_key is not None:
             if not isinstance(momentum_key, str) or not momentum_key:
-                raise _fail("momentum_key", "a non-empty str", momentum_key, TypeError)
+                raise fail("momentum_key", "a non-empty str", momentum_key, TypeError)
             if momentum_key in _NOT_MOMENTUM:
-                raise _fail(
+                raise fail(
                     "momentum_key",
                     f"a momentum key, not one of {sorted(_NOT_MOMENTUM)}",
                     momentum_key,
@@ -536,7 +532,7 @@ class ScheduleLR(LRScheduler):
 
     def _parse_foreign(self, state: dict[str, Any]) -> _State:
         """Parse a state dict in another format (the drop-ins read PyTorch's own)."""
-        raise _fail(
+        raise fail(
             "state_dict",
             f"a dict made by ScheduleLR.state_dict() (format {_STATE_FORMAT!r})",
             sorted(map(str, state)),
@@ -610,10 +606,10 @@ class ScheduleLR(LRScheduler):
     def _jump(self, epoch: Any) -> float:
         """Go to position ``epoch`` (validated); returns it as a float."""
         if not _number(epoch):
-            raise _fail("epoch", "a real number >= 0", epoch, TypeError)
+            raise fail("epoch", "a real number >= 0", epoch, TypeError)
         pos = float(epoch)
         if not (math.isfinite(pos) and 0.0 <= pos < MAX_STEPS):
-            raise _fail("epoch", f"a real number in [0, {MAX_STEPS})", epoch)
+            raise fail("epoch", f"a real number in [0, {MAX_STEPS})", epoch)
         self.last_epoch = math.floor(pos)
         self._position = pos
         return pos
@@ -687,7 +683,7 @@ class ScheduleLR(LRScheduler):
         whatever arguments this scheduler was built with.
         """
         if not isinstance(state_dict, dict):
-            raise _fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
+            raise fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
         if "format" in state_dict:
             state = self._parse_state(state_dict)
         else:
@@ -700,10 +696,10 @@ class ScheduleLR(LRScheduler):
 
     def _parse_state(self, sd: dict[str, Any]) -> _State:
         if sd["format"] != _STATE_FORMAT:
-            raise _fail(_field("format"), repr(_STATE_FORMAT), sd["format"])
+            raise fail(_field("format"), repr(_STATE_FORMAT), sd["format"])
         unknown = sorted(map(str, set(sd) - set(_STATE_KEYS)))
         if unknown:
-            raise _fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", unknown)
+            raise fail("state_dict", f"a dict with the keys {list(_STATE_KEYS)}", unknown)
         missing = [k for k in _STATE_KEYS if k not in sd and k != "position"]
         if missing:
             raise ValueError(f"The state_dict lacks the key(s) {missing}.")
@@ -736,7 +732,7 @@ class ScheduleLR(LRScheduler):
     def _loaded_key(self, key: Any, moms: list[Schedule | None], name: str) -> str | None:
         """The momentum key of a loaded state: the one this scheduler resolves, or refused."""
         if key is not None and not isinstance(key, str):
-            raise _fail(name, "a str or None", key, TypeError)
+            raise fail(name, "a str or None", key, TypeError)
         if all(m is None for m in moms):
             return self._momentum_key  # nothing will be written through it
         expected = self._momentum_key
@@ -749,7 +745,7 @@ class ScheduleLR(LRScheduler):
                     f"momentum key: build it with momentum_key={key!r}. ({exc})"
                 ) from None
         if key != expected:
-            raise _fail(name, f"{expected!r}, the momentum key of this optimizer", key)
+            raise fail(name, f"{expected!r}, the momentum key of this optimizer", key)
         return _check_key(self.optimizer, key, name)
 
     def _commit(self, state: _State) -> None:
