@@ -312,8 +312,44 @@ class CosineRestarts(Schedule):
         self._set("eta_min", low)
         self._set("decay", real("decay", self.decay, low=0.0, high=1.0, low_open=True))
 
-    def _cycle(self, step: Any, xp: Any) -> tuple[Any, Any, Any]:
-        """(cycle index i, T_cur, T_i) at ``step``, as floats."""
+    def cycle(self, step: Any, xp: Any = SCALAR) -> tuple[Any, Any, Any]:
+        r"""The cycle that ``step`` falls in: ``(i, T_cur, T_i)``, as floats.
+
+        With ``m = T_mult``, cycle ``i`` starts at step ``S_i`` and lasts ``T_i``::
+
+            S_i = i T_0                       (m = 1)
+            S_i = T_0 (m**i - 1) / (m - 1)    (m > 1)
+            i   = max{k : S_k <= step},  T_cur = step - S_i,  T_i = T_0 m**i
+
+        :meth:`evaluate` reads its position from this method, so the rate at
+        ``step`` is ``eta_min + (peak_i - eta_min) (1 + cos(pi T_cur / T_i)) / 2``.
+        As in :meth:`evaluate`, ``step`` is not validated (a fractional step
+        lies inside its cycle) and may be an array or tensor of namespace ``xp``,
+        which then gives arrays. With ``T_mult = 1`` the position of an integer
+        step is exact at any size; with ``T_mult > 1`` it is exact up to
+        ``2**53`` steps and held beyond ``2**100``.
+
+        Parameters
+        ----------
+        step : int, float or array
+            The step, ``>= 0``.
+        xp : namespace
+            The math namespace of ``step`` (the stdlib one for a Python number).
+
+        Returns
+        -------
+        tuple
+            ``(i, T_cur, T_i)``: the 0-based cycle index, the steps done in
+            that cycle and its length.
+
+        Examples
+        --------
+        >>> s = CosineRestarts(1.0, T_0=2, T_mult=2)
+        >>> [s.cycle(t) for t in (0, 1, 2, 5, 6)]
+        [(0.0, 0.0, 2.0), (0.0, 1.0, 2.0), (1.0, 0.0, 4.0), (1.0, 3.0, 4.0), (2.0, 0.0, 8.0)]
+        >>> s.cycle(2.5)
+        (1.0, 0.5, 4.0)
+        """
         t0 = self.T_0
         if self.T_mult == 1:  # the position from the step's own (integer) arithmetic
             t_cur = xp.mod(step, t0)
@@ -332,7 +368,7 @@ class CosineRestarts(Schedule):
         return i, t - start, t0f * xp.power(m, i)
 
     def evaluate(self, step: Any, xp: Any = SCALAR) -> Any:
-        i, t_cur, t_i = self._cycle(step, xp)
+        i, t_cur, t_i = self.cycle(step, xp)
         if self.decay == 1.0:
             peak = self.max_lr
         else:

@@ -729,7 +729,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         self.decay = s.decay  # type: ignore[attr-defined]
 
     def _cycle(self) -> tuple[Any, Any, Any]:
-        return self._lr_schedules[0]._cycle(self._position, SCALAR)  # type: ignore[attr-defined, no-any-return]
+        return self._lr_schedules[0].cycle(self._position)  # type: ignore[attr-defined, no-any-return]
 
     @property
     def T_cur(self) -> float:
