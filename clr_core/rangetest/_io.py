@@ -24,6 +24,8 @@ import stat
 from collections.abc import Iterator
 from typing import IO, Any
 
+from ..validation import fail
+
 __all__ = [
     "SweepFileError",
     "encode_float",
@@ -77,19 +79,31 @@ def encode_float(x: float) -> float | str:
     return "inf" if x > 0 else "-inf"
 
 
-def decode_float(v: Any) -> float:
+def decode_float(v: Any, name: str = "value") -> float:
     """Invert :func:`encode_float` (``repr`` of a float read back is exact).
+
+    ``name`` is the field the error names: a string other than
+    ``'nan'``/``'inf'``/``'-inf'`` or an int beyond the float range (a JSON
+    integer such as ``10**400``) raises :class:`ValueError`, anything but a
+    number or a string :class:`TypeError`.
 
     >>> decode_float("inf"), decode_float(2)
     (inf, 2.0)
+    >>> decode_float(10**400, "lrs[3]")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `lrs[3]` must be a number within the float range. Received: lrs[3]=1000...
     """
     if isinstance(v, str):
         if v in ("nan", "inf", "-inf"):
             return float(v)
-        raise ValueError(f"Expected a number or 'nan'/'inf'/'-inf'. Received: {v!r}")
+        raise fail(name, "a number or 'nan'/'inf'/'-inf'", v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise TypeError(f"Expected a number. Received: {v!r}")
-    return float(v)
+        raise fail(name, "a number", v, TypeError)
+    try:
+        return float(v)
+    except OverflowError:
+        raise fail(name, "a number within the float range", v) from None
 
 
 # --------------------------------------------------------------------------- opening

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pathlib
 import shutil
@@ -383,6 +384,29 @@ def test_read_sweep_csv_errors_name_the_file_once(tmp_path):
     assert str(info.value).startswith(str(path))
     with pytest.raises(ValueError, match="other than 'lr' and 'loss'"):
         read_sweep_csv(path, "LR")
+
+
+def test_decode_float_names_the_field_for_every_refusal():
+    decode = rangetest_io.decode_float
+    assert decode("-inf") == -math.inf
+    assert decode(10**300) == 1e300
+    with pytest.raises(ValueError, match=r"`lrs\[3\]` must be a number within the float range"):
+        decode(10**400, "lrs[3]")  # raised a bare OverflowError
+    with pytest.raises(ValueError, match=r"`loss` must be a number or 'nan'"):
+        decode("fast", "loss")
+    with pytest.raises(TypeError, match="`value` must be a number"):
+        decode(True)
+
+
+@pytest.mark.parametrize("bad", ["1" + "0" * 400, '"fast"'])
+def test_a_huge_or_text_value_in_an_imported_sweep_is_one_line(tmp_path, capsys, bad):
+    lrs = [1e-4 * 1.2**i for i in range(30)]
+    losses = [repr(2.0 - 0.01 * i) for i in range(30)]
+    losses[3] = bad
+    path = tmp_path / "recorder.json"
+    path.write_text(f'{{"lrs": {json.dumps(lrs)}, "losses": [{", ".join(losses)}]}}')
+    assert main(["analyze", str(path), "--from", "fastai"]) == 2
+    _one_error(capsys, "recorder.json", "loss[3]", "must be a number")
 
 
 def _subprocess(args, cwd):
