@@ -332,6 +332,14 @@ def test_bad_configs_give_one_line(capsys, config, words):
     _one_error(capsys, *words)
 
 
+def test_a_shape_config_in_a_file_is_one_line_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "shape.json"
+    path.write_text(json.dumps(clr_core.Welch().to_config()))
+    assert main(["schedule", str(path), "--steps", "3"]) == 2
+    err = _one_error(capsys, "'Welch' is a cycle shape", "not a schedule")
+    assert err.count("shape.json") == 1
+
+
 def test_a_huge_config_error_is_one_short_line(tmp_path, capsys):
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"type": 5, "pad": list(range(200_000))}))
