@@ -7,7 +7,8 @@
   (tensorflow-addons' names and arguments) and :class:`OneCycleSchedule` are
   named forms. All are registered for Keras serialisation under the package
   name ``clr_keras``: importing this module is all ``keras.models.load_model``
-  needs.
+  needs, and it must be imported before ``load_model`` in every process that
+  loads such a file (Keras cannot locate the classes otherwise).
 * :class:`CyclicalMomentum` cycles SGD's ``momentum`` or Adam's ``beta_1``.
 * :func:`range_test` runs the LR range test through ``model.fit`` and returns
   clr_core's ``RangeTestResult``, restoring the model and optimizer exactly.

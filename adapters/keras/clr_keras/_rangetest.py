@@ -50,7 +50,7 @@ from clr_core.rangetest import (
     RangeTestResult,
     SweepMonitor,
 )
-from clr_core.validation import boolean, choice, fail, integer, real
+from clr_core.validation import MAX_STEPS, boolean, choice, fail, integer, real
 
 from ._util import to_numpy, unwrap_optimizer
 
@@ -370,7 +370,7 @@ def range_test(
     if getattr(model, "optimizer", None) is None:
         raise fail("model", "a compiled keras.Model (call model.compile first)", model)
     choice("mode", mode, ("exp", "linear"))
-    n = integer("num_steps", num_steps, low=2)
+    n = integer("num_steps", num_steps, low=2, high=MAX_STEPS)
     if batch_size is not None:
         batch_size = integer("batch_size", batch_size, low=1)
     if metric is not None and not isinstance(metric, str):
