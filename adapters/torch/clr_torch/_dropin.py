@@ -110,8 +110,13 @@ def _migrating(cls: str, build: Callable[[], Any]) -> Any:
         raise type(exc)(f"Invalid torch.optim.lr_scheduler.{cls} state_dict: {exc}") from None
 
 
-def _received(lrs: list[Schedule], moms: list[Schedule | None]) -> str:
-    return f"Received: schedules={short_repr(lrs)}, momentum={short_repr(moms)}"
+def _not_made_here(whose: str, shape: str, lrs: list[Schedule], moms: list[Any]) -> ValueError:
+    """The refusal of a state_dict whose schedules this drop-in cannot have made."""
+    return ValueError(
+        f"The state_dict's schedules are not {whose} ({shape}): load it into a "
+        f"clr_torch.ScheduleLR instead. Received: schedules={short_repr(lrs)}, "
+        f"momentum={short_repr(moms)}"
+    )
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -295,10 +300,11 @@ class CyclicLR(ScheduleLR):
             ok = ok and len(driven) == len(moms)
             ok = ok and all(type(m) is clr_core.CyclicMomentum and same_cycle(m) for m in driven)
         if not ok:
-            raise ValueError(
-                "The state_dict's schedules are not a CyclicLR's (one triangle cycle and scale "
-                "for every param group, momentum on all or none): load it into a "
-                f"clr_torch.ScheduleLR instead. {_received(lrs, moms)}"
+            raise _not_made_here(
+                "a CyclicLR's",
+                "one triangle cycle and scale for every param group, momentum on all or none",
+                lrs,
+                moms,
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:
@@ -548,10 +554,11 @@ class OneCycleLR(ScheduleLR):
                 type(m) is clr_core.OneCycleMomentum and phases(m) == phases(lrs[0]) for m in driven
             )
         if not ok:
-            raise ValueError(
-                "The state_dict's schedules are not a OneCycleLR's (one OneCycle shape for every "
-                "param group, momentum on all or none): load it into a clr_torch.ScheduleLR "
-                f"instead. Received: schedules={short_repr(lrs)}, momentum={short_repr(moms)}"
+            raise _not_made_here(
+                "a OneCycleLR's",
+                "one OneCycle shape for every param group, momentum on all or none",
+                lrs,
+                moms,
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:
@@ -754,10 +761,11 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         ok = all(type(s) is clr_core.CosineRestarts for s in lrs)
         ok = ok and all(cycle(s) == cycle(lrs[0]) for s in lrs)
         if not ok or any(m is not None for m in moms):
-            raise ValueError(
-                "The state_dict's schedules are not a CosineAnnealingWarmRestarts' (one "
-                "CosineRestarts cycle for every param group, no momentum): load it into a "
-                f"clr_torch.ScheduleLR instead. {_received(lrs, moms)}"
+            raise _not_made_here(
+                "a CosineAnnealingWarmRestarts'",
+                "one CosineRestarts cycle for every param group, no momentum",
+                lrs,
+                moms,
             )
 
     def _parse_foreign(self, sd: dict[str, Any]) -> _State:
