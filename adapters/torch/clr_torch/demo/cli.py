@@ -38,9 +38,10 @@ INSTALL_HINT = 'pip install "torch==2.13.0" ".[demo]"'
 
 #: Preset name -> one line for ``--help`` (the numbers live in ``clr_torch.demo.run``).
 PRESETS = {
-    "quick": "2 seeds, 12 epochs (about 20 s; the CI smoke test)",
-    "default": "5 seeds, 30 epochs (about 90 s)",
-    "full": "10 seeds, 50 epochs, 5 longer range tests (publication grade; 5-10 minutes)",
+    "quick": "2 seeds, 12 epochs (about 15 s; the CI smoke test)",
+    "default": "5 seeds, 30 epochs (about 40 s; 70 s with --jobs 1)",
+    "full": "10 seeds, 50 epochs, 5 longer range tests (publication grade; about 3.5x the "
+    "default's training)",
 }
 
 # module to import -> distribution to name in the message
