@@ -199,6 +199,8 @@ def _bounds(c: _Curves, a: _Inputs, stop: int) -> tuple[float, float, float, dic
         suggestions["valley"] = math.exp(0.5 * (lo.x_onset + x[lo.i_min]))
         suggestions["minimum"] = at(lo.i_min)
         suggestions["min_div_10"] = at(lo.i_min) / 10.0
+        if lo.x_center is not None:
+            suggestions["center"] = math.exp(lo.x_center)
     if me is not None and c.metric_ok:
         suggestions["metric_peak"] = at(me.i_min)
     base_lr = math.exp(primary.x_onset)

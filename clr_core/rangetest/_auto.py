@@ -2,7 +2,8 @@ r"""A 1cycle that finds its own peak during its warm-up: no separate range test.
 
 The warm-up *is* the sweep. The rate ramps up exponentially from ``start_lr``;
 each step's training loss goes to a :class:`SweepMonitor`; when its stop rule
-reads the edge (the smoothed loss rising ``rise`` spans above its best), the
+reads the edge (after a real fall, the smoothed loss rising ``rise`` times that fall
+above its best, or one loss back at the starting level), the
 ramp's points are read by :func:`analyze` like any range test, the peak is fixed
 at :func:`~clr_core.rangetest.plan_peak`-style ``peak_factor`` times the edge,
 and the rest of the budget anneals from that peak to ``peak / final_div_factor``
@@ -36,6 +37,12 @@ from ._sweep import ExponentialSweep
 __all__ = ["AutoOneCycle"]
 
 _FORMAT = "clr-auto-one-cycle/1"
+#: A fall counts as real once it exceeds this many times the median point-to-point
+#: change of the raw loss (about its standard deviation): a flat, noisy start never does.
+_REAL_FALL = 3.0
+#: The default EMA lags this many decades of the ramp (and at least _MIN_LAG steps).
+_LAG_DECADES = 0.1
+_MIN_LAG = 4.0
 
 
 class AutoOneCycle:
@@ -73,9 +80,13 @@ class AutoOneCycle:
         ``(base, max)`` momentum / beta1 cycled inversely to the rate; ``None``
         leaves the optimizer's own alone.
     rise : float
-        The stop rule's ``diverge_threshold``: how many spans the smoothed loss
-        may rise above its best before the edge is called.
-    beta, min_steps
+        The edge is called once the smoothed loss, after falling by more than the
+        loss's point-to-point noise, rises above its best by ``rise`` times that
+        fall, or a single loss is back at the ramp's starting level (``> 0``).
+    beta : float, optional
+        The stop rule's EMA factor; default: lagging about a tenth of a decade of
+        the ramp, ``1 - 1 / max(4, 0.1 R / log10(end_lr / start_lr))``.
+    min_steps
         The stop rule's EMA factor and warm-up (:class:`SweepMonitor`).
 
     Examples
@@ -102,7 +113,7 @@ class AutoOneCycle:
         final_div_factor: float = 1e4,
         momentum: tuple[float, float] | None = (0.85, 0.95),
         rise: float = 0.5,
-        beta: float = 0.98,
+        beta: float | None = None,
         min_steps: int = 10,
     ) -> None:
         self.total_steps = integer("total_steps", total_steps, low=20)
@@ -117,8 +128,13 @@ class AutoOneCycle:
         if ramp_steps >= self.total_steps - 2:
             raise fail("ramp_fraction", "small enough to leave steps to anneal", ramp_fraction)
         self.ramp = ExponentialSweep(self.start_lr, self.end_lr, num_steps=ramp_steps)
-        self.monitor = SweepMonitor(self.ramp, beta=beta, diverge_threshold=rise,
-                                    min_steps=min_steps)  # fmt: skip
+        self.rise = real("rise", rise, low=0.0, low_open=True)
+        if beta is None:
+            # the EMA lags about 1/(1-beta) steps: keep that near a tenth of a decade of
+            # the ramp, so the edge is called before the rate has run far past it
+            per_decade = ramp_steps / math.log10(self.end_lr / self.start_lr)
+            beta = 1.0 - 1.0 / max(_MIN_LAG, _LAG_DECADES * per_decade)
+        self.monitor = SweepMonitor(self.ramp, beta=beta, min_steps=min_steps)
         self.decided_at: int | None = None  # first step of the anneal
         self.peak: float | None = None
         self.reading: RangeTestResult | None = None
@@ -165,25 +181,28 @@ class AutoOneCycle:
             return False
         if step != self.monitor.step_index:
             raise fail("step", f"the next ramp step ({self.monitor.step_index})", step)
-        stop = self.monitor.update(self.ramp(step), loss) or self._spiked()
+        stop = self.monitor.update(self.ramp(step), loss) or self._edge_reached()
         if stop or self.monitor.done:
             self._decide(step + 1)
             return True
         return False
 
-    def _spiked(self) -> bool:
-        """A raw loss back above where the ramp started, after a real fall: the edge is
-        behind us, whatever the lagging average says (in a run, waiting costs weights)."""
+    def _edge_reached(self) -> bool:
+        """Past the edge: after a real fall (over three times the point-to-point noise
+        of the loss), the smoothed loss has risen ``rise`` falls above its best, or one loss is
+        back where the ramp started. In a run, waiting for a blow-up costs weights."""
         m = self.monitor
-        if len(m.smoothed) <= m.min_steps:
+        k = len(m.smoothed)
+        if k <= m.min_steps:
             return False
-        first = m.smoothed[0]
+        first = statistics.median(m.losses[: m.min_steps])
         best = min(m.smoothed[m.min_steps // 2 :])
-        fall = first - best
         recent = m.losses[-51:]
         noise = statistics.median(abs(a - b) for a, b in itertools.pairwise(recent))
-        floor = max(3.0 * noise, 1e-9 * max(abs(first), abs(best)))
-        return fall > floor and m.losses[-1] >= first
+        fall = first - best
+        if fall <= max(_REAL_FALL * noise, 1e-9 * max(abs(first), abs(best))):
+            return False
+        return m.smoothed[-1] - best > self.rise * fall or m.losses[-1] >= first
 
     def _decide(self, at: int) -> None:
         self.reading = self.monitor.result()
@@ -219,7 +238,7 @@ class AutoOneCycle:
             "peak_factor": self.peak_factor,
             "final_div_factor": self.final_div_factor,
             "momentum": None if self.momentum is None else list(self.momentum),
-            "rise": self.monitor.diverge_threshold,
+            "rise": self.rise,
             "beta": self.monitor.beta,
             "min_steps": self.monitor.min_steps,
         }

@@ -23,6 +23,7 @@ _FINE = 0.02  # half-width of the running median that locates the minimum and bl
 _CAPK = 2.0  # the tail is capped this many spans above the start before smoothing
 _DIVERGED_RISE = 0.3  # rise above the minimum, in spans, that counts as blow-up
 _TOP_REMAINING = 0.1  # the last point with this fraction of the fall still ahead
+_HALF = 0.5  # the valley's centre: between the half-fall and half-rise points
 _RAGGED = 5.0  # metric: local scatter this many times its scatter on the rise -> ragged
 _RAGGED_MIN = 0.05  # ... and at least this fraction of the metric's span
 
@@ -37,8 +38,10 @@ class Landmarks:
     minimum of ``s``, ``i_steep`` the steepest descent before them, ``i_div`` the
     first point risen ``0.3`` spans above the minimum (``None``: never),
     ``x_onset`` the knee (on the log-LR axis), ``i_top`` the last point with a
-    tenth of the fall still ahead. ``span = s_start - s_min`` is the fall and
-    ``noise`` the robust standard deviation of the curve about ``s``.
+    tenth of the fall still ahead, ``x_center`` the middle of the valley on the
+    log-LR axis (``None`` when the curve never rose back halfway).
+    ``span = s_start - s_min`` is the fall and ``noise`` the robust standard
+    deviation of the curve about ``s``.
     """
 
     n: int
@@ -53,6 +56,7 @@ class Landmarks:
     i_div: int | None
     i_top: int
     x_onset: float
+    x_center: float | None
     s_min: float
     s_start: float
     span: float
@@ -115,6 +119,34 @@ def _onset(
     return x[0]
 
 
+def _crossing(
+    x: Sequence[float], s: Sequence[float], level: float, i: int, step: int
+) -> float | None:
+    """Where ``s`` first reaches ``level`` walking from point ``i`` by ``step`` (+1 or -1),
+    interpolated linearly between the two points around it; ``None``: never."""
+    n = len(s)
+    while 0 <= i + step < n:
+        j = i + step
+        if s[j] >= level:
+            w = (level - s[i]) / (s[j] - s[i]) if s[j] != s[i] else 0.0
+            return x[i] + w * (x[j] - x[i])
+        i = j
+    return None
+
+
+def _center(x: Sequence[float], s: Sequence[float], i_low: int, span: float) -> float | None:
+    """The middle of the valley: halfway, on the log-LR axis, between where the curve has
+    fallen half its fall and where it has risen back half of it."""
+    if span <= 0:
+        return None
+    level = s[i_low] + _HALF * span
+    down = _crossing(x, s, level, i_low, -1)
+    up = _crossing(x, s, level, i_low, +1)
+    if up is None:
+        return None
+    return 0.5 * ((x[0] if down is None else down) + up)
+
+
 def _top(s: Sequence[float], i_low: int, s_min: float, span: float) -> int:
     """The last point with ``_TOP_REMAINING`` of the fall still ahead (clearly improving)."""
     if span > 0:
@@ -142,7 +174,8 @@ def read_curve(x: list[float], y: Sequence[float], smooth_fraction: float = SMOO
     return Landmarks(
         n=n, x=x, y=yc, s=s, fine=fine, d=d, i_min=i_min, i_low=i_low, i_steep=i_steep,
         i_div=i_div, i_top=_top(s, i_low, s_min, span),
-        x_onset=_onset(x, s, d, i_steep, s_start, span), s_min=s_min, s_start=s_start,
+        x_onset=_onset(x, s, d, i_steep, s_start, span),
+        x_center=_center(x, s, i_low, span), s_min=s_min, s_start=s_start,
         span=span, noise=_noise(yc, s, i_div if i_div is not None else n),
     )  # fmt: skip
 

@@ -126,7 +126,7 @@ def test_tampered_state_is_refused_and_changes_nothing(mutate, match):
         ({"final_div_factor": 0.5}, "final_div_factor"),
         ({"momentum": (0.95, 0.85)}, "max_momentum"),
         ({"momentum": "high"}, "momentum"),
-        ({"rise": -1.0}, "diverge_threshold"),
+        ({"rise": -1.0}, "rise"),
     ],
 )
 def test_bad_arguments_name_themselves(kwargs, name):

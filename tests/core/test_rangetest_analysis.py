@@ -129,8 +129,12 @@ def test_clear_curve():
     r = analyze(LRS, [v_curve(v) for v in LRS], batch_size=64)
     assert r.confidence > 0.9
     assert r.reasons == ("Clear curve: onset, valley and blow-up all seen.",)
-    assert set(r.suggestions) == {"steepest", "valley", "minimum", "min_div_10"}
+    assert set(r.suggestions) == {"steepest", "valley", "minimum", "min_div_10", "center"}
     assert r.suggestions["min_div_10"] == pytest.approx(r.suggestions["minimum"] / 10)
+    # half the fall is left at lr=0.01 on the way down and regained at 10**-0.702 on the way
+    # up: the valley's centre is their geometric mean, 10**-1.351 (the smoother pulls the
+    # steep rise's crossing a little toward lower rates)
+    assert 10**-1.351 / 1.5 < r.suggestions["center"] < 10**-1.351 * 1.5
     assert r.base_lr < r.suggestions["steepest"] < r.max_lr
     assert r.provenance["batch_size"] == 64
     assert len(r.smoothed) == len(r.lrs) == 100
@@ -168,6 +172,15 @@ def test_a_short_sweep_that_ended_non_finite_reads_diverged_at_once(n, bad):
     assert r.confidence == 0.0
     assert r.max_lr == r.base_lr == r.lr == LRS[0]
     assert any("diverged at once" in s for s in r.reasons)
+
+
+def test_valley_centre_needs_the_rise_back():
+    """Without a rise back halfway there is no centre to read (never diverged)."""
+    r = analyze(LRS[:60], [v_curve(v) for v in LRS[:60]])
+    assert "center" not in r.suggestions
+    shifted = analyze([v * 10 for v in LRS], [v_curve(v) for v in LRS])
+    base = analyze(LRS, [v_curve(v) for v in LRS])
+    assert shifted.suggestions["center"] == pytest.approx(10 * base.suggestions["center"])
 
 
 def test_constant_losses_are_flat_with_zero_confidence():
