@@ -356,6 +356,44 @@ def range_tests(
     ]
 
 
+#: The default range test of the suite (and of the adapters): 1e-5 -> 10 in 200 steps,
+#: the training loss alone.
+SWEEP = SweepSettings(1e-5, 10.0, 200, 0)
+
+
+def readings(
+    task: str, seeds: Sequence[int], jobs: int, settings: SweepSettings = SWEEP
+) -> list[tuple[RangeTestResult, int]]:
+    """Each seed's range test, read by the current analysis (the sweeps are cached as
+    points, so a change of the reading needs no new sweep)."""
+    from clr_core.rangetest import analyze
+
+    out = []
+    for r, steps in range_tests(task, settings, seeds, jobs):
+        prov = {k: v for k, v in r.provenance.items() if k not in ("metric_name", "metric_mode")}
+        out.append((analyze(r.lrs, r.losses, r.metrics, provenance=prov), steps))
+    return out
+
+
+def plan_runs(
+    task: str, seeds: Sequence[int], jobs: int, quick: bool, kind: str = "recommend"
+) -> tuple[list[Any], list[RangeTestResult], list[int]]:
+    """Train, per seed, what the automatic choice gives for the equal budget:
+    ``recommend`` (the plan) or ``fixed`` (``result.lr`` held)."""
+    epochs = budget(task, seeds, jobs, quick)
+    ipe = load_task(task).steps_per_epoch
+    reads = readings(task, seeds, jobs)
+    specs: list[tuple[Schedule, Schedule | None, int, int, str | None]] = []
+    for (r, _), seed in zip(reads, seeds, strict=True):
+        if kind == "recommend":
+            plan = r.recommend(ipe, epochs)
+            specs.append((plan.lr, plan.momentum, epochs, seed, None))
+        else:
+            specs.append((Constant(r.lr), None, epochs, seed, None))
+    runs = train_many(task, specs, jobs, kind)
+    return runs, [r for r, _ in reads], [n for _, n in reads]
+
+
 def collapsed(task: str, final: float, grid_peak: float, diverged: bool) -> bool:
     """Non-finite, or a final score no better than halfway from chance to the grid's best."""
     chance = load_task(task).chance
@@ -367,41 +405,76 @@ def fmt(task: str, value: float) -> str:
     return f"{100 * value:.2f}" if higher(task) else f"{value:.4f}"
 
 
+def _stats(task: str, runs: Sequence[Any], grid_peak: float) -> tuple[float, float, int]:
+    finals = [r["scores"][-1] for r in runs]
+    n_col = sum(
+        collapsed(task, f, grid_peak, r["diverged"]) for f, r in zip(finals, runs, strict=True)
+    )
+    sd = statistics.stdev(finals) if len(finals) > 1 else 0.0
+    return statistics.fmean(finals), sd, n_col
+
+
+def _gap(task: str, value: float, ref: float) -> str:
+    """Accuracy: points above (+) or below the reference; MSE: percent below (+) or above."""
+    if higher(task):
+        return f"{100 * (value - ref):+.2f} pt"
+    return f"{100 * (ref - value) / ref:+.1f}%"
+
+
+def spread(values: Sequence[float]) -> float:
+    return max(values) / min(values) if values and min(values) > 0 else math.inf
+
+
 def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
-    lines = [
-        "| task | split | grid best lr | grid peak | epoch of peak | "
+    """The suite's tables, as markdown: the references, then the automatic choice."""
+    ref = [
+        "| task | split | grid best lr | grid peak | budget (epochs) | "
         + " | ".join(ANCHORS)
-        + " | collapsed (grid rates) |",
-        "|:--|:--|--:|--:|--:|" + "--:|" * len(ANCHORS) + "--:|",
+        + " | collapsed grid rates |",
+        "|:--|:--|--:|--:|--:|" + "--:|" * len(ANCHORS) + ":--|",
+    ]
+    auto = [
+        "| task | split | reference | plan (recommend) | gap | collapsed | fixed `result.lr` "
+        "| gap to grid | collapsed | peak spread | max_lr spread | test steps |",
+        "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for task in tasks:
         runs = grid_runs(task, seeds, jobs, quick)
         g = grid_summary(task, runs)
         anchors = anchor_runs(task, seeds, jobs, quick)
-        cells = []
-        for name in ANCHORS:
-            finals = [r["scores"][-1] for r in anchors[name]]
-            n_col = sum(
-                collapsed(task, f, g["peak"], r["diverged"])
-                for f, r in zip(finals, anchors[name], strict=True)
-            )
-            cells.append(f"{fmt(task, statistics.fmean(finals))} ({n_col}/{len(finals)})")
-        cols = [
-            f"{lr:g}:{sum(collapsed(task, r['scores'][-1], g['peak'], r['diverged']) for r in rs)}"
-            for lr, rs in runs.items()
-        ]
         split = "fit" if task in FIT_TASKS else "held out"
-        lines.append(
+        cells, best_ref = [], g["peak"]
+        for name in ANCHORS:
+            m, sd, n_col = _stats(task, anchors[name], g["peak"])
+            cells.append(f"{fmt(task, m)} ± {fmt(task, sd)} ({n_col})")
+            if name == "prodigy":
+                best_ref = max(best_ref, m) if higher(task) else min(best_ref, m)
+        cols = [
+            f"{lr:g}" for lr, rs in runs.items()
+            if sum(collapsed(task, r["scores"][-1], g["peak"], r["diverged"]) for r in rs)
+        ]  # fmt: skip
+        ref.append(
             f"| {task} | {split} | {g['lr']:g} | {fmt(task, g['peak'])} | {g['epoch']} | "
-            + " | ".join(cells)
-            + f" | {' '.join(cols)} |"
+            + " | ".join(cells) + f" | {', '.join(cols) or '-'} |"
+        )  # fmt: skip
+        plan, reads, steps = plan_runs(task, seeds, jobs, quick, "recommend")
+        fixed, _, _ = plan_runs(task, seeds, jobs, quick, "fixed")
+        pm, psd, pcol = _stats(task, plan, g["peak"])
+        fm, fsd, fcol = _stats(task, fixed, g["peak"])
+        peaks = [r.one_cycle_peak for r in reads]
+        auto.append(
+            f"| {task} | {split} | {fmt(task, best_ref)} | {fmt(task, pm)} ± {fmt(task, psd)} | "
+            f"{_gap(task, pm, best_ref)} | {pcol}/{len(plan)} | {fmt(task, fm)} ± {fmt(task, fsd)}"
+            f" | {_gap(task, fm, g['peak'])} | {fcol}/{len(fixed)} | {spread(peaks):.2f}x | "
+            f"{spread([r.max_lr for r in reads]):.2f}x | {statistics.median(steps):.0f} "
+            f"(max {max(steps)}) |"
         )
-    return "\n".join(lines)
+    return "\n".join(ref) + "\n\n" + "\n".join(auto)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("grid", "anchors", "scan", "report"))
+    p.add_argument("command", choices=("grid", "anchors", "scan", "plans", "report"))
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=len(SEEDS))
@@ -415,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             anchor_runs(task, seeds, args.jobs, args.quick)
         elif args.command == "scan":
             peak_scan(task, seeds, args.jobs, args.quick)
+        elif args.command == "plans":
+            for kind in ("recommend", "fixed"):
+                plan_runs(task, seeds, args.jobs, args.quick, kind)
     if args.command == "report":
         print(report(args.tasks, seeds, args.jobs, args.quick))
     return 0

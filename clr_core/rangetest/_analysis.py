@@ -45,8 +45,10 @@ GOOD_POINTS = 50
 #: axis (the median of each curve per bin), so a reading costs ``O(n log n)``.
 MAX_POINTS = 2048
 
+#: ``lr`` (one fixed rate) is this fraction of the edge (half the 1cycle peak).
+LR_FACTOR = 0.4
 _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
-_LR_MARGIN = 1.5  # lr stays this factor below max_lr
+_LR_MARGIN = 1.25  # lr stays this factor below max_lr
 _FLAT_SNR = 2.0  # span below this many noise units -> "flat"
 _NOISE_REF = 0.15  # noise / span at which the noise factor of the confidence is 0.5
 
@@ -199,20 +201,27 @@ def _bounds(c: _Curves, a: _Inputs, stop: int) -> tuple[float, float, float, dic
         suggestions["valley"] = math.exp(0.5 * (lo.x_onset + x[lo.i_min]))
         suggestions["minimum"] = at(lo.i_min)
         suggestions["min_div_10"] = at(lo.i_min) / 10.0
-        if lo.x_center is not None:
+        if lo.x_center is not None and lo.x_edge is not None:
             suggestions["center"] = math.exp(lo.x_center)
+            suggestions["edge"] = math.exp(lo.x_edge)
     if me is not None and c.metric_ok:
         suggestions["metric_peak"] = at(me.i_min)
     base_lr = math.exp(primary.x_onset)
-    max_lr = min(at(primary.i_low), at(primary.i_min) / _MAX_MARGIN)
-    if c.loss_ok:  # the loss caps a metric reading: never past where the loss turns up
-        max_lr = min(max_lr, at(lo.i_low), at(lo.i_min) / _MAX_MARGIN)
+    if primary is lo and "center" in suggestions:
+        max_lr = suggestions["center"]  # the middle of the valley: robust to the noise
+    else:
+        max_lr = min(at(primary.i_low), at(primary.i_min) / _MAX_MARGIN)
+        if c.loss_ok:  # the loss caps a metric reading: never past where the loss turns up
+            max_lr = min(max_lr, at(lo.i_low), at(lo.i_min) / _MAX_MARGIN)
     if stop < len(a.lrs):
         max_lr = min(max_lr, a.lrs[stop] / _MAX_MARGIN)
     max_lr = max(max_lr, at(0))
     base_lr = min(base_lr, max_lr)
-    lr = at((lo if c.loss_ok else primary).i_top)
-    lr = min(max(min(lr, max_lr / _LR_MARGIN), base_lr), max_lr)
+    if "edge" in suggestions:
+        lr = min(LR_FACTOR * suggestions["edge"], max_lr / _LR_MARGIN)
+    else:
+        lr = min(at((lo if c.loss_ok else primary).i_top), max_lr / _LR_MARGIN)
+    lr = min(max(lr, base_lr), max_lr)
     return base_lr, max_lr, lr, suggestions
 
 

@@ -40,6 +40,8 @@ _FORMAT = "clr-auto-one-cycle/1"
 #: A fall counts as real once it exceeds this many times the median point-to-point
 #: change of the raw loss (about its standard deviation): a flat, noisy start never does.
 _REAL_FALL = 3.0
+#: "Stopped improving": no new low of the smoothed loss while the ramp's rate grew this much.
+_STALL_RATIO = 1.5
 #: The default EMA lags this many decades of the ramp (and at least _MIN_LAG steps).
 _LAG_DECADES = 0.1
 _MIN_LAG = 4.0
@@ -109,7 +111,7 @@ class AutoOneCycle:
         start_lr: float = 1e-5,
         end_lr: float = 10.0,
         ramp_fraction: float = 0.3,
-        peak_factor: float = 0.5,
+        peak_factor: float = 1.0,
         final_div_factor: float = 1e4,
         momentum: tuple[float, float] | None = (0.85, 0.95),
         rise: float = 0.5,
@@ -135,6 +137,8 @@ class AutoOneCycle:
             per_decade = ramp_steps / math.log10(self.end_lr / self.start_lr)
             beta = 1.0 - 1.0 / max(_MIN_LAG, _LAG_DECADES * per_decade)
         self.monitor = SweepMonitor(self.ramp, beta=beta, min_steps=min_steps)
+        per_decade = ramp_steps / math.log10(self.end_lr / self.start_lr)
+        self._stall_steps = max(3, round(math.log10(_STALL_RATIO) * per_decade))
         self.decided_at: int | None = None  # first step of the anneal
         self.peak: float | None = None
         self.reading: RangeTestResult | None = None
@@ -188,30 +192,31 @@ class AutoOneCycle:
         return False
 
     def _edge_reached(self) -> bool:
-        """Past the edge: after a real fall (over three times the point-to-point noise
-        of the loss), the smoothed loss has risen ``rise`` falls above its best, or one loss is
-        back where the ramp started. In a run, waiting for a blow-up costs weights."""
+        """Past the edge, called as soon as it shows, since in a run a blow-up costs weights.
+        After a real fall (over three times the point-to-point noise of the loss): the
+        smoothed loss has made no new low while the rate rose by half (it stopped
+        improving), or it has risen ``rise`` falls above its low, or one loss is back
+        where the ramp started."""
         m = self.monitor
         k = len(m.smoothed)
         if k <= m.min_steps:
             return False
         first = statistics.median(m.losses[: m.min_steps])
-        best = min(m.smoothed[m.min_steps // 2 :])
+        tail = m.smoothed[m.min_steps // 2 :]
+        i_best = min(range(len(tail)), key=tail.__getitem__)
+        best = tail[i_best]
         recent = m.losses[-51:]
         noise = statistics.median(abs(a - b) for a, b in itertools.pairwise(recent))
         fall = first - best
         if fall <= max(_REAL_FALL * noise, 1e-9 * max(abs(first), abs(best))):
             return False
-        return m.smoothed[-1] - best > self.rise * fall or m.losses[-1] >= first
+        stalled = len(tail) - 1 - i_best >= self._stall_steps
+        return stalled or m.smoothed[-1] - best > self.rise * fall or m.losses[-1] >= first
 
     def _decide(self, at: int) -> None:
-        self.reading = self.monitor.result()
-        r = self.reading
-        edge = r.suggestions.get("minimum") if r.diverged else None
-        if edge is None or not math.isfinite(edge):
-            edge = r.max_lr
-        peak = min(self.peak_factor * edge, self.ramp(max(0, at - 1)))
-        self._fix(at, peak)
+        m = self.monitor
+        self.reading = m.result() if m.step_index >= 5 else None
+        self._fix(at, self.peak_factor * self.ramp(max(0, at - 1)))
 
     def _fix(self, at: int, peak: float) -> None:
         self.decided_at, self.peak = at, peak

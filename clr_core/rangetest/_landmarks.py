@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ._smoothing import box, derivative, median, running_median, smooth
 
-__all__ = ["Landmarks", "read_curve", "ragged_index", "SMOOTH"]
+__all__ = ["Landmarks", "read_curve", "ragged_index", "SMOOTH", "EDGE"]
 
 #: Half-width of each box pass of the smoother, as a fraction of the points.
 SMOOTH = 0.05
@@ -24,6 +24,8 @@ _CAPK = 2.0  # the tail is capped this many spans above the start before smoothi
 _DIVERGED_RISE = 0.3  # rise above the minimum, in spans, that counts as blow-up
 _TOP_REMAINING = 0.1  # the last point with this fraction of the fall still ahead
 _HALF = 0.5  # the valley's centre: between the half-fall and half-rise points
+#: The edge: this far across the valley, from the half-fall to the half-rise point.
+EDGE = 0.75
 _RAGGED = 5.0  # metric: local scatter this many times its scatter on the rise -> ragged
 _RAGGED_MIN = 0.05  # ... and at least this fraction of the metric's span
 
@@ -39,7 +41,8 @@ class Landmarks:
     first point risen ``0.3`` spans above the minimum (``None``: never),
     ``x_onset`` the knee (on the log-LR axis), ``i_top`` the last point with a
     tenth of the fall still ahead, ``x_center`` the middle of the valley on the
-    log-LR axis (``None`` when the curve never rose back halfway).
+    log-LR axis and ``x_edge`` three quarters of the way across it, toward the
+    blow-up (both ``None`` when the curve never rose back halfway).
     ``span = s_start - s_min`` is the fall and ``noise`` the robust standard
     deviation of the curve about ``s``.
     """
@@ -57,6 +60,7 @@ class Landmarks:
     i_top: int
     x_onset: float
     x_center: float | None
+    x_edge: float | None
     s_min: float
     s_start: float
     span: float
@@ -134,9 +138,12 @@ def _crossing(
     return None
 
 
-def _center(x: Sequence[float], s: Sequence[float], i_low: int, span: float) -> float | None:
-    """The middle of the valley: halfway, on the log-LR axis, between where the curve has
-    fallen half its fall and where it has risen back half of it."""
+def _across(
+    x: Sequence[float], s: Sequence[float], i_low: int, span: float, w: float
+) -> float | None:
+    """A point across the valley on the log-LR axis: ``(1 - w) x_down + w x_up``, where the
+    curve has fallen half its fall (``x_down``; the sweep start if never) and where it has
+    risen back half of it (``x_up``); ``None`` when it never rose back halfway."""
     if span <= 0:
         return None
     level = s[i_low] + _HALF * span
@@ -144,7 +151,7 @@ def _center(x: Sequence[float], s: Sequence[float], i_low: int, span: float) -> 
     up = _crossing(x, s, level, i_low, +1)
     if up is None:
         return None
-    return 0.5 * ((x[0] if down is None else down) + up)
+    return (1.0 - w) * (x[0] if down is None else down) + w * up
 
 
 def _top(s: Sequence[float], i_low: int, s_min: float, span: float) -> int:
@@ -175,7 +182,8 @@ def read_curve(x: list[float], y: Sequence[float], smooth_fraction: float = SMOO
         n=n, x=x, y=yc, s=s, fine=fine, d=d, i_min=i_min, i_low=i_low, i_steep=i_steep,
         i_div=i_div, i_top=_top(s, i_low, s_min, span),
         x_onset=_onset(x, s, d, i_steep, s_start, span),
-        x_center=_center(x, s, i_low, span), s_min=s_min, s_start=s_start,
+        x_center=_across(x, s, i_low, span, 0.5), x_edge=_across(x, s, i_low, span, EDGE),
+        s_min=s_min, s_start=s_start,
         span=span, noise=_noise(yc, s, i_div if i_div is not None else n),
     )  # fmt: skip
 

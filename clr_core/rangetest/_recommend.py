@@ -19,6 +19,7 @@ from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
 from ..validation import boolean, fail, instance, integer, real
+from ._handoff import PEAK_FACTOR, one_cycle_peak
 from ._reading import Reading
 
 __all__ = [
@@ -32,8 +33,6 @@ __all__ = [
     "POLICIES",
 ]
 
-#: The plan's peak, as a multiple of the reading's edge (see :func:`plan_peak`).
-PEAK_FACTOR = 1.0
 #: 1cycle in the plan starts at ``peak / PLAN_DIV`` (PyTorch's and fastai's 25).
 PLAN_DIV = 25.0
 #: Fraction of the budget spent warming up to the peak (PyTorch's 0.3).
@@ -131,15 +130,17 @@ class Plan:
 def plan_peak(result: Reading) -> tuple[float, list[str]]:
     """The plan's peak rate and why: ``PEAK_FACTOR`` times the reading's edge.
 
-    The edge is where the loss bottoms out before blowing up (the ``minimum``
-    suggestion); without one (a flat or never-diverging curve) it is ``max_lr``.
+    The edge (the ``edge`` suggestion) lies three quarters of the way across the
+    loss valley on the log-LR axis, from where the loss has fallen half its fall to
+    where it has risen back half of it. Without one (a flat curve, or a sweep that
+    never saw the loss rise back) the peak is ``max_lr``, a lower bound.
     """
-    edge = result.suggestions.get("minimum")
-    why = []
-    if edge is None or not result.diverged:
-        edge = result.max_lr
-        why.append("The sweep showed no blow-up, so the peak rests on max_lr (a lower bound).")
-    return PEAK_FACTOR * edge, why
+    if result.suggestions.get("edge") is None:
+        return result.max_lr, [
+            "The sweep never saw the loss rise back, so the peak is max_lr, a lower bound: "
+            "widen the sweep (raise end_lr) for a better one."
+        ]
+    return one_cycle_peak(result.max_lr, result.suggestions), []
 
 
 def recommend(
