@@ -179,8 +179,11 @@ def train_job(
     epochs: int,
     seed: int,
     optimizer: str | None,
+    auto: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train once; plain data back: scores per epoch, diverged, train losses, seconds."""
+    """Train once; plain data back: scores per epoch, diverged, train losses, seconds.
+    With ``auto``, under ``AutoOneCycleLR(**auto)`` (the rate schedule only sets the
+    optimizer's initial rate)."""
     import torch
 
     torch.set_num_threads(1)
@@ -192,9 +195,20 @@ def train_job(
         opt = anchor_optimizer(optimizer, task.spec.weight_decay, 0.9)
     t0 = time.perf_counter()
     run = train(
-        task, schedule, epochs=epochs, seed=seed, optimizer=opt, momentum=momentum, record=False
+        task,
+        schedule,
+        epochs=epochs,
+        seed=seed,
+        optimizer=opt,
+        momentum=momentum,
+        record=auto is not None,
+        auto=auto,
     )
+    extra = {}
+    if auto is not None:  # where the run put its peak
+        extra = {"peak": max(run.lrs[run.lrs.index(max(run.lrs)) + 1 :], default=math.nan)}
     return {
+        **extra,
         "scores": run.scores,
         "diverged": run.diverged,
         "train_losses": [x if math.isfinite(x) else None for x in run.train_losses],
@@ -207,6 +221,7 @@ def train_many(
     specs: Sequence[tuple[Schedule, Schedule | None, int, int, str | None]],
     jobs: int,
     label: str = "",
+    auto: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every ``(lr, momentum, epochs, seed, optimizer)`` of ``specs`` (cached)."""
     cache = Cache(task_name)
@@ -218,6 +233,7 @@ def train_many(
             f"e{epochs}",
             f"s{seed}",
             opt or "task",
+            *(() if auto is None else ("auto", auto)),
         )
         for lr, mom, epochs, seed, opt in specs
     ]
@@ -230,6 +246,7 @@ def train_many(
             specs[i][2],
             specs[i][3],
             specs[i][4],
+            auto,
         )
         for i in todo
     ]
@@ -379,9 +396,13 @@ def plan_runs(
     task: str, seeds: Sequence[int], jobs: int, quick: bool, kind: str = "recommend"
 ) -> tuple[list[Any], list[RangeTestResult], list[int]]:
     """Train, per seed, what the automatic choice gives for the equal budget:
-    ``recommend`` (the plan) or ``fixed`` (``result.lr`` held)."""
+    ``recommend`` (the plan), ``fixed`` (``result.lr`` held) or ``auto``
+    (:class:`clr_torch.AutoOneCycleLR` over the budget, no range test)."""
     epochs = budget(task, seeds, jobs, quick)
     ipe = load_task(task).steps_per_epoch
+    if kind == "auto":
+        specs_a = [(Constant(1e-5), None, epochs, s, None) for s in seeds]
+        return train_many(task, specs_a, jobs, kind, auto={}), [], []
     reads = readings(task, seeds, jobs)
     specs: list[tuple[Schedule, Schedule | None, int, int, str | None]] = []
     for (r, _), seed in zip(reads, seeds, strict=True):
@@ -489,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "scan":
             peak_scan(task, seeds, args.jobs, args.quick)
         elif args.command == "plans":
-            for kind in ("recommend", "fixed"):
+            for kind in ("recommend", "fixed", "auto"):
                 plan_runs(task, seeds, args.jobs, args.quick, kind)
     if args.command == "report":
         print(report(args.tasks, seeds, args.jobs, args.quick))

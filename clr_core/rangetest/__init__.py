@@ -23,15 +23,30 @@ See :func:`analyze` for the rules, :class:`RangeTestResult` for the hand-off.
 
 from ._analysis import MIN_POINTS, analyze, combine, smooth
 from ._auto import AutoOneCycle
-from ._handoff import DEFAULT_EPOCHS_PER_HALF_CYCLE, ONE_CYCLE_DIV, RECOMMENDED_POLICY, half_cycle
+from ._handoff import (
+    DEFAULT_EPOCHS_PER_HALF_CYCLE,
+    ONE_CYCLE_DIV,
+    PEAK_FACTOR,
+    RECOMMENDED_POLICY,
+    half_cycle,
+)
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
 from ._recommend import Plan, plan_peak, recommend
 from ._result import RangeTestResult
-from ._sweep import ExponentialSweep, LinearSweep
+from ._sweep import (
+    DEFAULT_END_LR,
+    DEFAULT_NUM_STEPS,
+    DEFAULT_START_LR,
+    ExponentialSweep,
+    LinearSweep,
+)
 
 __all__ = [
     "ExponentialSweep",
+    "DEFAULT_START_LR",
+    "DEFAULT_END_LR",
+    "DEFAULT_NUM_STEPS",
     "LinearSweep",
     "SweepMonitor",
     "analyze",
@@ -49,4 +64,5 @@ __all__ = [
     "DEFAULT_EPOCHS_PER_HALF_CYCLE",
     "ONE_CYCLE_DIV",
     "RECOMMENDED_POLICY",
+    "PEAK_FACTOR",
 ]

@@ -44,6 +44,7 @@ from typing import Any
 
 import keras
 
+from clr_core import rangetest as _rt
 from clr_core.rangetest import (
     ExponentialSweep,
     LinearSweep,
@@ -304,9 +305,9 @@ def range_test(
     y: Any = None,
     *,
     batch_size: int | None = None,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    num_steps: int = 100,
+    start_lr: float = _rt.DEFAULT_START_LR,
+    end_lr: float = _rt.DEFAULT_END_LR,
+    num_steps: int = _rt.DEFAULT_NUM_STEPS,
     mode: str = "exp",
     metric: str | None = None,
     metric_mode: str = "max",
@@ -344,7 +345,9 @@ def range_test(
         ends first the result's ``provenance["stop_reason"]`` says the sweep
         was cut short. Data with no batch raise ``ValueError``.
     start_lr, end_lr, num_steps, mode
-        The sweep (same names as the PyTorch range test).
+        The sweep (same names and defaults as the PyTorch range test: ``1e-5`` to
+        ``10`` in 200 steps, the core's ``DEFAULT_START_LR``, ``DEFAULT_END_LR``,
+        ``DEFAULT_NUM_STEPS``).
     metric : str, optional
         A compiled metric to record per batch, e.g. ``"accuracy"``.
     metric_mode : {"max", "min"}

@@ -418,9 +418,9 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
     ----------
     min_lr, max_lr : float
         The sweep's first and last rate (Lightning's names; ``start_lr`` and
-        ``end_lr`` in :func:`~clr_torch.range_test`). Defaults ``1e-7`` and ``10``.
+        ``end_lr`` in :func:`~clr_torch.range_test`). Defaults ``1e-5`` and ``10``.
     num_training_steps : int
-        Optimizer steps in the sweep (100). The train loader is cycled when it
+        Optimizer steps in the sweep (200). The train loader is cycled when it
         is shorter.
     mode : {"exponential", "linear"}
         Exponential (default) or linear sweep (``"exp"`` is accepted too).
@@ -500,9 +500,9 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
 
     def __init__(
         self,
-        min_lr: float = 1e-7,
-        max_lr: float = 10.0,
-        num_training_steps: int = 100,
+        min_lr: float = _rt.DEFAULT_START_LR,
+        max_lr: float = _rt.DEFAULT_END_LR,
+        num_training_steps: int = _rt.DEFAULT_NUM_STEPS,
         mode: str = "exponential",
         early_stop_threshold: float | None = 1.0,
         update_attr: bool = False,
