@@ -165,7 +165,7 @@ def test_the_installed_plan_trains_exactly_as_the_same_plan_configured_by_hand()
     assert trainer.lr_scheduler_configs[0].scheduler is sched
     assert trainer.lr_scheduler_configs[0].interval == "step"
     plan = sched.schedules[0]
-    assert plan == finder.result.to_one_cycle(29, 3)  # the fit's 87 optimizer steps
+    assert plan == finder.result.recommend(29, 3).lr  # the fit's 87 optimizer steps
     assert plan.total_steps == 87
     assert sched.momentum_schedules[0] == plan.momentum(0.85, 0.95)
     sweep_points = len(finder.result.lrs)

@@ -86,10 +86,10 @@ _LoopBase = _sub("loops.loop")._Loop
 _Callback: Any = pl.Callback
 
 
-def _recommend(result: Any, iterations_per_epoch: int, epochs: float) -> clr_core.Schedule:
-    """The plan the finder installs for a run of ``epochs`` epochs."""
-    plan: clr_core.Schedule = result.to_one_cycle(iterations_per_epoch, epochs)
-    return plan
+def _recommend(result: Any, iterations_per_epoch: int, epochs: float) -> Any:
+    """The plan the finder installs for a run of ``epochs`` epochs: the core's recommendation
+    (a ``clr_core.rangetest.Plan``)."""
+    return result.recommend(iterations_per_epoch, epochs)
 
 
 def _scaled(schedule: clr_core.Schedule, ratio: float) -> clr_core.Schedule:
@@ -406,8 +406,8 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
        the plot (``lr_finder``) where a logger takes images, or the plot and
        the result's JSON as ``lr_finder.png`` / ``lr_finder.json`` in the
        logger's ``log_dir``;
-    4. installs the recommended plan (1cycle peaking at the result's
-       ``one_cycle_peak`` over the fit's optimizer steps, with cycled momentum
+    4. installs the recommended plan (``result.recommend(...)``: 1cycle peaking at
+       the result's ``one_cycle_peak`` over the fit's optimizer steps, with cycled momentum
        when the optimizer has momentum) as the Trainer's step-interval
        scheduler, a :class:`~clr_torch.ScheduleLR`, replacing the schedulers from
        ``configure_optimizers`` (with a warning when there were any). A result
@@ -768,7 +768,7 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
         ref = float(optimizer.param_groups[0]["lr"])
         ratios = [float(g["lr"]) / ref if ref > 0 else 1.0 for g in optimizer.param_groups]
         plan = _recommend(result, *budget)
-        schedules = [_scaled(plan, r) for r in ratios]
+        schedules = [_scaled(plan.lr, r) for r in ratios]
         momentum = None
         found = _momentum_values(optimizer) if self.cycle_momentum else None
         if found is not None and all(v > 0 for v in found[1]):
