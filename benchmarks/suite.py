@@ -415,6 +415,103 @@ def plan_runs(
     return runs, [r for r, _ in reads], [n for _, n in reads]
 
 
+#: Budgets (epochs) of the plan in the time-to-accuracy table.
+SPEED_BUDGETS = (12, 16, 20, 24, 32)
+#: "Reaches the grid's best": the mean curve comes within this much of its peak (0.5 points).
+TOLERANCE = 0.005
+
+
+def speed(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> list[str]:
+    """Time to accuracy: iterations until the mean curve comes within 0.5 points of the
+    grid's best, for the best fixed rate and for the plan at shorter budgets (the range
+    test's own steps added)."""
+    from clr_torch.demo.tasks import reach
+
+    runs = grid_runs(task, seeds, jobs, quick)
+    g = grid_summary(task, runs)
+    ipe = load_task(task).steps_per_epoch
+    target = g["peak"]
+    fixed_it = reach(g["curves"][g["lr"]], target, ipe, TOLERANCE)
+    lines = [
+        f"| best fixed rate ({g['lr']:g}) | {GRID_EPOCHS[task]} | {fixed_it or '-'} | 1.00x | "
+        f"{fmt(task, g['curves'][g['lr']][-1])} |"
+    ]
+    reads = readings(task, seeds, jobs)
+    test_steps = statistics.fmean(n for _, n in reads)
+    for epochs in SPEED_BUDGETS[:2] if quick else SPEED_BUDGETS:
+        specs = []
+        for (r, _), seed in zip(reads, seeds, strict=True):
+            plan = r.recommend(ipe, epochs)
+            specs.append((plan.lr, plan.momentum, epochs, seed, None))
+        res = train_many(task, specs, jobs, f"plan {epochs} epochs")
+        curve = mean_curve([x["scores"] for x in res])
+        it = reach(curve, target, ipe, TOLERANCE)
+        total = None if it is None else it + test_steps
+        ratio = "-" if total is None or fixed_it is None else f"{fixed_it / total:.2f}x"
+        lines.append(
+            f"| plan (`recommend`), {epochs} epochs | {epochs} | "
+            f"{'not reached' if total is None else f'{total:.0f}'} | {ratio} | "
+            f"{fmt(task, curve[-1])} |"
+        )
+    return lines
+
+
+#: torch-lr-finder as its README runs it: the same start and end as ours, its default
+#: 100 iterations, smoothing and stop rule; its suggestion from ``LRFinder.plot`` (the
+#: steepest gradient, ``skip_start=10, skip_end=5``).
+FINDER_STEPS = 100
+
+
+def finder_job(task_name: str, seed: int) -> dict[str, Any]:
+    """torch-lr-finder's steepest-gradient suggestion on a fresh model (in a worker)."""
+    import contextlib
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+    from torch_lr_finder import LRFinder
+
+    from clr_torch.demo.tasks import batches, make_model, make_optimizer
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    torch.manual_seed(seed)
+    model = make_model(task.spec.name)
+    opt = make_optimizer(
+        task.spec.optimizer, model.parameters(), SWEEP.start, task.spec.weight_decay
+    )
+    stream = batches(task, torch.Generator().manual_seed(seed))
+    data = [next(stream) for _ in range(FINDER_STEPS)]
+    finder = LRFinder(model, opt, task.loss_fn, device="cpu")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        finder.range_test(data, start_lr=SWEEP.start, end_lr=SWEEP.end, num_iter=FINDER_STEPS)
+        fig, ax = plt.subplots()
+        _, lr = finder.plot(ax=ax, suggest_lr=True)
+        plt.close(fig)
+    return {"lr": float(lr), "steps": len(finder.history["lr"])}
+
+
+def finder_runs(
+    task: str, seeds: Sequence[int], jobs: int, quick: bool
+) -> tuple[list[Any], list[float]]:
+    """Train at torch-lr-finder's suggestion for the equal budget (cached)."""
+    cache = Cache(task)
+    keys = [key_of("torch-lr-finder", SWEEP.start, SWEEP.end, FINDER_STEPS, f"s{s}") for s in seeds]
+    todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    run_jobs(finder_job, [(task, seeds[i]) for i in todo], jobs, on_done=done)
+    lrs = [cache.get(k)["lr"] for k in keys]
+    epochs = budget(task, seeds, jobs, quick)
+    specs = [(Constant(lr), None, epochs, s, None) for lr, s in zip(lrs, seeds, strict=True)]
+    return train_many(task, specs, jobs, "torch-lr-finder"), lrs
+
+
 def collapsed(task: str, final: float, grid_peak: float, diverged: bool) -> bool:
     """Non-finite, or a final score no better than halfway from chance to the grid's best."""
     chance = load_task(task).chance
@@ -493,9 +590,42 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
     return "\n".join(ref) + "\n\n" + "\n".join(auto)
 
 
+def report_alternatives(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
+    """AutoOneCycle, torch-lr-finder and the best 1cycle of the peak scan (an oracle)."""
+    lines = [
+        "| task | split | reference | AutoOneCycle | gap | collapsed | its peaks | "
+        "torch-lr-finder, fixed | its picks | collapsed | best 1cycle (scan) |",
+        "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for task in tasks:
+        g = grid_summary(task, grid_runs(task, seeds, jobs, quick))
+        anchors = anchor_runs(task, seeds, jobs, quick)
+        pm = _stats(task, anchors["prodigy"], g["peak"])[0]
+        best_ref = max(g["peak"], pm) if higher(task) else min(g["peak"], pm)
+        auto, _, _ = plan_runs(task, seeds, jobs, quick, "auto")
+        am, asd, acol = _stats(task, auto, g["peak"])
+        peaks = [r["peak"] for r in auto]
+        fr, picks = finder_runs(task, seeds, jobs, quick)
+        fm, fsd, fcol = _stats(task, fr, g["peak"])
+        scan = peak_scan(task, seeds, jobs, quick)
+        means = {p: _stats(task, rs, g["peak"])[0] for p, rs in scan.items()}
+        sign = 1 if higher(task) else -1
+        p_best = max(means, key=lambda p: sign * means[p])
+        split = "fit" if task in FIT_TASKS else "held out"
+        lines.append(
+            f"| {task} | {split} | {fmt(task, best_ref)} | {fmt(task, am)} ± {fmt(task, asd)} | "
+            f"{_gap(task, am, best_ref)} | {acol}/{len(auto)} | {min(peaks):.3g}-{max(peaks):.3g} "
+            f"| {fmt(task, fm)} ± {fmt(task, fsd)} | {min(picks):.3g}-{max(picks):.3g} | "
+            f"{fcol}/{len(fr)} | {fmt(task, means[p_best])} at {p_best:g} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("grid", "anchors", "scan", "plans", "report"))
+    p.add_argument(
+        "command", choices=("grid", "anchors", "scan", "plans", "speed", "finder", "report")
+    )
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--seeds", type=int, default=len(SEEDS))
@@ -509,11 +639,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             anchor_runs(task, seeds, args.jobs, args.quick)
         elif args.command == "scan":
             peak_scan(task, seeds, args.jobs, args.quick)
+        elif args.command == "speed":
+            print("\n".join(speed(task, seeds, args.jobs, args.quick)))
+        elif args.command == "finder":
+            finder_runs(task, seeds, args.jobs, args.quick)
         elif args.command == "plans":
             for kind in ("recommend", "fixed", "auto"):
                 plan_runs(task, seeds, args.jobs, args.quick, kind)
     if args.command == "report":
         print(report(args.tasks, seeds, args.jobs, args.quick))
+        print()
+        print(report_alternatives(args.tasks, seeds, args.jobs, args.quick))
     return 0
 
 

@@ -3,10 +3,10 @@
 The pipeline (:func:`run_demo`):
 
 1. **Range test.** A few LR range tests (:func:`clr_torch.demo.tasks.sweep` with
-   :data:`~clr_torch.demo.tasks.DEMO_SWEEP`: exponential sweep, held-out accuracy
-   as the metric, read off by clr_core) on fresh models, combined into median
-   bounds (:func:`clr_core.rangetest.combine`). The held-out batches are carved
-   from the *training* set, so the test set plays no part in choosing a rate.
+   :data:`~clr_torch.demo.tasks.DEMO_SWEEP`: the library's default exponential
+   sweep, read off the training loss by clr_core) on fresh models, combined into
+   median bounds (:func:`clr_core.rangetest.combine`). The test set plays no part
+   in choosing a rate.
 2. **Training.** The same network trained from the same seeds with
 
    * ``fixed``: the range test's single-rate suggestion ``result.lr``, for twice

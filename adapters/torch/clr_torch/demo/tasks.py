@@ -48,7 +48,12 @@ import torch
 from torch import nn
 
 from clr_core import Constant, Schedule
-from clr_core.rangetest import RangeTestResult
+from clr_core.rangetest import (
+    DEFAULT_END_LR,
+    DEFAULT_NUM_STEPS,
+    DEFAULT_START_LR,
+    RangeTestResult,
+)
 
 from .._auto import AutoOneCycleLR
 from .._rangetest import range_test
@@ -528,16 +533,18 @@ def train(
 @dataclass(frozen=True)
 class SweepSettings:
     """One range test's settings: an exponential sweep ``start -> end`` in ``steps``, the
-    metric read on ``held_out`` batches carved from the *training* set (0: none; the
-    range test then reads the training loss alone)."""
+    metric read on ``held_out`` batches carved from the *training* set (0, the default:
+    none; the range test then reads the training loss alone). The defaults are the
+    library's (``clr_core.rangetest.DEFAULT_START_LR``, ``DEFAULT_END_LR``,
+    ``DEFAULT_NUM_STEPS``)."""
 
-    start: float = 1e-4
-    end: float = 10.0
-    steps: int = 200
-    held_out: int = 4
+    start: float = DEFAULT_START_LR
+    end: float = DEFAULT_END_LR
+    steps: int = DEFAULT_NUM_STEPS
+    held_out: int = 0
 
 
-#: The demo's range test (and the benchmarks' reading before the suite).
+#: The demo's range test: the library's default sweep, the training loss alone.
 DEMO_SWEEP = SweepSettings()
 
 
