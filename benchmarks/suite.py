@@ -233,7 +233,7 @@ def train_many(
             f"e{epochs}",
             f"s{seed}",
             opt or "task",
-            *(() if auto is None else ("auto", auto)),
+            *(() if auto is None else ("auto", auto, *((AUTO_VERSION,) if AUTO_VERSION else ()))),
         )
         for lr, mom, epochs, seed, opt in specs
     ]
@@ -415,6 +415,9 @@ def plan_runs(
     return runs, [r for r, _ in reads], [n for _, n in reads]
 
 
+#: Which AutoOneCycle rule the cached runs were made with: "" - the peak at the rate where
+#: the edge was called; "best" - the peak at the rate of the lowest smoothed loss.
+AUTO_VERSION = "best"
 #: Budgets (epochs) of the plan in the time-to-accuracy table.
 SPEED_BUDGETS = (12, 16, 20, 24, 32)
 #: "Reaches the grid's best": the mean curve comes within this much of its peak (0.5 points).

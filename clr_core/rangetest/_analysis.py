@@ -1,4 +1,4 @@
-"""Reading a range test: the two CLR bounds, single-rate suggestions, confidence.
+r"""Reading a range test: the two CLR bounds, single-rate suggestions, confidence.
 
 The reading is written as named steps, each a function of plain numbers:
 
@@ -19,6 +19,75 @@ fixed ratio of rates, for a linear sweep a fixed LR interval. Every
 "steepest" point does not depend on how the sweep spaced its points (an
 iteration-index derivative, as torch-lr-finder's, depends on the sweep;
 a derivative against linear LR, as Lightning's, favours high rates).
+
+The rules
+---------
+Let ``S`` be the smoothed loss (:func:`smooth`, along the point index; half-width
+``h = max(1, round(smooth_fraction * n))``), ``S_min`` its minimum, ``S_0`` its
+highest value before that and the *span* ``D = S_0 - S_min`` the total fall. Every
+threshold is a fraction of ``D``, so a shifted or negative loss reads the same.
+
+* **The valley.** ``x_down`` is where ``S`` has fallen to ``S_min + D / 2`` on
+  the way down, ``x_up`` where it has risen back to that level (both interpolated
+  between points). The **centre** is :math:`x_c = (x_{down} + x_{up}) / 2` and the
+  **edge** :math:`x_e = x_{down} + \tfrac34 (x_{up} - x_{down})`, three quarters
+  of the way across, toward the blow-up. Both average the two sides of the
+  valley, so they are far steadier across seeds than the bottom of a broad, noisy
+  valley (docs/benchmarks.md, "The reading": 1.3-1.6x against 2.2-3.7x on the
+  suite's fitted tasks).
+* **base_lr** (the paper: where the loss starts falling clearly; with a metric,
+  where it starts to rise): the tangent to ``S`` at the point of steepest descent
+  meets ``S_0`` at ``x_onset``, the knee; when that lies within the first ``h``
+  points the curve was already changing at the first rate and ``base_lr`` is the
+  sweep start.
+* **max_lr** (the paper: where the loss stops falling): ``exp(x_c)``, the middle
+  of the valley. Without a rise back (a sweep that never diverged) or with a
+  metric, the older rule: the rate at ``S_min``, at least a factor 1.25 below the
+  blow-up point (where a running median of half-width ``0.02 n`` bottoms out), the
+  metric's own reading capped by the loss's. A non-finite loss at rate ``r`` caps
+  it at ``r / 1.25``.
+* **lr** (one fixed rate): ``min(0.4 exp(x_e), max_lr / 1.25)``, within
+  ``[base_lr, max_lr]``; without an edge, the last rate with a tenth of the fall
+  still ahead, at most ``max_lr / 1.25``.
+* **The 1cycle peak** (:attr:`RangeTestResult.one_cycle_peak`, the peak of
+  :func:`~clr_core.rangetest.recommend`'s plan): ``0.8 exp(x_e)``.
+
+Single-rate suggestions, all read off the smoothed loss: ``steepest`` (argmin of
+``dS/dx`` before the minimum), ``valley`` (the middle, in log-LR, of the descent
+from the knee to the minimum, as fastai's ``valley``), ``minimum`` (the blow-up
+point) and ``min_div_10``, ``center`` and ``edge`` (above), ``metric_peak`` (the
+rate at the best smoothed metric). With a metric, ``diagnostics["metric_ragged_lr"]``
+is where the metric turns ragged (reported, not used: on recorded MNIST-1D sweeps
+it fires well below the rates training validates).
+
+The **confidence** is the product of factors in ``[0, 1]``, each with a reason
+when it is below 0.8: too few points (``n / 50`` below 50); noise
+(``1 / (1 + (sigma / (0.15 D))^2)``, ``sigma`` the robust standard deviation of
+the loss about ``S``); never diverged (0.5: widen the sweep); already falling at
+the first rate (0.8: start lower); the minimum in the first tenth of the sweep
+(0.1: diverged at once, start lower); a flat curve (``D < 2 sigma``: confidence
+0, the bounds are then the sweep's ends).
+
+Example
+-------
+>>> import math
+>>> lrs = [10 ** (-4 + 5 * i / 99) for i in range(100)]
+>>> def loss(lr):  # flat, falls from 1e-3, bottoms at 0.1, blows up
+...     x = math.log10(lr)
+...     return 2.0 if x < -3 else (2.0 - (x + 3) if x < -1 else 0.0 + 40 * (x + 1) ** 2)
+>>> r = analyze(lrs, [loss(v) for v in lrs])
+>>> print(r.summary())  # doctest: +NORMALIZE_WHITESPACE
+base_lr     0.001
+max_lr      0.0266
+lr          0.0212   (a fixed rate)
+1cycle peak 0.0425   (the plan's peak: recommend())
+confidence  1.00
+bounds from loss
+suggestions steepest=0.00739, valley=0.00977, minimum=0.0955, min_div_10=0.00955,
+center=0.0266, edge=0.0531
+- Clear curve: onset, valley and blow-up all seen.
+>>> round(r.blow_up_lr, 3)   # the bottom of the V, 0.1
+0.095
 """
 
 from __future__ import annotations
@@ -317,26 +386,20 @@ def analyze(
     Parameters
     ----------
     lrs : sequence of float
-        The rate of each point, finite, ``>= 0`` and strictly increasing
-        (a point at ``lr == 0`` is kept but not analysed: it has no log).
+        Each point's rate: finite, ``>= 0``, increasing (``lr == 0`` has no log: unread).
     losses : sequence of float
-        The training loss at each point. Any values: negative and shifted
-        losses read the same (every rule is invariant to adding a constant to
-        the losses and to multiplying them by a positive factor). The analysis
-        stops at the first non-finite loss, which counts as divergence.
+        The training loss at each point; shifted and negative losses read the same.
+        The reading stops at the first non-finite loss, which counts as divergence.
     metrics : sequence of float, optional
-        A metric at each point, e.g. held-out accuracy. The bounds are then
-        read off it, as in the paper (see below), the loss still capping them.
+        A metric at each point (e.g. held-out accuracy): ``base_lr`` and ``max_lr``
+        are then read off it, as in the paper, the loss still capping them.
     batch_size : int, optional
         Recorded in the provenance: the bounds hold for this batch size.
-    metric_mode : {"max", "min"}
-        Whether the metric is better high (accuracy) or low.
-    metric_name : str, optional
-        Name of the metric, for the provenance and plots.
-    smooth_fraction : float
-        Half-width of the smoothing windows as a fraction of the points (0.05).
-    provenance : dict, optional
-        Extra JSON data to keep with the result (sweep parameters...).
+    metric_mode, metric_name : {"max", "min"}, str
+        Whether the metric is better high (accuracy) or low; its name, for plots.
+    smooth_fraction, provenance : float, dict
+        Smoothing half-width as a fraction of the points (0.05); extra JSON data to
+        keep with the result (sweep parameters...).
 
     Returns
     -------
@@ -344,152 +407,87 @@ def analyze(
 
     Raises
     ------
-    ValueError
-        Fewer than :data:`MIN_POINTS` points (unless the last loss is
-        non-finite: the result then says the sweep diverged at once and to start
-        it lower), lengths that differ, rates that
-        are negative, non-finite or not strictly increasing.
-    TypeError
-        Values that are not real numbers.
+    ValueError, TypeError
+        Fewer than :data:`MIN_POINTS` points (unless the last loss is non-finite: the
+        result then says the sweep diverged at once), lengths that differ, rates
+        negative, non-finite or unsorted (ValueError); values not real (TypeError).
 
     Notes
     -----
-    Let ``x = ln(lr)`` and ``S`` the smoothed loss (:func:`smooth`, along the
-    point index; half-width ``h = max(1, round(smooth_fraction * n))``). Call
-    ``S_min`` its minimum (at ``x_min``), ``S_0`` its highest value before
-    that, and the *span* ``D = S_0 - S_min``: the total fall. Every
-    threshold is a fraction of ``D``, so a shifted or negative loss reads the
-    same. All derivatives are ``dS/dx``, against **log-LR**.
-
-    * **base_lr** (the paper: where the loss starts falling clearly; with a
-      metric, where it starts to rise). The tangent to ``S`` at the point of
-      steepest descent (most negative ``dS/dx``) meets the starting level
-      ``S_0`` at ``x_onset``; ``base_lr = exp(x_onset)``, the knee of the
-      curve; when that lies within the first ``h`` points the curve was already
-      changing at the first rate and ``base_lr`` is the sweep start.
-    * **blow-up point** ``blow_up_lr``: where the curve bottoms out and turns
-      up. Start at the minimum of ``S`` and walk on along a running median
-      (half-width ``0.02 n``) while it keeps falling, then take the middle of
-      the median's flat bottom. (A running mean drags the tip of a sharp valley
-      toward lower rates, the steep rise leaking into it; a median does not.)
-    * **max_lr** (the paper: where the loss stops falling, before it blows up;
-      with a metric, where it slows, turns ragged or falls, the loss still
-      capping it): the rate at
-      ``S_min``, and at least a factor 1.25 below the blow-up point. On a broad,
-      noisy valley ``S_min`` sits well inside it; on a sharp one the margin
-      keeps ``max_lr`` off the cliff edge. A non-finite loss at rate ``r``
-      caps it at ``r / 1.25`` too.
-    * **lr** (one fixed rate): the last rate at which at least 10% of the
-      fall is still ahead (``S - S_min >= 0.1 D``): the loss is still clearly
-      improving there, before the valley floor where a fixed rate starts to
-      risk collapse. At most ``max_lr / 1.5``, at least ``base_lr``.
-
-    Single-rate suggestions, all read off the smoothed loss:
-
-    * ``steepest``: argmin of ``dS/dx`` (central differences against log-LR,
-      stencil ``h // 2`` points) before the minimum. On real curves it sits
-      at a third to a half of ``lr``: safe but slow.
-    * ``valley``: the middle, in log-LR, of the descent from the knee
-      (``x_onset``) to the minimum: ``exp((x_onset + x_min) / 2)`` (fastai's
-      ``valley`` likewise takes the middle of the longest descent).
-    * ``minimum``: the bottom of the valley (the blow-up point above);
-      ``min_div_10``: that over 10 (fastai's ``minimum`` rule).
-    * ``metric_peak``: the rate at the best smoothed metric (with metrics).
-
-    With a metric, ``diagnostics["metric_ragged_lr"]`` is where the metric
-    turns *ragged* (the first point past the middle of its rise where the
-    running median of its point-to-point scatter exceeds 5 times that scatter
-    on the rise, and 0.05 of its span), or ``None``. It is
-    reported, not used to cap ``max_lr``: on the recorded MNIST-1D SGD sweeps
-    (``tests/core/fixtures``) it fires at 0.07-0.12, below the 0.13-0.17 that
-    training validates as a cycle top, and on the digits sweeps it does not
-    fire at all; a held-out accuracy measured after single steps scatters long
-    before training at that rate goes wrong.
-
-    The **confidence** is the product of factors in ``[0, 1]``, each with a
-    reason when it is below 0.8 (the noise factor, a little below 1 on any
-    real curve, only then): too few points (``n / 50`` below 50 points);
-    noise (``1 / (1 + (sigma / (0.15 D))^2)``, ``sigma`` the robust standard
-    deviation of the loss about ``S``); never diverged (0.5: widen the sweep);
-    already falling at the first rate (0.8: start lower); the minimum in the
-    first tenth of the sweep (0.1: diverged at once, start lower); a flat curve
-    (``D < 2 sigma``: confidence 0, bounds are then the sweep's ends).
-
-    Examples
-    --------
-    >>> import math
-    >>> lrs = [10 ** (-4 + 5 * i / 99) for i in range(100)]
-    >>> def loss(lr):  # flat, falls from 1e-3, bottoms at 0.1, blows up
-    ...     x = math.log10(lr)
-    ...     return 2.0 if x < -3 else (2.0 - (x + 3) if x < -1 else 0.0 + 40 * (x + 1) ** 2)
-    >>> r = analyze(lrs, [loss(v) for v in lrs])
-    >>> print(r.summary())
-    base_lr     0.001
-    max_lr      0.0534
-    lr          0.0298   (a fixed rate)
-    1cycle peak 0.0955   (recommended: to_one_cycle)
-    confidence  1.00
-    bounds from loss
-    suggestions steepest=0.00739, valley=0.00977, minimum=0.0955, min_div_10=0.00955
-    - Clear curve: onset, valley and blow-up all seen.
-    >>> round(r.blow_up_lr, 3)   # the bottom of the V, 0.1; max_lr keeps clear of it
-    0.095
+    The rules are this module's (its documentation and example): with ``x_down``,
+    ``x_up`` the log-rates halfway into the loss valley and halfway back out,
+    :math:`\text{max\_lr} = e^{(x_{down} + x_{up})/2}`, the edge
+    :math:`e^{x_{down} + \frac34 (x_{up} - x_{down})}` and
+    :math:`\text{lr} = \min(0.4\,\text{edge}, \text{max\_lr}/1.25)`.
     """
     a = _inputs(
         lrs, losses, metrics, batch_size, metric_mode, metric_name, smooth_fraction, provenance
     )
-    n = len(a.lrs)
     first, stop, reasons = _usable(a)
-    m = stop - first
     result = functools.partial(
         RangeTestResult, lrs=tuple(a.lrs), losses=tuple(a.losses),
         metrics=None if a.metrics is None else tuple(a.metrics), provenance=a.provenance,
     )  # fmt: skip
-    if m < MIN_POINTS:
-        reasons.append(
-            f"Only {m} usable point(s) before the loss became non-finite: the sweep diverged "
-            "at once. Start it lower (e.g. 100 times lower) and run it again."
-        )
-        start = a.lrs[first] if first < n else a.lrs[0]
-        return result(
-            base_lr=start, max_lr=start, lr=start, confidence=0.0, reasons=tuple(reasons),
-            suggestions={}, smoothed=(math.nan,) * n, diverged=True, bounds_from="loss",
-            diagnostics={"usable_points": m},
-        )  # fmt: skip
+    if stop - first < MIN_POINTS:
+        return _at_once(result, a, first, stop, reasons)
     c = _read(a, first, stop)
     if a.metrics is not None and not c.metric_ok:
         reasons.append("The metric is flat (its change is within its noise): it was ignored.")
-    diverged = stop < n or c.loss.i_div is not None
-    smoothed = tuple(_smoothed_per_point(c, n, first, stop))
-    at0, at_end = math.exp(c.x[0]), math.exp(c.x[-1])
+    diverged = stop < len(a.lrs) or c.loss.i_div is not None
+    smoothed = tuple(_smoothed_per_point(c, len(a.lrs), first, stop))
     if not (c.loss_ok or c.metric_ok):
-        reasons.append(
-            "The loss is flat: its fall over the sweep "
-            f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). Nothing "
-            "can be read off it (the bounds are the ends of the sweep): widen the sweep (raise "
-            "end_lr) or check that the model trains at all."
-        )
-        return result(
-            base_lr=at0, max_lr=at_end, lr=at0, confidence=0.0, reasons=tuple(reasons),
-            suggestions={}, smoothed=smoothed, diverged=diverged, bounds_from="loss",
-            diagnostics={"usable_points": m, "smoothing_half_width": max(1, round(
-                a.smooth_fraction * m)), "loss_span": c.loss.span, "loss_noise": c.loss.noise},
-        )  # fmt: skip
+        return _flat(result, a, c, stop - first, reasons, smoothed, diverged)
     base_lr, max_lr, lr, suggestions = _bounds(c, a, stop)
     h = max(1, round(a.smooth_fraction * len(c.x)))
-    confidence, more, early = _confidence(c, m, diverged, h)
+    confidence, more, early = _confidence(c, stop - first, diverged, h)
     if early:
-        base_lr = min(at0, max_lr)
-    reasons += more
+        base_lr = min(math.exp(c.x[0]), max_lr)
+    reasons += more or ([] if reasons else ["Clear curve: onset, valley and blow-up all seen."])
     primary = c.metric if (c.metric is not None and c.metric_ok) else c.loss
-    if not reasons:
-        reasons.append("Clear curve: onset, valley and blow-up all seen.")
     return result(
         base_lr=base_lr, max_lr=max_lr, lr=lr, confidence=max(0.0, min(1.0, confidence)),
         reasons=tuple(reasons), suggestions=suggestions, smoothed=smoothed, diverged=diverged,
         bounds_from="metric" if primary is c.metric else "loss",
-        diagnostics=_diagnostics(c, m, h, primary.noise / primary.span),
+        diagnostics=_diagnostics(c, stop - first, h, primary.noise / primary.span),
     )  # fmt: skip
+
+
+def _at_once(result: Any, a: _Inputs, first: int, stop: int, reasons: list[str]) -> RangeTestResult:
+    """Fewer than MIN_POINTS usable points before a non-finite loss: diverged at once."""
+    m, n = stop - first, len(a.lrs)
+    reasons.append(
+        f"Only {m} usable point(s) before the loss became non-finite: the sweep diverged "
+        "at once. Start it lower (e.g. 100 times lower) and run it again."
+    )
+    start = a.lrs[first] if first < n else a.lrs[0]
+    out: RangeTestResult = result(
+        base_lr=start, max_lr=start, lr=start, confidence=0.0, reasons=tuple(reasons),
+        suggestions={}, smoothed=(math.nan,) * n, diverged=True, bounds_from="loss",
+        diagnostics={"usable_points": m},
+    )  # fmt: skip
+    return out
+
+
+def _flat(
+    result: Any, a: _Inputs, c: _Curves, m: int, reasons: list[str],
+    smoothed: tuple[float, ...], diverged: bool,
+) -> RangeTestResult:  # fmt: skip
+    """Neither curve falls by more than its noise: nothing to read; the sweep's ends."""
+    reasons.append(
+        "The loss is flat: its fall over the sweep "
+        f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). Nothing "
+        "can be read off it (the bounds are the ends of the sweep): widen the sweep (raise "
+        "end_lr) or check that the model trains at all."
+    )
+    h = max(1, round(a.smooth_fraction * m))
+    out: RangeTestResult = result(
+        base_lr=math.exp(c.x[0]), max_lr=math.exp(c.x[-1]), lr=math.exp(c.x[0]),
+        confidence=0.0, reasons=tuple(reasons), suggestions={}, smoothed=smoothed,
+        diverged=diverged, bounds_from="loss",
+        diagnostics={"usable_points": m, "smoothing_half_width": h,
+                     "loss_span": c.loss.span, "loss_noise": c.loss.noise},
+    )  # fmt: skip
+    return out
 
 
 def _log_median(values: Sequence[float]) -> float:

@@ -216,7 +216,9 @@ class AutoOneCycle:
     def _decide(self, at: int) -> None:
         m = self.monitor
         self.reading = m.result() if m.step_index >= 5 else None
-        self._fix(at, self.peak_factor * self.ramp(max(0, at - 1)))
+        finite = [(v, i) for i, v in enumerate(m.smoothed) if math.isfinite(v)]
+        i_best = min(finite)[1] if finite else 0
+        self._fix(at, self.peak_factor * m.lrs[i_best])
 
     def _fix(self, at: int, peak: float) -> None:
         self.decided_at, self.peak = at, peak

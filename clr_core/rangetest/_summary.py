@@ -13,7 +13,7 @@ def summary(result: Reading) -> str:
         f"base_lr     {result.base_lr:.3g}",
         f"max_lr      {result.max_lr:.3g}",
         f"lr          {result.lr:.3g}   (a fixed rate)",
-        f"1cycle peak {result.one_cycle_peak:.3g}   (recommended: to_one_cycle)",
+        f"1cycle peak {result.one_cycle_peak:.3g}   (the plan's peak: recommend())",
         f"confidence  {result.confidence:.2f}",
         f"bounds from {result.bounds_from}" + ("" if result.diverged else " (no divergence seen)"),
         "suggestions " + ", ".join(f"{k}={v:.3g}" for k, v in result.suggestions.items()),
