@@ -593,6 +593,34 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
     return "\n".join(ref) + "\n\n" + "\n".join(auto)
 
 
+def report_scans(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
+    """The 1cycle peak scan: the best peak, its window and where runs start to collapse."""
+    lines = [
+        "| task | split | best peak | its final score | peaks within 0.3 points (1% MSE) | "
+        "first peak with a collapse | the plan's peaks |",
+        "|:--|:--|--:|--:|:--|--:|:--|",
+    ]
+    for task in tasks:
+        g = grid_summary(task, grid_runs(task, seeds, jobs, quick))
+        scan = peak_scan(task, seeds, jobs, quick)
+        stats = {p: _stats(task, rs, g["peak"]) for p, rs in scan.items()}
+        sign = 1 if higher(task) else -1
+        best = max(stats, key=lambda p: sign * stats[p][0])
+        tol = 0.003 if higher(task) else 0.01 * stats[best][0]
+        near = [p for p in stats if abs(stats[p][0] - stats[best][0]) <= tol]
+        cols = [p for p in stats if stats[p][2]]
+        peaks = [r.one_cycle_peak for r, _ in readings(task, seeds, jobs)]
+        split = "fit" if task in FIT_TASKS else "held out"
+        lines.append(
+            f"| {task} | {split} | {best:g} | {fmt(task, stats[best][0])} | "
+            f"{min(near):g}-{max(near):g} | {min(cols):g} | " if cols else
+            f"| {task} | {split} | {best:g} | {fmt(task, stats[best][0])} | "
+            f"{min(near):g}-{max(near):g} | none | "
+        )  # fmt: skip
+        lines[-1] += f"{min(peaks):.3g}-{max(peaks):.3g} |"
+    return "\n".join(lines)
+
+
 def report_alternatives(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
     """AutoOneCycle, torch-lr-finder and the best 1cycle of the peak scan (an oracle)."""
     lines = [
@@ -653,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report(args.tasks, seeds, args.jobs, args.quick))
         print()
         print(report_alternatives(args.tasks, seeds, args.jobs, args.quick))
+        print()
+        print(report_scans(args.tasks, seeds, args.jobs, args.quick))
     return 0
 
 
