@@ -488,9 +488,11 @@ def finder_job(task_name: str, seed: int) -> dict[str, Any]:
     )
     stream = batches(task, torch.Generator().manual_seed(seed))
     data = [next(stream) for _ in range(FINDER_STEPS)]
+    # ready-made batches as a map-style dataset: torch-lr-finder wants a DataLoader
+    loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False)
     finder = LRFinder(model, opt, task.loss_fn, device="cpu")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        finder.range_test(data, start_lr=SWEEP.start, end_lr=SWEEP.end, num_iter=FINDER_STEPS)
+        finder.range_test(loader, start_lr=SWEEP.start, end_lr=SWEEP.end, num_iter=FINDER_STEPS)
         fig, ax = plt.subplots()
         _, lr = finder.plot(ax=ax, suggest_lr=True)
         plt.close(fig)
