@@ -45,6 +45,8 @@ class AutoOneCycleLR(LRScheduler):
         ``start_lr``, ``end_lr``, ``ramp_fraction``, ``peak_factor``,
         ``final_div_factor``, ``momentum`` (``None``: leave it alone), ``rise``.
 
+    Notes
+    -----
     Every param group runs at the plan's rate times its own initial rate over
     group 0's (groups keep their ratios).
 
