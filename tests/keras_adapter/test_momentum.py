@@ -162,17 +162,22 @@ def test_steps_per_execution_uses_the_value_of_every_step():
     assert w != pytest.approx(_sgd_hand([m for m in momenta[::4] for _ in range(4)])[-1])
 
 
-def test_cycles_after_a_plain_fit_traced_the_float():
-    """A train function traced before (momentum baked in) is not reused by the callback."""
+@pytest.mark.parametrize("jit", [False, True], ids=["nojit", "jit"])
+def test_cycles_after_a_plain_fit_traced_the_float(jit):
+    """A train function traced before (momentum baked in) is not reused by the callback.
+
+    (With jax.jit a re-made train function of the same bound method would share the
+    old trace and its constant: the callback traces a new callable.)
+    """
     opt = keras.optimizers.SGD(learning_rate=LR, momentum=0.9)
-    model = _model(opt)
-    w_plain, _ = _fit(opt, False, None, steps=3, model=model)
+    model = _model(opt, jit)
+    w_plain, _ = _fit(opt, jit, None, steps=3, model=model)
     np.testing.assert_allclose(w_plain, _sgd_hand([0.9] * 3), rtol=1e-5)
     _sync(model)
     w0 = float(to_numpy(model.layers[0].kernel)[0, 0])
     v0 = float(to_numpy(opt.momentums[0])[0, 0])
     cb = clr_keras.CyclicalMomentum(MOMENTUM)
-    w, _ = _fit(opt, False, cb, steps=4, model=model)
+    w, _ = _fit(opt, jit, cb, steps=4, model=model)
     momenta = [MOMENTUM(t) for t in range(3, 7)]
     assert cb.history == momenta
     np.testing.assert_allclose(w, _sgd_hand(momenta, w=w0, v=v0), rtol=1e-5)
@@ -280,7 +285,7 @@ def _later_fit_uses_plain_momentum(model, opt):
     rec = _Weights()
     model.fit(np.ones((3, 1)), np.zeros((3, 1)), batch_size=1, verbose=0, callbacks=[rec])
     np.testing.assert_allclose(rec.w, _sgd_hand([0.9] * 3, w=w0, v=v0), rtol=1e-5)
-    assert getattr(model.train_function, "_clr_momentum_previous", None) is None
+    assert getattr(model.train_function, "_clr_previous", None) is None
 
 
 @pytest.mark.parametrize("where", ["callback", "in_step_eager", "in_step_trace"], ids=lambda s: s)
@@ -316,7 +321,7 @@ def test_stale_wrapper_from_an_interrupted_fit_is_inert():
     model = _model(opt)
     with pytest.raises(KeyboardInterrupt):
         _fit(opt, False, clr_keras.CyclicalMomentum(MOMENTUM), model=model, extra=(_Interrupt(2),))
-    assert getattr(model.train_function, "_clr_momentum_previous", None) is not None
+    assert getattr(model.train_function, "_clr_previous", None) is not None
     _later_fit_uses_plain_momentum(model, opt)
     # and a new fit with the callback again cycles from the current step
     cb = clr_keras.CyclicalMomentum(MOMENTUM)

@@ -10,6 +10,8 @@
   needs, and it must be imported before ``load_model`` in every process that
   loads such a file (Keras cannot locate the classes otherwise).
 * :class:`CyclicalMomentum` cycles SGD's ``momentum`` or Adam's ``beta_1``.
+* :class:`AutoOneCycleCallback` runs a 1cycle that reads its own peak off
+  its warm-up (``clr_core.rangetest.AutoOneCycle``) during ``model.fit``.
 * :func:`range_test` runs the LR range test through ``model.fit`` and returns
   clr_core's ``RangeTestResult``, restoring the model and optimizer exactly.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import keras  # noqa: F401  (fail loudly where keras is missing)
 
+from ._auto import AutoOneCycleCallback
 from ._momentum import CyclicalMomentum
 from ._rangetest import RangeTestCallback, range_test
 from ._schedules import (
@@ -37,6 +40,7 @@ __all__ = [
     "ExponentialCyclicalLearningRate",
     "OneCycleSchedule",
     "CyclicalMomentum",
+    "AutoOneCycleCallback",
     "range_test",
     "RangeTestCallback",
 ]

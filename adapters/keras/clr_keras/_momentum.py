@@ -30,15 +30,16 @@ resuming from a checkpoint resumes the momentum cycle too.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import keras
 
 import clr_core
+from clr_core.rangetest import Plan
 from clr_core.validation import choice, fail
 
 from ._schedules import CoreSchedule
+from ._trainstep import TrainStepCallback, setattr_plain
 from ._util import to_numpy, train_step_counter, unwrap_optimizer
 
 __all__ = ["CyclicalMomentum"]
@@ -124,7 +125,7 @@ def _attribute_for(optimizer: Any, attribute: str | None) -> str:
     )
 
 
-class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
+class CyclicalMomentum(TrainStepCallback):
     """Drive an optimizer's momentum (SGD) or ``beta_1`` (Adam family) from a core schedule.
 
     The update at optimizer step ``t`` (``optimizer.iterations``, the step a
@@ -141,8 +142,11 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
 
     Parameters
     ----------
-    schedule : clr_core.Schedule
-        A momentum schedule with values in ``[0, 1]``.
+    schedule : clr_core.Schedule or clr_core.rangetest.Plan
+        A momentum schedule with values in ``[0, 1]``, or the plan of
+        ``result.recommend(...)``, whose ``plan.momentum`` is taken (a plan
+        whose momentum is ``None`` says to leave the optimizer's own alone:
+        it is refused with a ``ValueError``; leave the callback out).
     attribute : {"momentum", "beta_1"}, optional
         The hyper-parameter to drive; by default ``momentum`` if the optimizer
         has one, else ``beta_1``. An optimizer with neither raises ``ValueError``
@@ -165,10 +169,22 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
     :attr:`history`.
     """
 
-    def __init__(self, schedule: clr_core.Schedule, attribute: str | None = None) -> None:
+    def __init__(self, schedule: clr_core.Schedule | Plan, attribute: str | None = None) -> None:
         super().__init__()
+        if isinstance(schedule, Plan):
+            if schedule.momentum is None:
+                raise ValueError(
+                    "Argument `schedule` is a Plan whose momentum is None: the plan leaves the "
+                    "optimizer's momentum alone (a constant plan, or recommend(..., "
+                    "cycle_momentum=False)), so there is nothing to cycle; leave "
+                    f"CyclicalMomentum out. Received: schedule=Plan(policy={schedule.policy!r}, "
+                    "momentum=None)"
+                )
+            schedule = schedule.momentum
         if not isinstance(schedule, clr_core.Schedule):
-            raise fail("schedule", "a clr_core schedule", schedule, TypeError)
+            raise fail(
+                "schedule", "a clr_core schedule or a clr_core.rangetest.Plan", schedule, TypeError
+            )
         lo, hi = schedule.bounds()
         if lo < 0.0 or hi > 1.0:
             raise fail("schedule", "a momentum schedule with values in [0, 1]", schedule)
@@ -181,50 +197,17 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
         self._name: str | None = None
         self._original: Any = None
         self._stand_in: _ScheduledHyperparameter | None = None
-        self._wrapped: Any = None
-        self._armed = False
         self._step: int | None = None
         self._begin = 0
         #: The value used by each optimizer step of the last ``fit``, in order.
         self.history: list[float] = []
 
-    # -- the wrapper around the train function ----------------------------------------------
-    def _wrap(self) -> None:
-        model = self.model
-        previous = model.train_function
-        while getattr(previous, "_clr_momentum_previous", None) is not None:
-            previous = previous._clr_momentum_previous  # a wrapper left by an interrupted fit
-        # A fresh train function: one traced before would hold the float as a constant,
-        # and the one traced here holds the schedule, so it never outlives this fit.
-        model.make_train_function(force=True)
-        fresh = model.train_function
-
-        @functools.wraps(fresh)
-        def train_function(*args: Any, **kwargs: Any) -> Any:
-            if not self._armed or self._wrapped is not train_function:
-                # Not called from this callback's fit (a later fit without it, after an
-                # interruption): put the plain train function back and run that.
-                if getattr(model, "train_function", None) is train_function:
-                    model.train_function = previous
-                return previous(*args, **kwargs)
-            self._armed = False
-            setattr_plain(self._optimizer, str(self._name), self._stand_in)
-            try:
-                return fresh(*args, **kwargs)
-            finally:
-                setattr_plain(self._optimizer, str(self._name), self._original)
-
-        train_function._clr_momentum_previous = previous  # type: ignore[attr-defined]
-        model.train_function = train_function
-        self._wrapped = train_function
-
-    def _unwrap(self) -> None:
-        wrapped: Any = self._wrapped
-        self._wrapped = None
-        self._armed = False
-        model = self.model
-        if wrapped is not None and getattr(model, "train_function", None) is wrapped:
-            model.train_function = getattr(wrapped, "_clr_momentum_previous", None)
+    def _run(self, fresh: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        setattr_plain(self._optimizer, str(self._name), self._stand_in)
+        try:
+            return fresh(*args, **kwargs)
+        finally:
+            setattr_plain(self._optimizer, str(self._name), self._original)
 
     # -- Keras hooks ----------------------------------------------------------------------
     def on_train_begin(self, logs: Any = None) -> None:
@@ -251,7 +234,7 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
             float(self.schedule.bounds()[1]),
             name=f"cyclical_{name}",
         )
-        self._wrap()
+        self._install()
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         if self._step is None:
@@ -270,10 +253,5 @@ class CyclicalMomentum(keras.callbacks.Callback):  # type: ignore[misc]
             self._step += 1
 
     def on_train_end(self, logs: Any = None) -> None:
-        self._unwrap()
+        self._remove()
         self._optimizer = self._stand_in = self._original = None
-
-
-def setattr_plain(obj: Any, name: str, value: Any) -> None:
-    """Set an attribute without the optimizer's variable tracking (nothing joins its state)."""
-    object.__setattr__(obj, name, value)

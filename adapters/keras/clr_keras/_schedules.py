@@ -46,6 +46,7 @@ from keras import ops
 
 import clr_core
 from clr_core import validation
+from clr_core.rangetest import Plan
 from clr_core.validation import choice, fail
 
 __all__ = [
@@ -63,10 +64,17 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _core_schedule(value: Any) -> clr_core.Schedule:
+    if isinstance(value, Plan):
+        return value.lr
     if isinstance(value, dict):
         value = clr_core.from_config(value)
     if not isinstance(value, clr_core.Schedule):
-        raise fail("schedule", "a clr_core schedule or its to_config() dict", value, TypeError)
+        raise fail(
+            "schedule",
+            "a clr_core schedule, its to_config() dict or a clr_core.rangetest.Plan",
+            value,
+            TypeError,
+        )
     return value
 
 
@@ -191,9 +199,14 @@ class CoreSchedule(LearningRateSchedule):  # type: ignore[misc]
 
     Parameters
     ----------
-    schedule : clr_core.Schedule or dict
+    schedule : clr_core.Schedule, dict or clr_core.rangetest.Plan
         Any core schedule (or its ``to_config()`` data), e.g.
-        ``clr_core.Triangular(1e-3, 6e-3, step_size_up=2000)``.
+        ``clr_core.Triangular(1e-3, 6e-3, step_size_up=2000)``, or the plan
+        of ``result.recommend(...)``, whose rate ``plan.lr`` is taken (its
+        momentum goes to :class:`clr_keras.CyclicalMomentum`). The schedule is
+        what is kept: ``self.schedule``, ``get_config()`` and a ``.keras`` file
+        hold ``plan.lr``, not the plan (its policy and reasons are not saved),
+        so a loaded model's schedule equals ``CoreSchedule(plan.lr)``.
     name : str, optional
         Name of the schedule (a Keras convention; not used in the math).
 
