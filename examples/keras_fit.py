@@ -1,9 +1,10 @@
 """Keras 3: range test, then ``model.fit`` under a cyclical schedule.
 
 ``clr_keras.range_test`` sweeps the rate through ``model.fit`` on a compiled
-model (restoring its weights and optimizer afterwards), and the result hands
-off to a clr_core schedule that ``clr_keras.CoreSchedule`` evaluates inside the
-compiled train step. Runs on the TensorFlow, JAX and torch backends
+model (restoring its weights and optimizer afterwards); ``result.recommend``
+gives the plan for the budget, whose rate ``clr_keras.CoreSchedule`` evaluates
+inside the compiled train step and whose momentum cycle
+``clr_keras.CyclicalMomentum`` applies. Runs on the TensorFlow, JAX and torch backends
 (``KERAS_BACKEND``) with scikit-learn's digits.
 
 Run: ``python examples/keras_fit.py`` (about 20 s on the TensorFlow backend).
@@ -49,13 +50,15 @@ result = clr_keras.range_test(model, x_train, y_train, batch_size=BATCH, start_l
                               end_lr=10.0, metric="accuracy", progress=False)  # fmt: skip
 print(result.summary())
 
-# 1cycle over the budget, peaking at the cautious max_lr, with its momentum cycle
-schedule = result.to_one_cycle(steps_per_epoch, epochs=EPOCHS, peak=result.max_lr)
-optimizer = keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(schedule), momentum=0.95)
+# the plan recommended for this budget: its rate, and its momentum cycle (or None)
+plan = result.recommend(steps_per_epoch, epochs=EPOCHS)
+print(f"plan: {plan.policy}; " + " ".join(plan.reasons))
+optimizer = keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(plan), momentum=0.95)
 model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-momentum = clr_keras.CyclicalMomentum(schedule.momentum(0.85, 0.95))
-model.fit(x_train, y_train, batch_size=BATCH, epochs=EPOCHS, callbacks=[momentum], verbose=0)
+callbacks = [] if plan.momentum is None else [clr_keras.CyclicalMomentum(plan)]
+model.fit(x_train, y_train, batch_size=BATCH, epochs=EPOCHS, callbacks=callbacks, verbose=0)
 # --8<-- [end:fit]
+schedule = plan.lr
 
 step = int(keras.ops.convert_to_numpy(optimizer.iterations))
 current = float(keras.ops.convert_to_numpy(optimizer.learning_rate))

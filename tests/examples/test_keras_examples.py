@@ -23,6 +23,7 @@ def run(script: str, tmp_path: Path) -> str:
 def test_fit(tmp_path):
     out = run("keras_fit.py", tmp_path)
     assert f"backend: {BACKEND}," in out
+    assert "plan: one_cycle;" in out  # the recommended plan, with its momentum cycle
     assert "lr matches the core schedule: True" in out
     assert number(out, "test accuracy") > 0.9
 
@@ -44,5 +45,14 @@ def test_save_load(tmp_path):
 def test_momentum(tmp_path):
     out = run("keras_momentum.py", tmp_path)
     assert "momentum followed the core schedule: True" in out
+    assert "momentum after fit: 0.95 (the float it was built with)" in out
+    assert number(out, "test accuracy") > 0.9
+
+
+def test_auto_one_cycle(tmp_path):
+    out = run("keras_auto_one_cycle.py", tmp_path)
+    assert f"backend: {BACKEND}, steps: 264 of 264" in out
+    assert "decided on the warm-up: True" in out
+    assert "rates followed the core object: True" in out  # across the save / resume
     assert "momentum after fit: 0.95 (the float it was built with)" in out
     assert number(out, "test accuracy") > 0.9
