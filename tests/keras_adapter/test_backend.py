@@ -25,6 +25,7 @@ def test_public_api():
         "ExponentialCyclicalLearningRate",
         "OneCycleSchedule",
         "CyclicalMomentum",
+        "AutoOneCycleCallback",
         "range_test",
         "RangeTestCallback",
     }
