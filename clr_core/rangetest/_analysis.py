@@ -33,7 +33,7 @@ threshold is a fraction of ``D``, so a shifted or negative loss reads the same.
   **edge** :math:`x_e = x_{down} + \tfrac34 (x_{up} - x_{down})`, three quarters
   of the way across, toward the blow-up. Both average the two sides of the
   valley, so they are far steadier across seeds than the bottom of a broad, noisy
-  valley (docs/benchmarks.md, "The reading": 1.3-1.6x against 2.2-3.7x on the
+  valley (docs/benchmarks.md, "The reading": 1.3-1.6x against 2.0-3.7x on the
   suite's fitted tasks).
 * **base_lr** (the paper: where the loss starts falling clearly; with a metric,
   where it starts to rise): the tangent to ``S`` at the point of steepest descent
