@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -362,6 +363,21 @@ def test_core_schedule_refuses_the_steps_the_core_refuses(step, error, message):
 
 
 # ----------------------------------------------------------------- serialisation
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        clr_keras.TriangularCyclicalLearningRate,
+        clr_keras.Triangular2CyclicalLearningRate,
+        clr_keras.ExponentialCyclicalLearningRate,
+        clr_keras.OneCycleSchedule,
+    ],
+)
+def test_config_keywords_are_the_constructor_signature(cls):
+    """get_config() lists exactly the constructor's parameters, in order: the hand-kept
+    keyword tuple cannot drift from the signature."""
+    assert cls._keywords == tuple(inspect.signature(cls).parameters)
 
 
 @pytest.mark.parametrize(("cls", "kw"), ALL, ids=IDS)

@@ -43,6 +43,7 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+from keras.optimizers.schedules import LearningRateSchedule
 
 import clr_core
 from clr_core import validation
@@ -56,8 +57,6 @@ __all__ = [
     "ExponentialCyclicalLearningRate",
     "OneCycleSchedule",
 ]
-
-from keras.optimizers.schedules import LearningRateSchedule
 
 #: The largest float32: the dtype every schedule is evaluated in inside Keras.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
