@@ -8,7 +8,7 @@ import math
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import clr_core
@@ -28,18 +28,19 @@ class Curve:
     center: float  # halfway (log-LR) between the half-fall and the half-rise points
 
 
-@st.composite
-def curves(draw: st.DrawFn, sigma: float, spikes: float = 0.02, shifts: bool = True) -> Curve:
-    n = draw(st.integers(100, 300))
-    lo = draw(st.floats(-6.0, -3.0))
-    a = lo + draw(st.floats(1.0, 2.5))
-    c = a + draw(st.floats(1.0, 2.5))
-    hi = max(lo + draw(st.floats(5.0, 7.0)), c + 1.0)
-    l0 = draw(st.floats(0.5, 5.0))
-    drop = l0 * draw(st.floats(0.3, 0.8))
-    rate = draw(st.floats(1.0, 4.0))
-    shift = draw(st.sampled_from([0.0, -10.0, 100.0])) if shifts else 0.0
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+def draw_curve(
+    rng: random.Random, sigma: float, spikes: float = 0.02, shifts: bool = True
+) -> Curve:
+    """One random curve; every parameter comes from ``rng``."""
+    n = rng.randint(100, 300)
+    lo = rng.uniform(-6.0, -3.0)
+    a = lo + rng.uniform(1.0, 2.5)
+    c = a + rng.uniform(1.0, 2.5)
+    hi = max(lo + rng.uniform(5.0, 7.0), c + 1.0)
+    l0 = rng.uniform(0.5, 5.0)
+    drop = l0 * rng.uniform(0.3, 0.8)
+    rate = rng.uniform(1.0, 4.0)
+    shift = rng.choice([0.0, -10.0, 100.0]) if shifts else 0.0
     lrs, losses = [], []
     for i in range(n):
         x = lo + (hi - lo) * i / (n - 1)
@@ -63,18 +64,14 @@ def within(v: float | None, truth: float, factor: float = 1.5) -> bool:
     return v is not None and truth / factor <= v <= truth * factor
 
 
-def collect(strategy: st.SearchStrategy[Curve], check, examples: int = 200) -> list:
-    """Run ``check`` over a fixed, derandomised batch of draws; return the outcomes."""
-    out: list = []
+def collect(check, sigma: float, examples: int = 200, **kw) -> list:
+    """Run ``check`` over a fixed batch of curves (seeds 0 .. examples - 1).
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(strategy)
-    def record(curve: Curve) -> None:
-        out.append(check(curve))
-
-    record()
-    return out
+    Seeded ``random.Random`` rather than Hypothesis: a rate measured over a batch must see
+    the same batch everywhere, and Hypothesis' draws depend on its version and on which
+    modules it finds installed (it mines local source for constants).
+    """
+    return [check(draw_curve(random.Random(seed), sigma, **kw)) for seed in range(examples)]
 
 
 def landmarks_ok(curve: Curve) -> bool:
@@ -92,8 +89,9 @@ def landmarks_ok(curve: Curve) -> bool:
 @pytest.mark.parametrize("sigma", [0.0, 0.03])
 def test_synthetic_bounds_hit_rate(sigma):
     # Moderate noise: sigma 0.03 puts the point-to-point noise at 4-15% of the fall,
-    # as on the recorded MNIST-1D and digits curves (4-5%) and noisier.
-    outcomes = collect(curves(sigma), landmarks_ok)
+    # as on the recorded MNIST-1D and digits curves (4-5%) and noisier. Measured: 0.99 and
+    # 0.97 over these 400 curves.
+    outcomes = collect(landmarks_ok, sigma, 400)
     rate = sum(outcomes) / len(outcomes)
     assert rate >= 0.95, f"hit rate {rate:.3f} at sigma={sigma}"
 
@@ -101,7 +99,7 @@ def test_synthetic_bounds_hit_rate(sigma):
 def test_confidence_drops_as_noise_grows():
     means = []
     for sigma in (0.01, 0.05, 0.15, 0.4):
-        confs = collect(curves(sigma), lambda c: analyze(c.lrs, c.losses).confidence, 60)
+        confs = collect(lambda c: analyze(c.lrs, c.losses).confidence, sigma, 60)
         means.append(sum(confs) / len(confs))
     assert all(a > b for a, b in itertools.pairwise(means)), means
     assert means[0] > 0.8
@@ -118,7 +116,7 @@ def test_reading_is_invariant_to_shift_and_scale():
             (moved.base_lr, moved.max_lr, moved.lr), rel=1e-6
         )
 
-    assert all(collect(curves(0.03, shifts=False), check, 40))
+    assert all(collect(check, 0.03, 40, shifts=False))
 
 
 # ---------------------------------------------------------------- edge cases
