@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from _ranks import run_two_ranks
 from sklearn.datasets import load_digits
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -439,43 +441,8 @@ def test_the_plan_is_a_clr_core_value():
     assert clr_core.from_config(json.loads(json.dumps(plan.to_config()))) == plan
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ddp_two_gloo_processes_share_the_loss_and_install_the_same_plan(tmp_path):
-    worker = os.path.join(os.path.dirname(__file__), "lightning_ddp_worker.py")
-    port = _free_port()
-    procs = []
-    for rank in range(2):
-        env = dict(
-            os.environ, RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0", WORLD_SIZE="2",
-            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1",
-            PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
-        )  # fmt: skip
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, worker, str(tmp_path)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    logs = []
-    for p in procs:
-        try:
-            _out, err = p.communicate(timeout=300)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            raise
-        logs.append(err)
-        assert p.returncode == 0, err[-3000:]
+    logs = run_two_ranks(Path(__file__).with_name("lightning_ddp_worker.py"), tmp_path)
     assert "range test" in logs[0]  # only rank 0 shows the sweep's progress
     assert "range test" not in logs[1]
     outs = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
