@@ -25,10 +25,13 @@ from ._analysis import MIN_POINTS, analyze, combine, smooth
 from ._auto import AutoOneCycle
 from ._handoff import (
     DEFAULT_EPOCHS_PER_HALF_CYCLE,
+    NOISE_LIMITED,
+    NOISY_PEAK_FACTOR,
     ONE_CYCLE_DIV,
     PEAK_FACTOR,
     RECOMMENDED_POLICY,
     half_cycle,
+    noise_limited,
 )
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
@@ -65,4 +68,7 @@ __all__ = [
     "ONE_CYCLE_DIV",
     "RECOMMENDED_POLICY",
     "PEAK_FACTOR",
+    "NOISY_PEAK_FACTOR",
+    "NOISE_LIMITED",
+    "noise_limited",
 ]

@@ -100,6 +100,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..validation import fail, integer, real
+from ._handoff import edge_factor, noise_limited
 from ._landmarks import SMOOTH, Landmarks, ragged_index, read_curve
 from ._result import RangeTestResult
 from ._smoothing import bin_points, median, smooth
@@ -114,8 +115,11 @@ GOOD_POINTS = 50
 #: axis (the median of each curve per bin), so a reading costs ``O(n log n)``.
 MAX_POINTS = 2048
 
-#: ``lr`` (one fixed rate) is this fraction of the edge (half the 1cycle peak).
+#: ``lr`` (one fixed rate) is this fraction of the edge (half the 1cycle peak) ...
 LR_FACTOR = 0.4
+#: ... and this fraction on a noise-limited reading (:func:`noise_limited`), log-linear
+#: between: the noisy-label task's good fixed rates are 0.024-0.053 of its edge.
+NOISY_LR_FACTOR = 0.035
 _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
 _LR_MARGIN = 1.25  # lr stays this factor below max_lr
 _FLAT_SNR = 2.0  # span below this many noise units -> "flat"
@@ -287,7 +291,8 @@ def _bounds(c: _Curves, a: _Inputs, stop: int) -> tuple[float, float, float, dic
     max_lr = max(max_lr, at(0))
     base_lr = min(base_lr, max_lr)
     if "edge" in suggestions:
-        lr = min(LR_FACTOR * suggestions["edge"], max_lr / _LR_MARGIN)
+        factor = edge_factor(LR_FACTOR, NOISY_LR_FACTOR, _noise_weight(c))
+        lr = min(factor * suggestions["edge"], max_lr / _LR_MARGIN)
     else:
         lr = min(at((lo if c.loss_ok else primary).i_top), max_lr / _LR_MARGIN)
     lr = min(max(lr, base_lr), max_lr)
@@ -347,6 +352,12 @@ def _smoothed_per_point(c: _Curves, n: int, first: int, stop: int) -> list[float
     return out
 
 
+def _noise_weight(c: _Curves) -> float:
+    """How noise-limited the loss curve is (:func:`noise_limited` of its noise / span)."""
+    lo = c.loss
+    return noise_limited(lo.noise / lo.span) if c.loss_ok and lo.span > 0 else 0.0
+
+
 def _diagnostics(c: _Curves, m: int, h: int, rel: float) -> dict[str, Any]:
     lo, me, x = c.loss, c.metric, c.x
     d: dict[str, Any] = {
@@ -358,6 +369,7 @@ def _diagnostics(c: _Curves, m: int, h: int, rel: float) -> dict[str, Any]:
         "smoothed_min_lr": math.exp(x[lo.i_low]),
         "risen_lr": math.exp(x[lo.i_div]) if lo.i_div is not None else None,
         "noise_to_span": rel,
+        "noise_limited": _noise_weight(c),
     }
     if c.bins is not None:
         d["binned_to"] = len(x)
@@ -494,6 +506,24 @@ def _log_median(values: Sequence[float]) -> float:
     return math.exp(median([math.log(v) for v in values]))
 
 
+def _combined_reasons(
+    items: Sequence[RangeTestResult], spread: Mapping[str, float], f_spread: float
+) -> list[str]:
+    """The combined reading's reasons: what was combined, whether the repeats agree, and
+    every repeat's own reasons once each."""
+    reasons = [f"Combined {len(items)} sweeps: median bounds on the log-LR axis."]
+    if f_spread < 0.8:
+        reasons.append(
+            f"The repeats disagree: base_lr spreads {spread['base_lr']:.2g}x and max_lr "
+            f"{spread['max_lr']:.2g}x between sweeps; run more repeats or longer sweeps."
+        )
+    for r in items:
+        for reason in r.reasons:
+            if reason not in reasons and not reason.startswith("Clear curve"):
+                reasons.append(reason)
+    return reasons
+
+
 def combine(results: Sequence[RangeTestResult]) -> RangeTestResult:
     """Combine repeated range tests (other seeds or batches) into median bounds.
 
@@ -541,16 +571,7 @@ def combine(results: Sequence[RangeTestResult]) -> RangeTestResult:
     suggestions = {
         k: _log_median([r.suggestions[k] for r in items if k in r.suggestions]) for k in names
     }
-    reasons = [f"Combined {len(items)} sweeps: median bounds on the log-LR axis."]
-    if f_spread < 0.8:
-        reasons.append(
-            f"The repeats disagree: base_lr spreads {spread['base_lr']:.2g}x and max_lr "
-            f"{spread['max_lr']:.2g}x between sweeps; run more repeats or longer sweeps."
-        )
-    for r in items:
-        for reason in r.reasons:
-            if reason not in reasons and not reason.startswith("Clear curve"):
-                reasons.append(reason)
+    reasons = _combined_reasons(items, spread, f_spread)
     first = items[0]
     return RangeTestResult(
         base_lr=base,
@@ -571,6 +592,7 @@ def combine(results: Sequence[RangeTestResult]) -> RangeTestResult:
             "base_lrs": [r.base_lr for r in items],
             "max_lrs": [r.max_lr for r in items],
             "lrs": [r.lr for r in items],
+            "noise_limited": median([r.noise_weight for r in items]),
         },
         provenance={"combined": [r.provenance for r in items]},
     )

@@ -6,6 +6,7 @@ this module knows nothing of how the numbers were read off a curve.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,11 +16,15 @@ from ..validation import choice, fail, integer, real
 
 __all__ = [
     "DEFAULT_EPOCHS_PER_HALF_CYCLE",
+    "NOISE_LIMITED",
+    "NOISY_PEAK_FACTOR",
     "ONE_CYCLE_DIV",
     "PEAK_FACTOR",
     "POLICIES",
     "RECOMMENDED_POLICY",
+    "edge_factor",
     "half_cycle",
+    "noise_limited",
     "one_cycle_peak",
     "to_one_cycle",
     "to_schedule",
@@ -37,6 +42,16 @@ ONE_CYCLE_DIV = 10.0
 #: the loss valley, toward the blow-up). Fitted on the suite's fitted tasks; the evidence
 #: and the held-out check are in docs/benchmarks.md ("The recommendation").
 PEAK_FACTOR = 0.8
+#: The loss's point-to-point noise as a fraction of its fall (``noise / span``) where a
+#: reading starts to count as *noise-limited* and where it fully does. Such a loss (noisy
+#: labels, a noisy regression target) trains to a point where generalisation, not
+#: stability, sets the best rate, far below the edge. Fitted on the suite's fitted tasks:
+#: the clean ones read at most 0.057, the noisy-label task 0.069-0.115 (one seed 0.050);
+#: docs/benchmarks.md ("Noise-limited readings") has the evidence and the held-out check.
+NOISE_LIMITED = (0.06, 0.07)
+#: The 1cycle peak as a multiple of the edge on a fully noise-limited reading (the best
+#: peak of the noisy-label task's scan, 0.11 times its median edge).
+NOISY_PEAK_FACTOR = 0.11
 #: The policy the hand-off recommends: 1cycle (see :meth:`RangeTestResult.to_one_cycle`).
 RECOMMENDED_POLICY = "one_cycle"
 #: The policies :func:`to_schedule` knows.
@@ -75,16 +90,58 @@ def half_cycle(
     return total // (2 * cycles), cycles
 
 
-def one_cycle_peak(max_lr: float, suggestions: Mapping[str, float]) -> float:
-    """``PEAK_FACTOR`` times the ``edge`` suggestion; ``max_lr`` when there is none.
+def noise_limited(noise_to_span: float) -> float:
+    r"""How noise-limited a reading is, from 0 (clean) to 1, by the loss's noise / span.
+
+    With :math:`(a, b)` = :data:`NOISE_LIMITED` and :math:`r` the loss's point-to-point
+    noise over its fall,
+
+    .. math:: w = \operatorname{clip}\left(\frac{\ln(r / a)}{\ln(b / a)}, 0, 1\right),
+
+    0 for a ``nan`` or non-positive ``r``.
+
+    >>> noise_limited(0.03), noise_limited(0.2)
+    (0.0, 1.0)
+    >>> round(noise_limited(0.065), 3)
+    0.519
+    """
+    a, b = NOISE_LIMITED
+    if not noise_to_span > a:  # also nan
+        return 0.0
+    return min(1.0, math.log(noise_to_span / a) / math.log(b / a))
+
+
+def edge_factor(clean: float, noisy: float, weight: float) -> float:
+    r"""The multiple of the edge for a reading ``weight`` noise-limited (see
+    :func:`noise_limited`): :math:`c^{1-w} n^{w}`, log-linear between the clean and the
+    noisy factor, so a small change in the noise moves the rate a little.
+
+    >>> edge_factor(0.8, 0.11, 0.0), edge_factor(0.8, 0.11, 1.0)
+    (0.8, 0.11)
+    """
+    if weight <= 0.0 or weight >= 1.0:  # the ends exactly
+        return clean if weight <= 0.0 else noisy
+    return math.exp((1.0 - weight) * math.log(clean) + weight * math.log(noisy))
+
+
+def one_cycle_peak(
+    max_lr: float, suggestions: Mapping[str, float], noise_weight: float = 0.0
+) -> float:
+    """The 1cycle peak: the ``edge`` suggestion times :data:`PEAK_FACTOR` on a clean
+    reading, :data:`NOISY_PEAK_FACTOR` on a noise-limited one (``noise_weight`` 1, see
+    :func:`noise_limited`), log-linear between; ``max_lr`` when there is no edge.
 
     >>> one_cycle_peak(0.1, {"edge": 0.3})
     0.24
+    >>> round(one_cycle_peak(0.1, {"edge": 0.3}, noise_weight=1.0), 4)
+    0.033
     >>> one_cycle_peak(0.1, {"steepest": 0.01})
     0.1
     """
     edge = suggestions.get("edge")
-    return max_lr if edge is None else PEAK_FACTOR * edge
+    if edge is None:
+        return max_lr
+    return edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge
 
 
 def to_one_cycle(

@@ -19,7 +19,7 @@ from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
 from ..validation import boolean, fail, instance, integer, real
-from ._handoff import PEAK_FACTOR, one_cycle_peak
+from ._handoff import PEAK_FACTOR
 from ._reading import Reading
 
 __all__ = [
@@ -128,7 +128,8 @@ class Plan:
 
 
 def plan_peak(result: Reading) -> tuple[float, list[str]]:
-    """The plan's peak rate and why: ``PEAK_FACTOR`` times the reading's edge.
+    """The plan's peak rate and why: :attr:`RangeTestResult.one_cycle_peak`,
+    ``PEAK_FACTOR`` times the reading's edge (less on a noise-limited reading).
 
     The edge (the ``edge`` suggestion) lies three quarters of the way across the
     loss valley on the log-LR axis, from where the loss has fallen half its fall to
@@ -140,7 +141,16 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
             "The sweep never saw the loss rise back, so the peak is max_lr, a lower bound: "
             "widen the sweep (raise end_lr) for a better one."
         ]
-    return one_cycle_peak(result.max_lr, result.suggestions), []
+    peak = result.one_cycle_peak
+    w = result.noise_weight
+    if w <= 0.0:
+        return peak, []
+    return peak, [
+        f"The loss is noisy next to its fall: the reading counts as noise-limited (weight "
+        f"{w:.2f} of 1), where generalisation rather than stability sets the best rate, "
+        f"so the peak is {peak / result.suggestions['edge']:.2g} times the edge instead of "
+        f"{PEAK_FACTOR}."
+    ]
 
 
 def recommend(
@@ -208,9 +218,11 @@ def recommend(
     peak, why = plan_peak(result)
     reasons += why
     one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
+    edge = result.suggestions.get("edge")
+    source = "max_lr" if edge is None else f"{peak / edge:.2g} x the edge read off the sweep"
     reasons.append(
         f"1cycle over the budget ({total} steps): peak {peak:.3g} "
-        f"({PEAK_FACTOR:g} x the edge read off the sweep), from peak/{PLAN_DIV:g}, "
+        f"({source}), from peak/{PLAN_DIV:g}, "
         f"warm-up {PLAN_PCT_START:.0%} of the budget, annealed to peak/{PLAN_DIV * 1e4:g}."
     )
     mom = one.momentum(*PLAN_MOMENTUM) if cycle_momentum else None

@@ -98,6 +98,13 @@ class RangeTestResult:
         set_("lr", real("lr", self.lr, low=0.0, low_open=True))
         set_("confidence", real("confidence", self.confidence, low=0.0, high=1.0))
         choice("bounds_from", self.bounds_from, ("loss", "metric"))
+        if "noise_limited" in self.diagnostics:
+            real(
+                "diagnostics['noise_limited']",
+                self.diagnostics["noise_limited"],
+                low=0.0,
+                high=1.0,
+            )
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is, ``nan`` matching ``nan`` (as after a file round trip)."""
@@ -195,19 +202,25 @@ class RangeTestResult:
                             epochs_per_half_cycle=epochs_per_half_cycle, **extra)  # fmt: skip
 
     @property
-    def one_cycle_peak(self) -> float:
-        """The peak for 1cycle: the top of the usable range, not the cautious ``max_lr``.
+    def noise_weight(self) -> float:
+        """How noise-limited the reading is, 0 (clean) to 1 (``diagnostics["noise_limited"]``,
+        see :func:`~clr_core.rangetest.noise_limited`; 0 for results saved without it)."""
+        return float(self.diagnostics.get("noise_limited", 0.0))
 
-        ``min(metric_peak, minimum)`` of :attr:`suggestions` (whichever exist: the
-        rate at the best smoothed metric, and the bottom of the loss valley), never
-        below ``max_lr``; ``max_lr`` when neither was read. A cyclic policy spends
-        a long time at its top, so ``max_lr`` keeps a margin below the blow-up; 1cycle
-        passes its peak once and then anneals, and Smith's 1cycle report (arXiv
-        1803.09820) takes the peak at the largest rate that still trains. Measured
-        on MNIST-1D over 10 seeds (docs/benchmarks.md), 30-epoch 1cycle peaking here
-        ended 1.2 points above one peaking at ``max_lr``, with no run collapsing.
+    @property
+    def one_cycle_peak(self) -> float:
+        """The peak for 1cycle: a multiple of the ``edge`` suggestion (three quarters of
+        the way across the loss valley, toward the blow-up).
+
+        :data:`~clr_core.rangetest.PEAK_FACTOR` (0.8) times the edge on a clean reading,
+        :data:`~clr_core.rangetest.NOISY_PEAK_FACTOR` (0.11) on a noise-limited one
+        (:attr:`noise_weight`), log-linear between; ``max_lr`` when there is no edge.
+        1cycle passes its peak once and then anneals, so it peaks above ``max_lr``, the
+        centre of the valley; where the loss is noisy next to its fall (noisy labels, a
+        noisy target) generalisation, not stability, limits the rate. The evidence is
+        in docs/benchmarks.md.
         """
-        return _handoff.one_cycle_peak(self.max_lr, self.suggestions)
+        return _handoff.one_cycle_peak(self.max_lr, self.suggestions, self.noise_weight)
 
     def to_one_cycle(
         self,
