@@ -159,6 +159,14 @@ def test_momentum_none_leaves_momentum_alone():
     np.testing.assert_allclose(w, _sgd_hand(lrs, [0.0] * TOTAL), rtol=2e-5, atol=1e-6)
 
 
+def test_sgd_without_momentum_is_refused_when_momentum_is_cycled():
+    opt = _sgd(momentum=0.0)
+    cb = clr_keras.AutoOneCycleCallback(TOTAL, **KW)  # cycles momentum by default
+    with pytest.raises(ValueError, match=r"momentum=0\.0.*pass momentum=None"):
+        _fit(_model(opt), [cb], 3)
+    assert opt.momentum == 0.0
+
+
 def test_step_zero_is_where_the_optimizer_stood_when_the_first_fit_began():
     opt = _sgd()
     model = _model(opt, loss="mse")

@@ -31,7 +31,7 @@ import clr_core
 from clr_core.rangetest import AutoOneCycle
 from clr_core.validation import choice, fail, integer
 
-from ._momentum import _ATTRIBUTES, _attribute_for, _ScheduledHyperparameter
+from ._momentum import _ATTRIBUTES, _ScheduledHyperparameter, driven_momentum
 from ._schedules import CoreSchedule
 from ._trainstep import TrainStepCallback, setattr_plain
 from ._util import to_numpy, train_step_counter, unwrap_optimizer
@@ -196,20 +196,12 @@ class AutoOneCycleCallback(TrainStepCallback):
     def _check_momentum(self, optimizer: Any) -> tuple[str, Any] | None:
         if self.auto.momentum is None:
             return None
-        name = _attribute_for(optimizer, self.attribute)
-        current = getattr(optimizer, name)
-        if isinstance(current, bool) or not isinstance(current, (int, float)):
-            raise ValueError(
-                f"AutoOneCycleCallback drives `{name}` as a float; {type(optimizer).__name__}."
-                f"{name} is {current!r}. Create the optimizer with a float `{name}`."
-            )
-        if name == "momentum" and float(current) == 0.0:
-            raise ValueError(
-                f"{type(optimizer).__name__} has momentum=0.0, so it has no momentum buffers to "
-                "cycle. Create it with momentum > 0 (e.g. the cycle's maximum), or pass "
-                "momentum=None to leave momentum alone."
-            )
-        return name, current
+        return driven_momentum(
+            optimizer,
+            self.attribute,
+            "AutoOneCycleCallback",
+            " (e.g. the cycle's maximum), or pass momentum=None to leave momentum alone.",
+        )
 
     # -- Keras hooks ----------------------------------------------------------------------
     def on_train_begin(self, logs: Any = None) -> None:

@@ -125,6 +125,32 @@ def _attribute_for(optimizer: Any, attribute: str | None) -> str:
     )
 
 
+def driven_momentum(
+    optimizer: Any, attribute: str | None, owner: str, hint: str
+) -> tuple[str, Any]:
+    """The optimizer's momentum-like hyper-parameter a callback will drive: its name and
+    current value, checked once for every callback that cycles it.
+
+    The value must be a plain float (the callback swaps it for a scheduled stand-in), and
+    SGD's momentum must not be 0: ``fit`` has built the optimizer, without momentum
+    buffers, before any callback runs. ``owner`` names the callback in the messages;
+    ``hint`` ends the momentum=0 message ("Create it with momentum > 0" + ``hint``).
+    """
+    name = _attribute_for(optimizer, attribute)
+    current = getattr(optimizer, name)
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise ValueError(
+            f"{owner} drives `{name}` as a float; {type(optimizer).__name__}."
+            f"{name} is {current!r}. Create the optimizer with a float `{name}`."
+        )
+    if name == "momentum" and float(current) == 0.0:
+        raise ValueError(
+            f"{type(optimizer).__name__} has momentum=0.0, so it has no momentum buffers to "
+            f"cycle. Create it with momentum > 0{hint}"
+        )
+    return name, current
+
+
 class CyclicalMomentum(TrainStepCallback):
     """Drive an optimizer's momentum (SGD) or ``beta_1`` (Adam family) from a core schedule.
 
@@ -214,19 +240,9 @@ class CyclicalMomentum(TrainStepCallback):
         self.history = []
         self._step = None
         optimizer = unwrap_optimizer(self.model.optimizer)
-        name = _attribute_for(optimizer, self.attribute)
-        current = getattr(optimizer, name)
-        if isinstance(current, bool) or not isinstance(current, (int, float)):
-            raise ValueError(
-                f"CyclicalMomentum drives `{name}` as a float; {type(optimizer).__name__}."
-                f"{name} is {current!r}. Create the optimizer with a float `{name}`."
-            )
-        if name == "momentum" and float(current) == 0.0:
-            # fit builds the optimizer (without momentum buffers) before callbacks run
-            raise ValueError(
-                f"{type(optimizer).__name__} has momentum=0.0, so it has no momentum buffers to "
-                "cycle. Create it with momentum > 0 (e.g. the schedule's maximum)."
-            )
+        name, current = driven_momentum(
+            optimizer, self.attribute, "CyclicalMomentum", " (e.g. the schedule's maximum)."
+        )
         self._optimizer, self._name, self._original = optimizer, name, current
         self._stand_in = _ScheduledHyperparameter(
             self._graph_schedule,
