@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
-from ..validation import choice, interval, real
+from ..validation import choice, fail, interval, real
 from . import _files, _handoff, _plot, _summary
 from ._handoff import (
     DEFAULT_EPOCHS_PER_HALF_CYCLE,
@@ -98,13 +98,25 @@ class RangeTestResult:
         set_("lr", real("lr", self.lr, low=0.0, low_open=True))
         set_("confidence", real("confidence", self.confidence, low=0.0, high=1.0))
         choice("bounds_from", self.bounds_from, ("loss", "metric"))
-        if "noise_limited" in self.diagnostics:
-            real(
-                "diagnostics['noise_limited']",
-                self.diagnostics["noise_limited"],
-                low=0.0,
-                high=1.0,
-            )
+        self._check_read_fields()
+
+    def _check_read_fields(self) -> None:
+        """The parts of ``suggestions`` and ``diagnostics`` the hand-off and the plan read:
+        every suggestion is a rate (finite, > 0), ``blow_up_lr`` a rate or None, and
+        ``noise_limited`` a weight in [0, 1]. Checked here, so a file that would crash a
+        later call is refused when it is loaded."""
+        for field in ("suggestions", "diagnostics", "provenance"):
+            if not isinstance(getattr(self, field), dict):
+                raise fail(field, "a dict", getattr(self, field), TypeError)
+        for name, value in self.suggestions.items():
+            if not isinstance(name, str):
+                raise fail("suggestions", "a dict of named rates", self.suggestions, TypeError)
+            real(f"suggestions[{name!r}]", value, low=0.0, low_open=True)
+        d = self.diagnostics
+        if d.get("blow_up_lr") is not None:
+            real("diagnostics['blow_up_lr']", d["blow_up_lr"], low=0.0, low_open=True)
+        if "noise_limited" in d:
+            real("diagnostics['noise_limited']", d["noise_limited"], low=0.0, high=1.0)
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is, ``nan`` matching ``nan`` (as after a file round trip)."""

@@ -300,6 +300,12 @@ def test_range_test_result_refuses_inconsistent_numbers() -> None:
         ("losses", [1.0], ValueError),
         ("lrs", [0.01, {}], TypeError),
         ("suggestions", {"steepest": "fast"}, TypeError),
+        ("suggestions", {"edge": 0.0}, ValueError),  # recommend() then divided by zero
+        ("suggestions", {"edge": -1.0}, ValueError),  # to_one_cycle() then failed on max_lr
+        ("suggestions", {"edge": "nan"}, ValueError),
+        ("diagnostics", {"blow_up_lr": "abc"}, TypeError),  # .blow_up_lr then failed
+        ("diagnostics", {"blow_up_lr": -2.0}, ValueError),
+        ("diagnostics", {"noise_limited": 2.0}, ValueError),
         ("diagnostics", {"x": {1, 2}}, TypeError),
         ("provenance", [], TypeError),
     ):
@@ -457,3 +463,10 @@ def test_fuzz_range_test_result_with_one_field_replaced(data, value) -> None:
         assert RangeTestResult.from_json(r.to_json()) == r
         assert r.base_lr <= r.max_lr
         assert 0.0 <= r.confidence <= 1.0
+        # an accepted file works everywhere a reading is read, without crashing
+        assert r.summary()
+        assert r.one_cycle_peak > 0.0
+        assert r.blow_up_lr is None or r.blow_up_lr > 0.0
+        assert 0.0 <= r.noise_weight <= 1.0
+        assert r.recommend(10, 3).lr(0) >= 0.0
+        assert r.to_one_cycle(10, 3).total_steps == 30
