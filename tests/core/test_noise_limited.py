@@ -120,3 +120,9 @@ def test_combine_takes_the_median_weight():
     c = combine(rs)
     assert c.noise_weight == 1.0
     assert c.one_cycle_peak == pytest.approx(NOISY_PEAK_FACTOR * c.suggestions["edge"])
+
+
+def test_the_summary_says_when_a_reading_is_noise_limited():
+    assert "noise-limited" not in reading(0.0).summary()
+    line = next(x for x in reading(0.08).summary().splitlines() if x.startswith("noise-limited"))
+    assert "1.00" in line
