@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 import torch
@@ -168,3 +169,53 @@ def test_schedule_lr_applies_a_plan_rate_and_momentum():
         sched.step()
     with pytest.raises(ValueError, match="`momentum`"):
         ScheduleLR(make(), plan, momentum=plan.momentum)
+
+
+def _two_groups():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    return torch.optim.SGD(
+        [{"params": [model.weight]}, {"params": [model.bias], "lr": 0.05}], lr=0.1, momentum=0.9
+    )
+
+
+def _snapshot(sched, opt):
+    return sched.state_dict(), [(g["lr"], g["momentum"]) for g in opt.param_groups]
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("ratios", [math.nan, 0.5]),  # was written into the optimizer as lr=nan
+        ("ratios", ["nan", 0.5]),
+        ("ratios", [1.0, -5.0]),  # a negative rate
+        ("ratios", [1.0, 1e300]),  # a rate of 1e297
+        ("ratios", [1.0, 10**400]),  # OverflowError
+        ("ratios", [1.0, "x"]),  # raised half-way, after the scheduler had changed
+        ("ratios", [3.0, 0.5]),  # group 0 runs at the plan's own rate
+        ("base_lrs", ["x", 0.05]),  # raised half-way
+        ("base_lrs", [0.1]),  # one per group
+        ("base_lrs", {"a": 1}),
+        ("last_epoch", 10**400),
+        ("extra", 1),
+    ],
+)
+def test_a_tampered_state_is_refused_naming_the_field_and_changes_nothing(field, bad):
+    opt = _two_groups()
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(sched, opt, 40)
+    state = sched.state_dict()
+    before = _snapshot(sched, opt)
+    with pytest.raises((ValueError, TypeError), match=field):
+        sched.load_state_dict({**state, field: bad})
+    assert _snapshot(sched, opt) == before
+
+
+def test_a_decided_state_must_step_from_the_decision_on():
+    opt = make()
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(sched, opt, 150)
+    assert sched.auto.decided
+    state = sched.state_dict()
+    with pytest.raises(ValueError, match="last_epoch"):
+        sched.load_state_dict({**state, "last_epoch": sched.auto.decided_at - 1})

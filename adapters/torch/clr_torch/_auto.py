@@ -21,12 +21,16 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from clr_core.rangetest import AutoOneCycle
+from clr_core.validation import fail
 
-from ._scheduler import momentum_key_for
+from ._scheduler import _field, momentum_key_for, state_int, state_reals
 
 __all__ = ["AutoOneCycleLR"]
 
 _STATE_FORMAT = "clr_torch.AutoOneCycleLR/1"
+_STATE_KEYS = frozenset(
+    ("format", "auto", "last_epoch", "momentum_key", "ratios", "base_lrs", "_last_lr")
+)
 
 
 class AutoOneCycleLR(LRScheduler):
@@ -129,23 +133,39 @@ class AutoOneCycleLR(LRScheduler):
                 f"Argument `state_dict` must be an AutoOneCycleLR.state_dict() "
                 f"({_STATE_FORMAT}). Received: state_dict={type(state_dict).__name__}"
             )
+        unknown = set(state_dict) - _STATE_KEYS
+        if unknown:
+            raise fail(
+                "state_dict",
+                f"a dict with the keys {sorted(_STATE_KEYS)}",
+                sorted(map(str, unknown)),
+            )
         auto = AutoOneCycle.from_state_dict(state_dict.get("auto"))
-        last = state_dict.get("last_epoch")
-        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
-            raise ValueError(f"Argument `last_epoch` must be an int >= 0. Received: {last!r}")
+        last = state_int(_field("last_epoch"), state_dict.get("last_epoch"), 0)
         if not auto.decided and last != auto.monitor.step_index:
-            raise ValueError("Argument `last_epoch` must match the ramp's recorded points.")
+            raise fail(
+                _field("last_epoch"), f"the ramp's points so far ({auto.monitor.step_index})", last
+            )
+        if auto.decided_at is not None and last < auto.decided_at:
+            raise fail(_field("last_epoch"), f">= the decision step {auto.decided_at}", last)
         if state_dict.get("momentum_key") != self.momentum_key:
             raise ValueError(
                 "Argument `momentum_key` must be this scheduler's "
                 f"({self.momentum_key!r}). Received: {state_dict.get('momentum_key')!r}"
             )
-        ratios = state_dict.get("ratios")
-        if not isinstance(ratios, list) or len(ratios) != len(self.optimizer.param_groups):
-            raise ValueError("Argument `ratios` must have one entry per param group.")
+        n = len(self.optimizer.param_groups)
+        ratios = state_reals(_field("ratios"), state_dict.get("ratios"), n, 0.0)
+        if ratios != self.ratios:
+            raise fail(
+                _field("ratios"),
+                f"this optimizer's group rates over group 0's {self.ratios}",
+                ratios,
+            )
+        base_lrs = state_reals(
+            _field("base_lrs"), state_dict.get("base_lrs", self.base_lrs), n, 0.0
+        )
         self.auto, self.last_epoch = auto, last
-        self.ratios = [float(r) for r in ratios]
-        self.base_lrs = [float(v) for v in state_dict.get("base_lrs", self.base_lrs)]
+        self.base_lrs = [*base_lrs]
         self._last_lr = list(self.get_lr())
         for g, lr in zip(self.optimizer.param_groups, self._last_lr, strict=True):
             g["lr"] = lr
