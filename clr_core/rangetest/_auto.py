@@ -29,7 +29,7 @@ from typing import Any
 from .._base import Inverse, Schedule
 from .._compose import Constant, Join
 from .._one_cycle import CosineRestarts
-from ..validation import fail, integer, momentum_pair, real
+from ..validation import MAX_STEPS, fail, integer, momentum_pair, real
 from ._monitor import SweepMonitor
 from ._result import RangeTestResult
 from ._sweep import ExponentialSweep
@@ -37,6 +37,7 @@ from ._sweep import ExponentialSweep
 __all__ = ["AutoOneCycle"]
 
 _FORMAT = "clr-auto-one-cycle/1"
+_STATE_KEYS = frozenset(("format", "config", "monitor", "decided_at", "peak"))
 #: A fall counts as real once it exceeds this many times the median point-to-point
 #: change of the raw loss (about its standard deviation): a flat, noisy start never does.
 _REAL_FALL = 3.0
@@ -118,7 +119,7 @@ class AutoOneCycle:
         beta: float | None = None,
         min_steps: int = 10,
     ) -> None:
-        self.total_steps = integer("total_steps", total_steps, low=20)
+        self.total_steps = integer("total_steps", total_steps, low=20, high=MAX_STEPS)
         self.start_lr = real("start_lr", start_lr, low=0.0, low_open=True)
         self.end_lr = real("end_lr", end_lr, low=self.start_lr, low_open=True)
         self.ramp_fraction = real("ramp_fraction", ramp_fraction, low=0.0, high=1.0,
@@ -126,8 +127,12 @@ class AutoOneCycle:
         self.peak_factor = real("peak_factor", peak_factor, low=0.0, high=1.0, low_open=True)
         self.final_div_factor = real("final_div_factor", final_div_factor, low=1.0)
         self.momentum = None if momentum is None else momentum_pair(*_pair(momentum))
-        ramp_steps = max(min_steps + 1, round(self.ramp_fraction * self.total_steps))
+        min_steps = integer("min_steps", min_steps, low=1)
+        by_fraction = round(self.ramp_fraction * self.total_steps)
+        ramp_steps = max(min_steps + 1, by_fraction)
         if ramp_steps >= self.total_steps - 2:
+            if min_steps + 1 > by_fraction:
+                raise fail("min_steps", "small enough to leave steps to anneal", min_steps)
             raise fail("ramp_fraction", "small enough to leave steps to anneal", ramp_fraction)
         self.ramp = ExponentialSweep(self.start_lr, self.end_lr, num_steps=ramp_steps)
         self.rise = real("rise", rise, low=0.0, low_open=True)
@@ -265,12 +270,17 @@ class AutoOneCycle:
         """Rebuild from :meth:`state_dict` data (untrusted: validated before use)."""
         if not isinstance(state, Mapping) or state.get("format") != _FORMAT:
             raise fail("state", f"an AutoOneCycle.state_dict() ({_FORMAT})", state)
+        if set(state) - _STATE_KEYS:
+            unknown = sorted(map(str, set(state) - _STATE_KEYS))
+            raise fail("state", f"a dict with the keys {sorted(_STATE_KEYS)}", unknown)
         config = state.get("config")
         if not isinstance(config, Mapping):
             raise fail("state['config']", "a dict", config, TypeError)
         known = set(cls(100).config())
         if set(config) != known:
-            raise fail("state['config']", f"exactly the keys {sorted(known)}", sorted(config))
+            raise fail(
+                "state['config']", f"exactly the keys {sorted(known)}", sorted(map(str, config))
+            )
         cfg = dict(config)
         mom = cfg.pop("momentum")
         new = cls(momentum=None if mom is None else _pair(mom), **cfg)
@@ -284,6 +294,13 @@ class AutoOneCycle:
             monitor.min_steps,
         ) != (new.monitor.beta, new.monitor.diverge_threshold, new.monitor.min_steps):
             raise fail("state['monitor']", "the stop rule of this configuration", "<other>")
+        # the ramp feeds the monitor its own rates and no metric: anything else was not
+        # recorded by this object, and the analysis at the decision would refuse it later
+        if monitor.metrics is not None:
+            raise fail("state['monitor']['metrics']", "None (the ramp feeds no metric)", "<list>")
+        for i, lr in enumerate(monitor.lrs):
+            if lr != new.ramp(i):
+                raise fail(f"state['monitor']['lrs'][{i}]", f"the ramp's rate {new.ramp(i)!r}", lr)
         at, peak = state.get("decided_at"), state.get("peak")
         if (at is None) != (peak is None):
             raise fail("state['peak']", "given exactly when decided_at is", peak)
@@ -314,6 +331,6 @@ class AutoOneCycle:
 
 
 def _pair(value: Any) -> tuple[Any, Any]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise fail("momentum", "a pair (base, max) or None", value, TypeError)
     return value[0], value[1]
