@@ -179,6 +179,7 @@ class SweepMonitor:
         """Record one point; return ``True`` when the sweep should stop now.
 
         ``loss`` may be a float or anything ``float()`` accepts (a 0-d tensor).
+        ``lr`` must rise from point to point (the analysis reads a rising sweep).
         Calling it after the sweep stopped raises ``RuntimeError``.
         """
         if self.done:
@@ -186,6 +187,8 @@ class SweepMonitor:
         lr_f = _number("lr", lr)
         if not (math.isfinite(lr_f) and lr_f >= 0.0):
             raise fail("lr", "a finite rate >= 0", lr)
+        if self.lrs and lr_f <= self.lrs[-1]:  # the analysis reads a rising sweep only
+            raise fail("lr", f"above the previous point's rate {self.lrs[-1]!r}", lr)
         value = _number("loss", loss)
         if metric is not None:
             m = _number("metric", metric)
@@ -322,14 +325,22 @@ class SweepMonitor:
         metrics = state["metrics"]
         metrics = None if metrics is None else _decoded_list("metrics", metrics, nan=True)
         k = len(losses)
+        for i in range(1, len(lrs)):
+            if lrs[i] <= lrs[i - 1]:
+                raise fail(f"lrs[{i}]", f"above lrs[{i - 1}]={lrs[i - 1]!r}", lrs[i])
         for name, v in (("lrs", lrs), ("smoothed", smoothed), ("metrics", metrics)):
             if v is not None and len(v) != k:
                 raise fail(name, f"as long as losses ({k} points)", f"{len(v)} points")
         if k > self.num_steps:
-            raise fail("losses", f"at most num_steps={self.num_steps} points", f"{k} points")
+            raise fail(
+                "losses", f"at most the sweep's num_steps={self.num_steps} points", f"{k} points"
+            )
         stop = state["stop_reason"]
         if stop is not None and not isinstance(stop, str):
             raise fail("stop_reason", "None or a str", stop, TypeError)
+        if stop is None and 0 < k < self.num_steps and lrs[-1] >= self.sweep(k):
+            # the next point, at the sweep's rate, must continue the rising sweep
+            raise fail(f"lrs[{k - 1}]", f"below the sweep's next rate {self.sweep(k)!r}", lrs[-1])
         first = state["first"]
         values = {
             "_avg": _decoded("avg", state["avg"], finite=True),

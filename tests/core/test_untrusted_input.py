@@ -254,6 +254,11 @@ def _monitor(points: int = 12) -> SweepMonitor:
         (lambda s: s.update(avg="x"), "avg"),
         (lambda s: s.update(lrs=s["lrs"][:-1]), "lrs"),
         (lambda s: s.update(lrs=[*s["lrs"][:-1], -1.0]), "lrs"),
+        # rates out of order loaded, and result() then refused them
+        (lambda s: s.update(lrs=[*s["lrs"][:-2], s["lrs"][-1], s["lrs"][-2]]), "lrs"),
+        (lambda s: s.update(lrs=[*s["lrs"][:-1], s["lrs"][-2]]), "lrs"),
+        # a sweep whose next rate is below the recorded ones: the next update() refused it
+        (lambda s: s.update(sweep={**s["sweep"], "num_steps": 500}), "lrs"),
         (lambda s: s.update(losses=[*s["losses"][:-1], "loss"]), "losses"),
         (lambda s: s.update(metrics=[1.0]), "metrics"),
         (lambda s: s.update(beta=2.0), "beta"),
@@ -286,6 +291,11 @@ def test_sweep_monitor_update_refuses_nan_and_string_rates() -> None:
     with pytest.raises(TypeError, match="metric"):
         m.update(0.1, 1.0, metric="high")
     assert m.step_index == 0  # nothing was recorded
+    m.update(0.1, 1.0)
+    for bad in (0.1, 0.05):  # the analysis would refuse the sweep later
+        with pytest.raises(ValueError, match=r"`lr`.*above"):
+            m.update(bad, 1.0)
+    assert m.step_index == 1
 
 
 def test_range_test_result_refuses_inconsistent_numbers() -> None:
@@ -441,6 +451,8 @@ def test_fuzz_sweep_monitor_state_with_one_field_replaced(data, value) -> None:
             target.update(
                 target.lr(target.step_index), 1.0, metric=None if target.metrics is None else 0.5
             )
+        if target.step_index >= 5:  # the analysis accepts what the load accepted
+            assert target.result().max_lr > 0.0
 
 
 @given(json_data)
