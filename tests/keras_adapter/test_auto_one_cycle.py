@@ -549,3 +549,15 @@ def test_bad_arguments_are_refused_at_construction():
         clr_keras.AutoOneCycleCallback(TOTAL, attribute="rho")
     with pytest.raises(TypeError):
         clr_keras.AutoOneCycleCallback(TOTAL, nonsense=1)
+
+
+@pytest.mark.parametrize("first_step", [2**60, 10**400])
+def test_a_first_step_beyond_2_53_is_refused_at_construction_and_load(first_step):
+    # accepted before, then the first fit raised about a Join's boundaries[0]
+    with pytest.raises(ValueError, match="`first_step`"):
+        clr_keras.AutoOneCycleCallback(TOTAL, first_step=first_step)
+    cb = clr_keras.AutoOneCycleCallback(TOTAL, **KW)
+    state = cb.state_dict()
+    with pytest.raises(ValueError, match="first_step"):
+        cb.load_state_dict({**state, "first_step": first_step})
+    assert cb.state_dict() == state

@@ -29,7 +29,7 @@ from keras import ops
 
 import clr_core
 from clr_core.rangetest import AutoOneCycle
-from clr_core.validation import choice, fail, integer
+from clr_core.validation import MAX_STEPS, choice, fail, integer
 
 from ._momentum import _ATTRIBUTES, _ScheduledHyperparameter, driven_momentum
 from ._schedules import CoreSchedule
@@ -142,7 +142,9 @@ class AutoOneCycleCallback(TrainStepCallback):
             choice("attribute", attribute, _ATTRIBUTES)
         self.attribute = attribute
         #: The optimizer step this callback's step 0 is (``None`` until its first fit starts).
-        self.first_step = None if first_step is None else integer("first_step", first_step, low=0)
+        self.first_step = (
+            None if first_step is None else integer("first_step", first_step, low=0, high=MAX_STEPS)
+        )
         self.lrs: list[float] = []
         self.momenta: list[float | None] = []
         self.losses: list[float] = []
@@ -431,7 +433,7 @@ class AutoOneCycleCallback(TrainStepCallback):
         auto = AutoOneCycle.from_state_dict(state.get("auto"))
         first = state.get("first_step")
         if first is not None:
-            first = integer("state['first_step']", first, low=0)
+            first = integer("state['first_step']", first, low=0, high=MAX_STEPS)
         elif auto.decided or auto.monitor.step_index > 0:
             raise fail("state['first_step']", "set once steps are recorded", first)
         if state.get("attribute") != self.attribute:
