@@ -509,3 +509,37 @@ def test_steps_the_precision_plugins_scaler_skips_record_no_point():
         sweep(i) for i in range(7, 12)
     ]
     assert plugin.scaler.get_scale() == 2.0**8  # restored (each skip halved it)
+
+
+def _reading():
+    return rangetest.analyze(
+        [10 ** (-4 + 4 * i / 29) for i in range(30)], [2.0 - 0.05 * i for i in range(30)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("budget", ["ab", 3.0]),  # was a bare int() error, after the result had changed
+        ("budget", [10]),  # was IndexError
+        ("budget", [0, 3.0]),  # loaded; the resumed fit then raised in recommend()
+        ("budget", [10, -1.0]),
+        ("budget", [10, "nan"]),
+        ("budget", [10, 0.1]),  # a budget of 1 step: no plan fits it
+        ("budget", [10**400, 3.0]),
+        ("budget", [True, 3.0]),
+        ("budget", "10,3"),
+        ("result", {"format": "clr-rangetest/1"}),
+        ("state_dict", []),  # was AttributeError
+        ("extra", 1),
+    ],
+)
+def test_a_tampered_finder_state_is_refused_naming_the_field_and_changes_nothing(field, bad):
+    finder = clr_torch.LearningRateFinder(num_training_steps=40)
+    good = {"result": _reading().to_dict(), "budget": [29, 3.0]}
+    finder.load_state_dict(good)
+    before = finder.state_dict()
+    state = bad if field == "state_dict" else {**good, field: bad}
+    with pytest.raises((ValueError, TypeError), match=field):
+        finder.load_state_dict(state)
+    assert finder.state_dict() == before

@@ -40,7 +40,7 @@ import torch
 
 import clr_core
 from clr_core import rangetest as _rt
-from clr_core.validation import fail
+from clr_core.validation import MAX_STEPS, fail, integer, real
 
 from ._rangetest import _batch_len, _set_lr, _Snapshot
 from ._scheduler import ScheduleLR, momentum_key_for
@@ -90,6 +90,22 @@ def _recommend(result: Any, iterations_per_epoch: int, epochs: float) -> Any:
     """The plan the finder installs for a run of ``epochs`` epochs: the core's recommendation
     (a ``clr_core.rangetest.Plan``)."""
     return result.recommend(iterations_per_epoch, epochs)
+
+
+def _checked_budget(budget: Any) -> tuple[int, float] | None:
+    """A saved ``(iterations per epoch, epochs)`` budget, checked as the plan will use it:
+    a step count >= 1 and a number of epochs giving 2 to 2**53 optimizer steps."""
+    if budget is None:
+        return None
+    name = "state_dict['budget']"
+    if not isinstance(budget, (list, tuple)) or len(budget) != 2:
+        raise fail(name, "None or [iterations_per_epoch, epochs]", budget, TypeError)
+    ipe = integer(f"{name}[0]", budget[0], low=1, high=MAX_STEPS)
+    epochs = real(f"{name}[1]", budget[1], low=0.0, low_open=True)
+    total = epochs * ipe
+    if not (math.isfinite(total) and 2 <= round(total) <= MAX_STEPS):
+        raise fail(name, "a budget of 2 to 2**53 optimizer steps", budget)
+    return ipe, epochs
 
 
 def _scaled(schedule: clr_core.Schedule, ratio: float) -> clr_core.Schedule:
@@ -607,10 +623,17 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the reading and the fit's budget from a checkpoint (untrusted data: all
+        of it is checked first, so a refused state changes nothing)."""
+        if not isinstance(state_dict, Mapping):
+            raise fail("state_dict", "a dict made by state_dict()", state_dict, TypeError)
+        if set(state_dict) - {"result", "budget"}:
+            unknown = sorted(map(str, set(state_dict) - {"result", "budget"}))
+            raise fail("state_dict", "a dict with the keys ['budget', 'result']", unknown)
         result = state_dict.get("result")
-        budget = state_dict.get("budget")
-        self.result = None if result is None else _rt.RangeTestResult.from_dict(result)
-        self._budget = None if budget is None else (int(budget[0]), float(budget[1]))
+        result = None if result is None else _rt.RangeTestResult.from_dict(result)
+        budget = _checked_budget(state_dict.get("budget"))
+        self.result, self._budget = result, budget
         self._from_checkpoint = True
 
     # ------------------------------------------------------------------ the test
