@@ -38,6 +38,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..validation import MAX_STEPS, integer
 from ._io import SweepFileError, decode_float, read_json_or_csv
 
 __all__ = [
@@ -246,8 +247,8 @@ def from_torch_lr_finder(history: Any, *, smooth_f: float = 0.05) -> ImportedSwe
     [2.0, 1.9, 1.5, 1.2, 3.0]
     """
     tool = "torch-lr-finder"
-    lrs, stored = _pair("history", *_pick(history, "history", "history", [("lr", "loss")]))
     f = _factor("smooth_f", smooth_f)
+    lrs, stored = _pair("history", *_pick(history, "history", "history", [("lr", "loss")]))
     if f == 0.0 or not stored:
         return ImportedSweep(tuple(lrs), tuple(stored), tuple(stored), tool, {"kind": "none"})
     # s_0 = l_0: the same recursion from a_{-1} = s_0 with no bias correction.
@@ -296,10 +297,9 @@ def from_lightning(results: Any, *, beta: float = 0.98, start_step: int = 0) -> 
     [2.0, 1.9, 1.5, 1.2, 3.0]
     """
     tool = "lightning"
-    lrs, stored = _pair("results", *_pick(results, "results", "results", [("lr", "loss")]))
     b = _factor("beta", beta)
-    if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
-        raise ValueError(f"Argument `start_step` must be an int >= 0. Received: {start_step!r}")
+    start_step = integer("start_step", start_step, low=0, high=MAX_STEPS)
+    lrs, stored = _pair("results", *_pick(results, "results", "results", [("lr", "loss")]))
     lrs, stored, dropped = _skipped_batches(lrs, stored)
     notes = []
     if dropped:
@@ -340,8 +340,8 @@ def from_fastai(recorder: Any, *, beta: float = 0.98) -> ImportedSweep:
     """
     tool = "fastai"
     keys = [("lrs", "losses"), ("lr", "loss")]
-    lrs, stored = _pair("recorder", *_pick(recorder, "recorder", "recorder", keys))
     b = _factor("beta", beta)
+    lrs, stored = _pair("recorder", *_pick(recorder, "recorder", "recorder", keys))
     if b == 0.0:
         return ImportedSweep(tuple(lrs), tuple(stored), tuple(stored), tool, {"kind": "none"})
     raw = _invert(stored, b, lambda k: 1.0 - b ** (k + 1))

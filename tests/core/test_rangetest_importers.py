@@ -233,6 +233,11 @@ def test_a_wrong_smoothing_factor_is_flagged():
         (lambda: from_lightning({"lr": [1], "loss": [[1]]}), TypeError, r"loss\[0\]"),
         (lambda: from_lightning({"lr": [1], "loss": [1]}, beta=1.0), ValueError, "beta=1.0"),
         (lambda: from_lightning({"lr": [1], "loss": [1]}, start_step=-1), ValueError, "start_step"),
+        # was OverflowError (beta ** start_step)
+        (lambda: from_lightning({"lr": [1], "loss": [1]}, start_step=10**400), ValueError,
+         "start_step"),
+        (lambda: from_lightning({"lr": [1], "loss": [1]}, start_step=True), TypeError,
+         "start_step"),
         (lambda: from_fastai({"lr": [1]}), ValueError, "'lrs' and 'losses'"),
         (lambda: from_torch_lr_finder({"lr": [1], "loss": [1]}, smooth_f=-0.1), ValueError,
          "smooth_f"),
@@ -293,6 +298,8 @@ def test_clr_analyze_from(tmp_path, capsys, name):
         (["--beta", "0.9"], ["--beta applies to --from files only"]),
         (["--from", "fastai", "--metric", "accuracy"], ["holds no metric"]),
         (["--from", "fastai", "--beta", "1.5"], ["--beta", "[0, 1)"]),
+        # was "error: s.json: int too large to convert to float"
+        (["--from", "lightning", "--start-step", str(10**400)], ["start_step", "2**53"]),
         (["--from", "keras"], ["invalid choice: 'keras'"]),
     ],
 )
