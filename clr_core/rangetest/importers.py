@@ -163,7 +163,8 @@ def _pick(data: Any, where: str, attr: str, keys: Sequence[tuple[str, str]]) -> 
             if lr_key in data and loss_key in data:
                 return data[lr_key], data[loss_key]
         wanted = " or ".join(f"{a!r} and {b!r}" for a, b in keys)
-        raise ValueError(f"`{where}` must hold the keys {wanted}. Received keys: {sorted(data)}")
+        got = sorted(map(str, data))
+        raise ValueError(f"`{where}` must hold the keys {wanted}. Received keys: {got}")
     for lr_key, loss_key in keys:  # an object with list attributes (a fastai Recorder)
         if hasattr(data, lr_key) and hasattr(data, loss_key):
             return getattr(data, lr_key), getattr(data, loss_key)

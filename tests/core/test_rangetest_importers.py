@@ -239,6 +239,8 @@ def test_a_wrong_smoothing_factor_is_flagged():
         (lambda: from_lightning({"lr": [1], "loss": [1]}, start_step=True), TypeError,
          "start_step"),
         (lambda: from_fastai({"lr": [1]}), ValueError, "'lrs' and 'losses'"),
+        # was TypeError: '<' not supported between instances of 'int' and 'str'
+        (lambda: from_fastai({1: [1], "x": [2]}), ValueError, r"Received keys: \['1', 'x'\]"),
         (lambda: from_torch_lr_finder({"lr": [1], "loss": [1]}, smooth_f=-0.1), ValueError,
          "smooth_f"),
         (lambda: import_sweep("keras", {}), ValueError, "tool='keras'"),

@@ -561,3 +561,12 @@ def test_a_first_step_beyond_2_53_is_refused_at_construction_and_load(first_step
     with pytest.raises(ValueError, match="first_step"):
         cb.load_state_dict({**state, "first_step": first_step})
     assert cb.state_dict() == state
+
+
+def test_unknown_keys_of_mixed_types_are_named():
+    cb = clr_keras.AutoOneCycleCallback(TOTAL, **KW)
+    state = cb.state_dict()
+    # was TypeError: '<' not supported between instances of 'str' and 'int'
+    with pytest.raises(ValueError, match=r"unknown keys.*\['1', 'x'\]"):
+        cb.load_state_dict({**state, 1: 2, "x": 3})
+    assert cb.state_dict() == state

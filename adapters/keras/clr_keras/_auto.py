@@ -429,7 +429,7 @@ class AutoOneCycleCallback(TrainStepCallback):
             raise fail("state", f"an AutoOneCycleCallback.state_dict() ({_STATE_FORMAT})", state)
         extra = set(state) - {"format", "auto", "first_step", "attribute"}
         if extra:
-            raise fail("state", "free of unknown keys", sorted(extra))
+            raise fail("state", "free of unknown keys", sorted(map(str, extra)))
         auto = AutoOneCycle.from_state_dict(state.get("auto"))
         first = state.get("first_step")
         if first is not None:
