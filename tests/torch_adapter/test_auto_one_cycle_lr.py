@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clr_core.rangetest import AutoOneCycle
 from clr_torch import AutoOneCycleLR
@@ -219,3 +222,62 @@ def test_a_decided_state_must_step_from_the_decision_on():
     state = sched.state_dict()
     with pytest.raises(ValueError, match="last_epoch"):
         sched.load_state_dict({**state, "last_epoch": sched.auto.decided_at - 1})
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*path, i))
+
+
+def _replaced(state, path, value):
+    state = copy.deepcopy(state)
+    node = state
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    return state
+
+
+VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 400)
+    | st.sampled_from([10**400, 2**53, 2**60, "nan", "inf", "momentum", "params", "lr"])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(0.0, 2.0)
+    | st.lists(st.floats(0.0, 2.0), max_size=3)
+    | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_fuzz_load_state_dict_with_a_nested_value_replaced(data):
+    opt = _two_groups()
+    sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(sched, opt, data.draw(st.sampled_from([0, 5, 40, 150])))
+    state = sched.state_dict()
+    path = data.draw(st.sampled_from(list(_paths(state))[1:]))
+    tampered = _replaced(state, path, data.draw(VALUES))
+    target_opt = _two_groups()
+    target = AutoOneCycleLR(target_opt, 300, start_lr=1e-5, end_lr=1.0)
+    drive(target, target_opt, 5)
+    before = _snapshot(target, target_opt)
+    try:
+        target.load_state_dict(tampered)
+    except (ValueError, TypeError):
+        assert _snapshot(target, target_opt) == before
+        return
+    # an accepted state steps to the end of the budget at rates within the ramp
+    for t in range(target.last_epoch, 300):
+        target_opt.step()
+        target.step(fake_loss(target_opt.param_groups[0]["lr"], t))
+        rates = target.get_last_lr()
+        assert [g["lr"] for g in target_opt.param_groups] == rates
+        assert all(0.0 <= r <= 1.0 for r in rates)
+        assert all(0.0 <= g["momentum"] <= 1.0 for g in target_opt.param_groups)
