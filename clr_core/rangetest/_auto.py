@@ -287,7 +287,10 @@ class AutoOneCycle:
         monitor_state = state.get("monitor")
         if not isinstance(monitor_state, dict):
             raise fail("state['monitor']", "a dict", monitor_state, TypeError)
-        monitor = SweepMonitor.from_state_dict(monitor_state)
+        try:
+            monitor = SweepMonitor.from_state_dict(monitor_state)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"state['monitor']: {e}") from None
         if monitor.sweep != new.ramp or (
             monitor.beta,
             monitor.diverge_threshold,

@@ -46,6 +46,15 @@ def _decoded(
     return v
 
 
+def _same(saved: Any, replayed: Any) -> bool:
+    """Equal, both NaN, or within 1e-9 relative (an ulp of pow on another platform)."""
+    if saved is None or replayed is None:
+        return saved is replayed
+    if math.isnan(saved) or math.isnan(replayed):
+        return math.isnan(saved) and math.isnan(replayed)
+    return bool(saved == replayed or math.isclose(saved, replayed, rel_tol=1e-9, abs_tol=1e-300))
+
+
 def _decoded_list(name: str, values: Any, **kw: Any) -> list[float]:
     if not isinstance(values, list):
         raise fail(name, "a list of numbers", values, TypeError)
@@ -293,8 +302,10 @@ class SweepMonitor:
         """Rebuild a monitor from :meth:`state_dict` data (e.g. after ``json.loads``).
 
         The state is untrusted data: every field is checked (types, ranges,
-        lengths, the sweep's config) before the monitor is built, and a bad one
-        raises ``ValueError`` or ``TypeError`` naming it.
+        lengths, the sweep's config, rates that rise) before the monitor is built,
+        and the stop rule's running values (``smoothed``, ``avg``, ``best``...,
+        ``stop_reason``) must be what replaying the recorded points gives, to
+        rounding; a bad one raises ``ValueError`` or ``TypeError`` naming it.
         """
         if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
             raise fail("state", f"a SweepMonitor.state_dict() ({_STATE_FORMAT})", state)
@@ -350,9 +361,48 @@ class SweepMonitor:
             "_noise_at_best": _decoded("noise_at_best", state["noise_at_best"], low=0.0),
             "_noise_floor": _decoded("noise_floor", state.get("noise_floor", 0.0), low=0.0),
         }
-        self.lrs, self.losses, self.smoothed, self.metrics = lrs, losses, smoothed, metrics
-        self.stop_reason = stop
+        self._replay(lrs, losses, metrics)
+        # The running values follow from the points: each must be what the replay gave
+        # (to rounding: pow may differ by an ulp across platforms), so none is tampered
+        # on its own; the saved ones are kept, and the sweep continues exactly.
+        rule = (
+            f"under beta={self.beta}, diverge_threshold={self.diverge_threshold}, "
+            f"min_steps={self.min_steps} and the sweep's {self.num_steps} steps"
+        )
+        if (stop is None) != (self.stop_reason is None):
+            raise fail(
+                "stop_reason",
+                f"{self.stop_reason!r}, as the points (lrs, losses) give {rule}",
+                stop,
+            )
+        for i, (saved, replayed) in enumerate(zip(smoothed, self.smoothed, strict=True)):
+            if not _same(saved, replayed):
+                raise fail(
+                    f"smoothed[{i}]",
+                    f"{replayed!r}, as the points (lrs, losses) give {rule}",
+                    saved,
+                )
+        if "noise_floor" not in state:  # a state saved before it was kept
+            values["_noise_floor"] = self._noise_floor
+        for key, kept in values.items():
+            if not _same(kept, getattr(self, key)):
+                raise fail(
+                    key[1:],
+                    f"{getattr(self, key)!r}, as the points (lrs, losses) give {rule}",
+                    kept,
+                )
+        self.smoothed, self.stop_reason = smoothed, stop
         self.__dict__.update(values)
+
+    def _replay(self, lrs: list[float], losses: list[float], metrics: list[float] | None) -> None:
+        """Feed the recorded points to this fresh monitor, as they were fed when recorded."""
+        for i, (lr, loss) in enumerate(zip(lrs, losses, strict=True)):
+            if self.stop_reason is not None:
+                raise fail(
+                    "losses", f"no points after the sweep stopped at point {i - 1}",
+                    f"{len(losses)} points",
+                )  # fmt: skip
+            self.update(lr, loss, None if metrics is None else metrics[i])
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore in place (the PyTorch idiom)."""
