@@ -267,7 +267,8 @@ class AutoOneCycle:
 
     @classmethod
     def from_state_dict(cls, state: Any) -> AutoOneCycle:
-        """Rebuild from :meth:`state_dict` data (untrusted: validated before use)."""
+        """Rebuild from :meth:`state_dict` data (untrusted: validated before use; the saved
+        decision must be the one the ramp's recorded losses give)."""
         if not isinstance(state, Mapping) or state.get("format") != _FORMAT:
             raise fail("state", f"an AutoOneCycle.state_dict() ({_FORMAT})", state)
         if set(state) - _STATE_KEYS:
@@ -307,7 +308,6 @@ class AutoOneCycle:
         at, peak = state.get("decided_at"), state.get("peak")
         if (at is None) != (peak is None):
             raise fail("state['peak']", "given exactly when decided_at is", peak)
-        new.monitor = monitor
         if at is not None:
             at = integer("state['decided_at']", at, low=1)
             if at != monitor.step_index or at >= new.total_steps - 1:
@@ -315,13 +315,34 @@ class AutoOneCycle:
             peak = real("state['peak']", peak, low=0.0, low_open=True)
             if peak > new.end_lr:
                 raise fail("state['peak']", f"<= end_lr={new.end_lr}", peak)
-            new.reading = monitor.result() if monitor.step_index >= 5 else None
-            new._fix(at, peak)
         elif monitor.stop_reason is not None:
             raise fail(
                 "state['monitor']", "still running when no decision is recorded", "<stopped>"
             )
+        new._replay_decision(monitor.losses, at, peak)
+        new.monitor = monitor
+        if at is not None and peak is not None:
+            new.reading = monitor.result() if monitor.step_index >= 5 else None
+            new._fix(at, peak)
         return new
+
+    def _replay_decision(self, losses: list[float], at: int | None, peak: float | None) -> None:
+        """Feed the ramp's recorded losses to this fresh object and hold the saved decision
+        to what they give: a state that ramps on past its edge, or that carries a peak of
+        its own choosing (up to ``end_lr``), is refused. The peak is compared to rounding
+        (1e-9 relative), as the monitor's running values are."""
+        for t, loss in enumerate(losses):
+            if self.decided:
+                break
+            self.update(t, loss)
+        if self.decided_at != at:
+            raise fail("state['decided_at']", f"{self.decided_at!r}, as the ramp's losses give", at)
+        if (
+            peak is not None
+            and self.peak is not None
+            and not math.isclose(peak, self.peak, rel_tol=1e-9)
+        ):
+            raise fail("state['peak']", f"{self.peak!r}, as the ramp's losses give", peak)
 
     def load_state_dict(self, state: Any) -> None:
         """Restore in place, atomically: a refused state leaves this object as it was."""

@@ -547,12 +547,17 @@ def _auto(steps: int) -> AutoOneCycle:
         (lambda s: s["config"].update(total_steps=BIG), "total_steps"),  # was OverflowError
         (lambda s: s["config"].update(momentum={"a": 0.85, "b": 0.95}), "momentum"),  # KeyError
         (lambda s: s["config"].update(min_steps=None), "min_steps"),  # was None + 1
+        # a decided state with a peak of its own (up to end_lr) trained at that peak
+        (lambda s: s.update(peak=s["config"]["end_lr"] * 0.9), "peak"),
+        # an undecided state past its edge ramped on toward end_lr
+        (lambda s: s.update(decided_at=None, peak=None), "decided_at"),
         (lambda s: s["config"].update({"1": 2}), "config"),
         (lambda s: s.update(extra=1), "state"),
     ],
 )
 def test_auto_one_cycle_refuses_tampered_state_naming_the_field(change, field: str) -> None:
-    auto = _auto(12)
+    auto = _auto(40)
+    assert auto.decided
     before = json.dumps(auto.state_dict())
     state = json.loads(before)
     change(state)
