@@ -12,7 +12,7 @@ from typing import Any
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
-from ..validation import choice, fail, integer, real
+from ..validation import MAX_STEPS, choice, fail, integer, real
 
 __all__ = [
     "DEFAULT_EPOCHS_PER_HALF_CYCLE",
@@ -22,6 +22,7 @@ __all__ = [
     "PEAK_FACTOR",
     "POLICIES",
     "RECOMMENDED_POLICY",
+    "budget_steps",
     "edge_factor",
     "half_cycle",
     "noise_limited",
@@ -58,6 +59,34 @@ RECOMMENDED_POLICY = "one_cycle"
 POLICIES = ("triangular", "triangular2", "exp_range", "one_cycle")
 
 
+def iterations(iterations_per_epoch: Any) -> int:
+    """``iterations_per_epoch`` checked: an integer in ``[1, 2**53]``."""
+    return integer("iterations_per_epoch", iterations_per_epoch, low=1, high=MAX_STEPS)
+
+
+def _steps(name: str, epochs: Any, ipe: int, least: int) -> int:
+    """``round(epochs * ipe)`` for a positive real ``epochs``, at least ``least`` and at most
+    2**53 steps, or an error naming ``name``."""
+    e = real(name, epochs, low=0.0, low_open=True)
+    total = e * ipe
+    if not total <= MAX_STEPS:  # also inf
+        raise fail(name, f"at most 2**53 steps at {ipe} iterations per epoch", epochs)
+    n = max(1, round(total)) if least == 1 else round(total)
+    if n < least:
+        raise fail(name, f"long enough for {least} steps at {ipe} iterations per epoch", epochs)
+    return n
+
+
+def budget_steps(iterations_per_epoch: Any, epochs: Any) -> int:
+    """The budget in optimizer steps, ``round(epochs * iterations_per_epoch)``: checked
+    once for every hand-off (at least 2 steps, at most 2**53), naming the argument.
+
+    >>> budget_steps(32, 30)
+    960
+    """
+    return _steps("epochs", epochs, iterations(iterations_per_epoch), least=2)
+
+
 def half_cycle(
     iterations_per_epoch: int,
     epochs: float | None = None,
@@ -78,14 +107,11 @@ def half_cycle(
     >>> half_cycle(100, epochs=30)   # 3000 steps: 4 cycles of 2 * 375
     (375, 4)
     """
-    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
-    h = real("epochs_per_half_cycle", epochs_per_half_cycle, low=0.0, low_open=True)
-    target = max(1, round(h * ipe))
+    ipe = iterations(iterations_per_epoch)
+    target = _steps("epochs_per_half_cycle", epochs_per_half_cycle, ipe, least=1)
     if epochs is None:
         return target, 0
-    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
-    if total < 2:
-        raise fail("epochs", f"long enough for 2 steps at {ipe} iterations per epoch", epochs)
+    total = budget_steps(ipe, epochs)
     cycles = max(1, round(total / (2 * target)))
     return total // (2 * cycles), cycles
 
@@ -155,8 +181,7 @@ def to_one_cycle(
 ) -> OneCycle:
     """1cycle of ``round(epochs * iterations_per_epoch)`` steps peaking at ``peak``
     (``default_peak`` when ``None``), starting at ``peak / div_factor``."""
-    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
-    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
+    total = budget_steps(iterations_per_epoch, epochs)
     top = default_peak if peak is None else real("peak", peak, low=0.0, low_open=True)
     return OneCycle(top, total_steps=total, div_factor=div_factor, **kwargs)
 

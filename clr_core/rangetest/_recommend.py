@@ -18,8 +18,8 @@ from .._base import Schedule, from_config
 from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
-from ..validation import boolean, fail, instance, integer, real
-from ._handoff import PEAK_FACTOR
+from ..validation import boolean, fail, instance
+from ._handoff import PEAK_FACTOR, budget_steps, iterations
 from ._reading import Reading
 
 __all__ = [
@@ -83,6 +83,9 @@ class Plan:
         instance("lr", self.lr, Schedule, "a clr_core schedule")
         if self.momentum is not None:
             instance("momentum", self.momentum, Schedule, "a clr_core schedule or None")
+            low, high = self.momentum.bounds()
+            if not (low >= 0.0 and high <= 1.0):
+                raise fail("momentum", "a schedule within [0, 1]", self.momentum)
         if self.policy not in POLICIES:
             raise fail("policy", f"one of {POLICIES}", self.policy)
         if isinstance(self.reasons, (str, bytes)) or not all(
@@ -114,7 +117,7 @@ class Plan:
             raise fail("config['format']", repr(_PLAN_FORMAT), config.get("format"))
         extra = set(config) - {"format", "policy", "lr", "momentum", "reasons"}
         if extra:
-            raise fail("config", "free of unknown keys", sorted(extra))
+            raise fail("config", "free of unknown keys", sorted(map(str, extra)))
         reasons = config.get("reasons", [])
         if not isinstance(reasons, list):
             raise fail("config['reasons']", "a list of str", reasons, TypeError)
@@ -191,7 +194,7 @@ def recommend(
 
     with momentum cycled ``0.95 -> 0.85 -> 0.95``.
     """
-    ipe = integer("iterations_per_epoch", iterations_per_epoch, low=1)
+    ipe = iterations(iterations_per_epoch)
     cycle_momentum = boolean("cycle_momentum", cycle_momentum)
     reasons: list[str] = []
     if result.confidence <= 0.0 or not math.isfinite(result.max_lr):
@@ -212,9 +215,7 @@ def recommend(
         )
         mom = lr_s.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
         return Plan(lr_s, mom, "triangular", tuple(reasons))
-    total = round(real("epochs", epochs, low=0.0, low_open=True) * ipe)
-    if total < 2:
-        raise fail("epochs", f"long enough for 2 steps at {ipe} iterations per epoch", epochs)
+    total = budget_steps(ipe, epochs)
     peak, why = plan_peak(result)
     reasons += why
     one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)

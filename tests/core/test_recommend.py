@@ -127,3 +127,40 @@ def test_plan_refuses_non_schedules():
         Plan(0.1, None, "constant")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`momentum`"):
         Plan(Constant(0.1), 0.9, "constant")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda r: r.recommend(10**400, 3), "iterations_per_epoch"),
+        (lambda r: r.recommend(2**60, 3), "iterations_per_epoch"),
+        (lambda r: r.recommend(2**50, 30), "epochs"),
+        (lambda r: r.recommend(10, 1e308), "epochs"),
+        (lambda r: r.to_one_cycle(10**400, 3), "iterations_per_epoch"),
+        (lambda r: r.to_one_cycle(10, math.inf), "epochs"),
+        (lambda r: r.to_schedule("triangular", 10, epochs=1e308), "epochs"),
+        (lambda r: r.to_schedule("exp_range", 10, epochs_per_half_cycle=1e308),
+         "epochs_per_half_cycle"),
+        (lambda r: r.to_triangular(10**400), "iterations_per_epoch"),
+    ],
+)  # fmt: skip
+def test_budgets_beyond_2_53_steps_are_refused_naming_the_argument(clear, call, name):
+    # these overflowed (OverflowError) or blamed total_steps / step_size_up
+    with pytest.raises(ValueError, match=rf"Argument `{name}`"):
+        call(clear)
+
+
+def test_a_plan_refuses_a_momentum_outside_0_1_also_from_a_file(clear):
+    config = clear.recommend(32, 30).to_config()
+    config["momentum"] = {"type": "Constant", "value": 5.0}
+    with pytest.raises(ValueError, match="momentum"):
+        Plan.from_config(config)
+    with pytest.raises(ValueError, match="momentum"):
+        Plan(Constant(0.1), Constant(1.5), "constant")
+    assert Plan(Constant(0.1), Constant(0.9), "constant").momentum == Constant(0.9)
+
+
+def test_unknown_plan_keys_of_mixed_types_are_named(clear):
+    config = {**clear.recommend(32, 30).to_config(), 1: 2, "a": 3}
+    with pytest.raises(ValueError, match=r"\['1', 'a'\]"):
+        Plan.from_config(config)
