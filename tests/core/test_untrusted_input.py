@@ -21,6 +21,7 @@ import clr_strategies as cs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tampering import paths, replaced
 
 import clr_core as C
 from clr_core import validation
@@ -439,32 +440,11 @@ def test_fuzz_from_config_with_arbitrary_json(data: Any) -> None:
         _assert_correct_schedule(s)
 
 
-def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path] if path else []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k != "type" or path:
-                out += _paths(v, (*path, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out += _paths(v, (*path, i))
-    return out
-
-
-def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
-    data = copy.deepcopy(data)
-    here = data
-    for key in path[:-1]:
-        here = here[key]
-    here[path[-1]] = value
-    return data
-
-
 @given(cs.any_schedule, st.data(), json_data)
 def test_fuzz_from_config_with_one_field_of_a_valid_config_replaced(s, data, value) -> None:
     config = s.to_config()
-    path = data.draw(st.sampled_from(_paths(config)))
-    tampered = _replaced(config, path, value)
+    path = data.draw(st.sampled_from(paths(config, keep_type=False)))
+    tampered = replaced(config, path, value)
     try:
         loaded = C.from_config(tampered)
     except (ValueError, TypeError) as e:
@@ -478,8 +458,8 @@ def test_fuzz_from_config_with_one_field_of_a_valid_config_replaced(s, data, val
 def test_fuzz_sweep_monitor_state_with_one_field_replaced(data, value) -> None:
     m = _monitor(data.draw(st.integers(0, 20)))
     state = json.loads(json.dumps(m.state_dict()))
-    path = data.draw(st.sampled_from(_paths(state)))
-    tampered = _replaced(state, path, value)
+    path = data.draw(st.sampled_from(paths(state)))
+    tampered = replaced(state, path, value)
     target = _monitor(3)
     before = copy.deepcopy(target.__dict__)
     try:
@@ -510,9 +490,9 @@ def test_fuzz_range_test_result_with_one_field_replaced(data, value) -> None:
         [10 ** (-4 + 4 * i / 29) for i in range(30)], [2.0 - 0.05 * i for i in range(30)]
     )
     d = json.loads(good.to_json())
-    path = data.draw(st.sampled_from(_paths(d)))
+    path = data.draw(st.sampled_from(paths(d)))
     try:
-        r = RangeTestResult.from_dict(_replaced(d, path, value))
+        r = RangeTestResult.from_dict(replaced(d, path, value))
     except (ValueError, TypeError) as e:
         _assert_refusal_names(e, str(path[0]), "clr-rangetest")
     else:
@@ -591,11 +571,11 @@ json_numbers = (
 def test_fuzz_auto_one_cycle_state_with_one_field_replaced(data, value) -> None:
     auto = _auto(data.draw(st.sampled_from([0, 3, 12, 40, 80])))
     state = json.loads(json.dumps(auto.state_dict()))
-    path = data.draw(st.sampled_from(_paths(state)))
+    path = data.draw(st.sampled_from(paths(state)))
     target = _auto(7)
     before = json.dumps(target.state_dict())
     try:
-        target.load_state_dict(_replaced(state, path, value))
+        target.load_state_dict(replaced(state, path, value))
     except (ValueError, TypeError) as e:
         assert json.dumps(target.state_dict()) == before
         # the field itself, or its partner in a pair (start_lr < end_lr), named as an argument

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import math
 
@@ -10,6 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tampering import paths, replaced
 
 from clr_core.rangetest import AutoOneCycle
 from clr_torch import AutoOneCycleLR
@@ -224,25 +224,6 @@ def test_a_decided_state_must_step_from_the_decision_on():
         sched.load_state_dict({**state, "last_epoch": sched.auto.decided_at - 1})
 
 
-def _paths(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*path, i))
-
-
-def _replaced(state, path, value):
-    state = copy.deepcopy(state)
-    node = state
-    for k in path[:-1]:
-        node = node[k]
-    node[path[-1]] = value
-    return state
-
-
 VALUES = (
     st.none()
     | st.booleans()
@@ -262,8 +243,8 @@ def test_fuzz_load_state_dict_with_a_nested_value_replaced(data):
     sched = AutoOneCycleLR(opt, 300, start_lr=1e-5, end_lr=1.0)
     drive(sched, opt, data.draw(st.sampled_from([0, 5, 40, 150])))
     state = sched.state_dict()
-    path = data.draw(st.sampled_from(list(_paths(state))[1:]))
-    tampered = _replaced(state, path, data.draw(VALUES))
+    path = data.draw(st.sampled_from(paths(state)))
+    tampered = replaced(state, path, data.draw(VALUES))
     target_opt = _two_groups()
     target = AutoOneCycleLR(target_opt, 300, start_lr=1e-5, end_lr=1.0)
     drive(target, target_opt, 5)
