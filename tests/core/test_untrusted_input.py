@@ -269,6 +269,17 @@ def _monitor(points: int = 12) -> SweepMonitor:
         (lambda s: s.update(stop_reason=3), "stop_reason"),
         (lambda s: s.update(noise=-1.0), "noise"),
         (lambda s: s.update(extra=1), "extra"),
+        # the stop rule's running values were taken as they came: best=-inf loaded and
+        # switched the divergence test off; the others moved where the sweep would stop
+        (lambda s: s.update(best="-inf"), "best"),
+        (lambda s: s.update(best=-5.0), "best"),
+        (lambda s: s.update(avg=s["avg"] * 3), "avg"),
+        (lambda s: s.update(noise=s["noise"] * 100 + 1.0), "noise"),
+        (lambda s: s.update(first=-100.0), "first"),
+        (lambda s: s.update(noise_floor=1e6), "noise_floor"),
+        (lambda s: s["smoothed"].__setitem__(3, 0.0), "smoothed"),
+        (lambda s: s.update(stop_reason="sweep complete"), "stop_reason"),
+        (lambda s: s.update(losses=[*s["losses"][:5], "nan", *s["losses"][6:]]), "losses"),
     ],
 )
 def test_sweep_monitor_refuses_tampered_state_naming_the_field(change, field: str) -> None:
@@ -289,32 +300,6 @@ def _diverged_monitor() -> SweepMonitor:
     assert m.stop_reason is not None
     assert m.stop_reason.startswith("diverged")
     return m
-
-
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        # the stop rule's running values were taken as they came: best=-inf loaded and
-        # switched the divergence test off; the others moved where the sweep would stop
-        (lambda s: s.update(best="-inf"), "best"),
-        (lambda s: s.update(best=-5.0), "best"),
-        (lambda s: s.update(avg=s["avg"] * 3), "avg"),
-        (lambda s: s.update(noise=s["noise"] * 100 + 1.0), "noise"),
-        (lambda s: s.update(first=-100.0), "first"),
-        (lambda s: s.update(noise_floor=1e6), "noise_floor"),
-        (lambda s: s["smoothed"].__setitem__(3, 0.0), "smoothed"),
-        (lambda s: s.update(stop_reason="sweep complete"), "stop_reason"),
-        (lambda s: s.update(losses=[*s["losses"][:5], "nan", *s["losses"][6:]]), "losses"),
-    ],
-)
-def test_sweep_monitor_state_must_be_what_its_points_give(change, field: str) -> None:
-    m = _monitor()
-    before = copy.deepcopy(m.__dict__)
-    state = json.loads(json.dumps(m.state_dict()))
-    change(state)
-    with pytest.raises((ValueError, TypeError), match=field):
-        m.load_state_dict(state)
-    assert m.__dict__ == before
 
 
 def test_a_diverged_sweep_cannot_be_resumed_by_clearing_its_stop_reason() -> None:
