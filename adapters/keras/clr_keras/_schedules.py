@@ -173,7 +173,36 @@ def _host_steps(step: Any) -> Any:
         raise fail("step", ">= 0", step)
     if values.ndim == 0 and values.dtype.kind == "f":
         return int(values)
-    return values.astype(np.int64) if values.dtype.kind == "f" else values
+    return values.astype(np.int64)  # also widens int8/uint8 arrays, which would wrap
+
+
+#: Step dtypes the core's arithmetic is not exact in (``step mod T`` wraps in int8, a
+#: float16 step of 100 divided by 200 is off by 1e-4; TensorFlow will not subtract an
+#: int64 from a uint32): widened before evaluation.
+_WIDER_STEP = {
+    "int8": "int32",
+    "int16": "int32",
+    "uint8": "int32",
+    "uint16": "int32",
+    "uint32": "int64",  # TensorFlow mixes no unsigned with signed integers
+    "uint64": "int64",
+    "float16": "float32",
+    "bfloat16": "float32",
+}
+
+
+def _widened(step: Any) -> Any:
+    """A step tensor or variable in a dtype the formula is exact in (int32/64, float32/64).
+
+    Keras' built-in schedules cast any step to float32; the core keeps integer
+    steps integral (exact position in a cycle at any step), so only narrow
+    and unsigned dtypes are widened: 8- and 16-bit integers to int32, unsigned
+    32- and 64-bit ones to int64 (int32 on JAX without x64, as Keras' own step
+    counter), half floats to float32. The optimizer's counter passes as is.
+    """
+    dtype = getattr(step, "dtype", None)
+    wider = None if dtype is None else _WIDER_STEP.get(keras.backend.standardize_dtype(dtype))
+    return step if wider is None else ops.cast(step, wider)
 
 
 def _name(value: Any, default: str | None) -> str | None:
@@ -229,7 +258,7 @@ class CoreSchedule(LearningRateSchedule):  # type: ignore[misc]
     def __call__(self, step: Any) -> Any:
         host = _host_steps(step)
         if host is None:  # a tensor or variable: the core formula on keras.ops, as it is
-            return ops.cast(self.schedule.evaluate(step, ops), "float32")
+            return ops.cast(self.schedule.evaluate(_widened(step), ops), "float32")
         if isinstance(host, int):
             value: Any = self.schedule(host)
         else:
