@@ -544,7 +544,10 @@ def test_differences_from_keras(subject):
       there; clr_keras raises ValueError (an optimizer step is a whole number >= 0).
     * A config with an unknown or a missing key: Keras' ``cls(**config)`` raises
       TypeError; clr_keras raises ValueError naming the keys.
-    * ``CoreSchedule``'s default ``name`` is ``None`` (Keras' default names are strings).
+    * ``name``: Keras' ``__call__`` opens ``keras.name_scope(name)``, which refuses
+      ``None`` and names with ``/`` at the first call; clr_keras opens none, and
+      ``CoreSchedule``'s default name is ``None`` (Keras' default names are strings).
+    * The rate's dtype: see ``test_numpy_scalar_arguments``.
     """
     cls, kwargs, reference = subject
     schedule = cls(**kwargs)
@@ -558,6 +561,9 @@ def test_differences_from_keras(subject):
             with pytest.raises(TypeError):
                 cls.from_config(bad)
         assert isinstance(cls(*list(kwargs.values())[:2]).name, str)
+        for name in (None, "a/b"):
+            with pytest.raises(ValueError, match="Argument `name` must be a string"):
+                cls.from_config({**config, "name": name})(3)
         return
     for step, message in ((2.5, "whole number"), (-3, ">= 0"), (np.array([1, -1]), ">= 0")):
         with pytest.raises(ValueError, match=f"Argument `step` must be .*{message}"):
@@ -568,3 +574,5 @@ def test_differences_from_keras(subject):
         cls.from_config(missing)
     default = cls.from_config({k: v for k, v in config.items() if k != "name"}).name
     assert default == (None if cls is clr_keras.CoreSchedule else cls.__name__)
+    for name in (None, "a/b"):
+        _assert_close(cls.from_config({**config, "name": name})(3), reference(schedule, 3))
