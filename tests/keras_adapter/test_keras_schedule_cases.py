@@ -225,6 +225,9 @@ def test_schedules_serialize_and_deserialize(subject):
     serialized = SCHEDULES.serialize(schedule)
     assert set(serialized) == {"module", "class_name", "config", "registered_name"}
     assert serialized["class_name"] == cls.__name__
+    if cls is not SCHEDULES.CosineDecayRestarts:  # registered: found by this name at load
+        assert serialized["registered_name"] == f"clr_keras>{cls.__name__}"
+        assert keras.saving.get_registered_object(serialized["registered_name"]) is cls
     assert serialized["config"] == schedule.get_config()
     revived = SCHEDULES.deserialize(json.loads(json.dumps(serialized)))
     assert type(revived) is cls
@@ -299,12 +302,16 @@ def test_a_variable_step_assigned_between_calls(subject, dtype):
 
 
 def test_the_rate_is_float32_whatever_floatx_and_policy(subject):
-    """A Keras built-in returns the dtype of its Python-float rate (float32), not floatx."""
+    """A Keras built-in returns the dtype of its rate as a tensor: float32 on TensorFlow and
+    JAX whatever floatx, floatx on torch. clr_keras returns float32 on every backend."""
     cls, kwargs, _ = subject
     try:
         keras.config.set_floatx("float64")
         schedule = cls(**kwargs)
-        assert keras.backend.standardize_dtype(schedule(7).dtype) == "float32"
+        builtin = keras.backend.standardize_dtype(ops.convert_to_tensor(0.1).dtype)
+        assert builtin == ("float64" if BACKEND == "torch" else "float32")
+        expected = builtin if cls is SCHEDULES.CosineDecayRestarts else "float32"
+        assert keras.backend.standardize_dtype(schedule(7).dtype) == expected
         keras.config.set_floatx("float32")
         keras.mixed_precision.set_global_policy("mixed_float16")
         step = ops.convert_to_tensor(7, dtype="int64")
@@ -411,11 +418,20 @@ def test_keras_optimizers_serialize_and_deserialize(subject):
     schedule = cls(**kwargs)
     blob = json.dumps(keras.optimizers.serialize(keras.optimizers.SGD(schedule, momentum=0.9)))
     revived = keras.optimizers.deserialize(json.loads(blob))
-    assert type(revived) is keras.optimizers.SGD
+    assert isinstance(revived, keras.optimizers.SGD)  # torch: its TorchSGD subclass
     assert revived.momentum == 0.9
     assert type(revived._learning_rate) is cls
     assert revived._learning_rate.get_config() == schedule.get_config()
     _assert_close(_at_step(revived, 17), reference(schedule, 17))
+    # mixed precision wraps the optimizer: the schedule travels inside the inner one
+    wrapped = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(schedule))
+    blob = json.dumps(keras.optimizers.serialize(wrapped))
+    revived = keras.optimizers.deserialize(json.loads(blob))
+    assert isinstance(revived, keras.optimizers.LossScaleOptimizer)
+    assert type(revived.inner_optimizer._learning_rate) is cls
+    assert revived.inner_optimizer._learning_rate.get_config() == schedule.get_config()
+    revived.inner_optimizer.iterations.assign(23)
+    _assert_close(revived.learning_rate, reference(schedule, 23))
 
 
 def test_a_scheduled_optimizer_holds_only_its_iterations(subject):
