@@ -64,17 +64,13 @@ def iterations(iterations_per_epoch: Any) -> int:
     return integer("iterations_per_epoch", iterations_per_epoch, low=1, high=MAX_STEPS)
 
 
-def _steps(name: str, epochs: Any, ipe: int, least: int) -> int:
-    """``round(epochs * ipe)`` for a positive real ``epochs``, at least ``least`` and at most
-    2**53 steps, or an error naming ``name``."""
-    e = real(name, epochs, low=0.0, low_open=True)
-    total = e * ipe
+def _steps(name: str, epochs: Any, ipe: int) -> int:
+    """``round(epochs * ipe)`` for a positive real ``epochs`` giving at most 2**53 steps,
+    or an error naming ``name``."""
+    total = real(name, epochs, low=0.0, low_open=True) * ipe
     if not total <= MAX_STEPS:  # also inf
         raise fail(name, f"at most 2**53 steps at {ipe} iterations per epoch", epochs)
-    n = max(1, round(total)) if least == 1 else round(total)
-    if n < least:
-        raise fail(name, f"long enough for {least} steps at {ipe} iterations per epoch", epochs)
-    return n
+    return round(total)
 
 
 def budget_steps(iterations_per_epoch: Any, epochs: Any) -> int:
@@ -84,7 +80,11 @@ def budget_steps(iterations_per_epoch: Any, epochs: Any) -> int:
     >>> budget_steps(32, 30)
     960
     """
-    return _steps("epochs", epochs, iterations(iterations_per_epoch), least=2)
+    ipe = iterations(iterations_per_epoch)
+    total = _steps("epochs", epochs, ipe)
+    if total < 2:
+        raise fail("epochs", f"long enough for 2 steps at {ipe} iterations per epoch", epochs)
+    return total
 
 
 def half_cycle(
@@ -108,7 +108,7 @@ def half_cycle(
     (375, 4)
     """
     ipe = iterations(iterations_per_epoch)
-    target = _steps("epochs_per_half_cycle", epochs_per_half_cycle, ipe, least=1)
+    target = max(1, _steps("epochs_per_half_cycle", epochs_per_half_cycle, ipe))
     if epochs is None:
         return target, 0
     total = budget_steps(ipe, epochs)

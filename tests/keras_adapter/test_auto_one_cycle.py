@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from keras_recording import KernelRecorder, sync
 
 import clr_core
 import clr_keras
@@ -26,12 +27,6 @@ KW = {"start_lr": 1e-3, "end_lr": 10.0, "ramp_fraction": 0.5, "final_div_factor"
 S0 = 3.0  # the loss blows up once the weight passes -S0
 
 
-def _sync(model):
-    fn = getattr(model, "jax_state_sync", None)
-    if fn is not None:
-        fn()
-
-
 def _h(s):
     return np.where(s < S0, 2.0 / (1.0 + s), 2.0 / (1.0 + S0) + 100.0 * (s - S0))
 
@@ -42,16 +37,6 @@ def _edge_loss(y_true, y_pred):
     s = -w
     value = ops.where(s < S0, 2.0 / (1.0 + s), 2.0 / (1.0 + S0) + 100.0 * (s - S0))
     return w + ops.stop_gradient(value - w)
-
-
-class _Weights(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.w = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        _sync(self.model)
-        self.w.append(float(to_numpy(self.model.layers[0].kernel)[0, 0]))
 
 
 def _model(optimizer, jit=False, loss=_edge_loss, **compile_kw):
@@ -68,7 +53,7 @@ def _data(n):
 
 def _fit(model, callbacks, steps, **kw):
     x, y = _data(steps)
-    rec = _Weights()
+    rec = KernelRecorder()
     model.fit(x, y, batch_size=1, shuffle=False, verbose=0, callbacks=[*callbacks, rec], **kw)
     return np.array(rec.w)
 
@@ -226,7 +211,7 @@ def test_feeds_each_batch_own_loss_and_leaves_keras_logs_alone(digits):
             self.weights = []
 
         def on_train_batch_begin(self, batch, logs=None):
-            _sync(self.model)
+            sync(self.model)
             self.weights.append([to_numpy(v) for v in self.model.trainable_variables])
 
     keras.utils.set_random_seed(1)
@@ -309,7 +294,7 @@ def test_backup_and_restore_with_the_saved_state_resumes_exactly(tmp_path):
         model = _model(_sgd())
         callbacks = [keras.callbacks.BackupAndRestore(backup), cb, save, *extra]
         model.fit(x, y, batch_size=1, epochs=5, shuffle=False, verbose=0, callbacks=callbacks)
-        _sync(model)
+        sync(model)
         return model, cb
 
     reference, ref_cb = run()
@@ -396,7 +381,7 @@ class _Probe(keras.callbacks.Callback):
         self.lr_variable, self.n = self.opt._learning_rate, len(self.opt.variables)
 
     def on_train_batch_begin(self, batch, logs=None):
-        _sync(self.model)
+        sync(self.model)
         _assert_pristine(self.opt, self.lr_variable, self.n)
         self.checked += 1
 
@@ -447,7 +432,7 @@ def test_keyboard_interrupt_leaves_the_optimizer_as_built(at):
         _fit(model, [cb, _Interrupt(at)], TOTAL)
     _assert_pristine(opt, lr_variable, n)
     # a later fit without the callback trains at the optimizer's own rate and momentum
-    _sync(model)
+    sync(model)
     w0 = float(to_numpy(model.layers[0].kernel)[0, 0])
     v0 = float(to_numpy(opt.momentums[0])[0, 0])
     lr = float(to_numpy(opt.learning_rate))

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from keras_recording import KernelRecorder, sync
 
 import clr_core
 import clr_keras
@@ -18,22 +19,6 @@ BACKEND = keras.backend.backend()
 LR = 0.1
 STEPS = 10
 MOMENTUM = clr_core.Triangular(0.01, 0.1, step_size_up=3).momentum(0.5, 0.95)
-
-
-def _sync(model):
-    fn = getattr(model, "jax_state_sync", None)
-    if fn is not None:
-        fn()
-
-
-class _Weights(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.w = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        _sync(self.model)
-        self.w.append(float(to_numpy(self.model.layers[0].kernel)[0, 0]))
 
 
 def _mean_loss(y_true, y_pred):
@@ -57,7 +42,7 @@ def _model(optimizer, jit=False, loss=None, run_eagerly=False, steps_per_executi
 
 def _fit(optimizer, jit, callback, steps=STEPS, loss=None, model=None, extra=(), **fit_kw):
     model = model or _model(optimizer, jit, loss)
-    rec = _Weights()
+    rec = KernelRecorder()
     model.fit(
         np.ones((steps, 1), "float32"),
         np.zeros((steps, 1), "float32"),
@@ -154,7 +139,7 @@ def test_steps_per_execution_uses_the_value_of_every_step():
         verbose=0,
         callbacks=[cb],
     )
-    _sync(model)
+    sync(model)
     momenta = [MOMENTUM(t) for t in range(12)]
     assert cb.history == momenta
     w = float(to_numpy(model.layers[0].kernel)[0, 0])
@@ -173,7 +158,7 @@ def test_cycles_after_a_plain_fit_traced_the_float(jit):
     model = _model(opt, jit)
     w_plain, _ = _fit(opt, jit, None, steps=3, model=model)
     np.testing.assert_allclose(w_plain, _sgd_hand([0.9] * 3), rtol=1e-5)
-    _sync(model)
+    sync(model)
     w0 = float(to_numpy(model.layers[0].kernel)[0, 0])
     v0 = float(to_numpy(opt.momentums[0])[0, 0])
     cb = clr_keras.CyclicalMomentum(MOMENTUM)
@@ -206,7 +191,7 @@ class _Probe(keras.callbacks.Callback):
         self.original, self.n_variables, self.checked = original, n_variables, 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        _sync(self.model)  # JAX: variables are purged during fit until synced
+        sync(self.model)  # JAX: variables are purged during fit until synced
         _assert_pristine(self.model.optimizer, self.original, self.n_variables)
         self.checked += 1
 
@@ -279,10 +264,10 @@ class _RaisingLoss(keras.callbacks.Callback):
 
 def _later_fit_uses_plain_momentum(model, opt):
     """After the interrupted fit, a fit without the callback trains at the constant 0.9."""
-    _sync(model)
+    sync(model)
     w0 = float(to_numpy(model.layers[0].kernel)[0, 0])
     v0 = float(to_numpy(opt.momentums[0])[0, 0])
-    rec = _Weights()
+    rec = KernelRecorder()
     model.fit(np.ones((3, 1)), np.zeros((3, 1)), batch_size=1, verbose=0, callbacks=[rec])
     np.testing.assert_allclose(rec.w, _sgd_hand([0.9] * 3, w=w0, v=v0), rtol=1e-5)
     assert getattr(model.train_function, "_clr_previous", None) is None
@@ -336,7 +321,7 @@ def test_backup_and_restore_listed_before_resumes_exactly(tmp_path):
         opt = keras.optimizers.SGD(learning_rate=LR, momentum=0.9)
         model = _model(opt)
         model.fit(x, y, batch_size=1, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
-        _sync(model)
+        sync(model)
         return model
 
     reference = run([clr_keras.CyclicalMomentum(MOMENTUM)])

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from keras_recording import KernelRecorder
 
 import clr_core
 import clr_keras
@@ -412,18 +413,6 @@ def test_huge_num_steps_is_refused_before_anything_runs(digits):
     _assert_same_state(before, _state(model))
 
 
-class _Kernel(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.w = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        sync = getattr(self.model, "jax_state_sync", None)
-        if sync is not None:
-            sync()
-        self.w.append(float(_np(self.model.layers[0].kernel)[0, 0]))
-
-
 @pytest.mark.parametrize("lr_kind", ["float", "schedule"])
 def test_the_rate_each_step_uses_is_the_sweep(lr_kind):
     """y = w x, x = 1, loss mean(y): plain SGD moves w by exactly -lr at each step."""
@@ -432,7 +421,7 @@ def test_the_rate_each_step_uses_is_the_sweep(lr_kind):
         [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
     )
     model.compile(keras.optimizers.SGD(lr), loss=lambda t, p: ops.mean(p))
-    kernel = _Kernel()
+    kernel = KernelRecorder()
     result = clr_keras.range_test(
         model,
         np.ones((5, 1), "float32"),

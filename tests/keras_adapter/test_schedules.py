@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
+from keras_recording import sync
 
 import clr_core
 import clr_keras
@@ -21,12 +22,6 @@ BACKEND = keras.backend.backend()
 
 def _np(x):
     return np.asarray(ops.convert_to_numpy(x))
-
-
-def _sync(model):
-    fn = getattr(model, "jax_state_sync", None)
-    if fn is not None:
-        fn()
 
 
 def _close(got, ref, hi):
@@ -461,11 +456,11 @@ class _LrProbe(keras.callbacks.Callback):
         self.used = []
 
     def on_train_batch_begin(self, batch, logs=None):
-        _sync(self.model)
+        sync(self.model)
         self.model.layers[0].kernel.assign(np.zeros((1, 1), "float32"))
 
     def on_train_batch_end(self, batch, logs=None):
-        _sync(self.model)
+        sync(self.model)
         self.used.append(-float(_np(self.model.layers[0].kernel)[0, 0]))
 
 
