@@ -383,13 +383,18 @@ def readings(
 ) -> list[tuple[RangeTestResult, int]]:
     """Each seed's range test, read by the current analysis (the sweeps are cached as
     points, so a change of the reading needs no new sweep)."""
+    return [(reread(r), steps) for r, steps in range_tests(task, settings, seeds, jobs)]
+
+
+def reread(r: RangeTestResult, points: int | None = None) -> RangeTestResult:
+    """A cached range test read again by the current analysis, its first ``points``
+    points only if given (what a sweep stopped there would have recorded)."""
     from clr_core.rangetest import analyze
 
-    out = []
-    for r, steps in range_tests(task, settings, seeds, jobs):
-        prov = {k: v for k, v in r.provenance.items() if k not in ("metric_name", "metric_mode")}
-        out.append((analyze(r.lrs, r.losses, r.metrics, provenance=prov), steps))
-    return out
+    prov = {k: v for k, v in r.provenance.items() if k not in ("metric_name", "metric_mode")}
+    n = len(r.lrs) if points is None else points
+    metrics = None if r.metrics is None else r.metrics[:n]
+    return analyze(r.lrs[:n], r.losses[:n], metrics, provenance=prov)
 
 
 def plan_runs(

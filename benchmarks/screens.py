@@ -1,0 +1,152 @@
+"""Screens of the reading that need no training (docs/benchmarks.md, lab notebook).
+
+Both replay the suite's cached range tests (``benchmarks/suite.py``: every sweep is
+cached point by point) and interpolate each seed's own cached peak-scan and grid
+outcomes at the rates a variant reads (``noise_limited._interp``):
+
+* ``stop``: the sweep's stop rule (``SweepMonitor``'s ``beta`` and
+  ``diverge_threshold``) replayed on each cached sweep; the sweep is cut where the
+  variant would have stopped it and read again. A stricter rule can only cut a sweep,
+  and the points before the cut are the ones the real, shorter sweep records (same
+  seed, same batches), so no sweep is re-run.
+* ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
+  stays within a point of the shipped factor's, against the reading's noise / span.
+
+    python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
+    python benchmarks/screens.py margin
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "adapters" / "torch", ROOT):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import noise_limited as N
+import suite as S
+
+from clr_core.rangetest import ExponentialSweep, SweepMonitor
+from clr_core.rangetest._handoff import PEAK_FACTOR, one_cycle_peak
+from clr_torch.demo.tasks import SUITE
+
+#: (beta, diverge_threshold) of the stop rule; the first is the shipped default.
+STOP_VARIANTS = (
+    (0.98, 1.0), (0.98, 0.7), (0.98, 0.5), (0.98, 0.4), (0.98, 0.3),
+    (0.97, 0.7), (0.97, 0.5), (0.95, 1.0), (0.95, 0.7), (0.95, 0.5),
+    (0.9, 1.0), (0.9, 0.5),
+)  # fmt: skip
+#: Peak factors of the margin screen.
+FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
+
+
+def _cut(lrs: Sequence[float], losses: Sequence[float], beta: float, threshold: float) -> int:
+    """How many points the sweep keeps under the stop rule ``(beta, threshold)``."""
+    sweep = S.SWEEP
+    m = SweepMonitor(
+        ExponentialSweep(sweep.start, sweep.end, num_steps=sweep.steps),
+        beta=beta,
+        diverge_threshold=threshold,
+    )
+    for lr, loss in zip(lrs, losses, strict=True):
+        if m.update(lr, loss):
+            break
+    return len(m.losses)
+
+
+def _spread(v: Sequence[float]) -> float:
+    return max(v) / min(v)
+
+
+def stop(tasks: Sequence[str], variants: Sequence[tuple[float, float]]) -> None:
+    head = ("task", "beta", "threshold", "steps (median, max)", "peak (median, spread)",
+            "plan, interpolated", "`lr` (median, spread)", "fixed, interpolated",
+            "no edge")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        grid = S.grid_runs(task, S.SEEDS, 1, False)
+        last = S.budget(task, S.SEEDS, 1, False) - 1
+        k = 100 if S.higher(task) else 1
+        sweeps = S.range_tests(task, S.SWEEP, S.SEEDS, 1)
+        for beta, threshold in variants:
+            steps, peaks, lrs, plan, fixed, no_edge = [], [], [], [], [], 0
+            for i, (r, _) in enumerate(sweeps):
+                n = _cut(r.lrs, r.losses, beta, threshold)
+                a = S.reread(r, n)
+                no_edge += "edge" not in a.suggestions
+                peak = one_cycle_peak(a.max_lr, a.suggestions, a.noise_weight)
+                steps.append(n)
+                peaks.append(peak)
+                lrs.append(a.lr)
+                plan.append(k * N._interp(scan, i, peak, -1))
+                fixed.append(k * N._interp(grid, i, a.lr, last))
+            cells = (task, beta, threshold, f"{statistics.median(steps):.0f}, {max(steps)}",
+                     f"{statistics.median(peaks):.3g}, {_spread(peaks):.2f}x",
+                     f"{statistics.fmean(plan):.4g}", f"{statistics.median(lrs):.3g}, "
+                     f"{_spread(lrs):.2f}x", f"{statistics.fmean(fixed):.4g}", no_edge)  # fmt: skip
+            print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
+def _ranks(v: Sequence[float]) -> list[float]:
+    order = sorted(range(len(v)), key=v.__getitem__)
+    r = [0.0] * len(v)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        for q in range(i, j + 1):
+            r[order[q]] = (i + j) / 2
+        i = j + 1
+    return r
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation (ties at their mean rank)."""
+    return statistics.correlation(_ranks(x), _ranks(y))
+
+
+def margin(tasks: Sequence[str]) -> None:
+    print("| task | split | noise / span, per seed | safe factor, per seed | Spearman |")
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        k = 100 if S.higher(task) else -1  # larger is better after the sign
+        noise, safe = [], []
+        for i, (r, _) in enumerate(S.readings(task, S.SEEDS, 1)):
+            edge = r.suggestions["edge"]
+            ref = k * N._interp(scan, i, PEAK_FACTOR * edge, -1)
+            tol = 1.0 if k == 100 else 0.01 * abs(ref)
+            ok = PEAK_FACTOR
+            for c in (f for f in FACTORS if f > PEAK_FACTOR):
+                if not k * N._interp(scan, i, c * edge, -1) >= ref - tol:  # nan: off the scan
+                    break
+                ok = c
+            noise.append(r.diagnostics["loss_noise"] / r.diagnostics["loss_span"])
+            safe.append(ok)
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        rho = spearman(noise, safe) if len(set(safe)) > 1 else float("nan")
+        print(f"| {task} | {split} | " + " ".join(f"{v:.3f}" for v in noise)
+              + " | " + " ".join(f"{v:g}" for v in safe) + f" | {rho:+.2f} |")  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("command", choices=("stop", "margin"))
+    p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
+    args = p.parse_args(argv)
+    if args.command == "stop":
+        stop(args.tasks, STOP_VARIANTS)
+    else:
+        margin(args.tasks)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
