@@ -56,11 +56,24 @@ MAX_PIECES = 1000
 
 T = TypeVar("T")
 
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib.Repr`` that also shortens ints too long for ``repr`` (over 4300 digits,
+    Python's limit on int-to-str conversion): they are described, not written out."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 10_000:  # about 3000 digits: well within the limit
+            sign = "-" if x < 0 else ""
+            return f"<{sign}int of about {int(x.bit_length() * math.log10(2)) + 1} digits>"
+        return super().repr_int(x, level)
+
+
 # Values in messages are shortened: a refused 20,000-piece config stays one line.
-_REPR = reprlib.Repr()
+_REPR = _ShortRepr()
 _REPR.maxlevel = 3
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = 200
+_MAX_NAME = 200  # argument names built from the keys of untrusted data are shortened too
 
 
 def short_repr(value: Any) -> str:
@@ -81,6 +94,8 @@ def fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueEr
     >>> fail("beta", "in [0, 1)", 2.0)
     ValueError('Argument `beta` must be in [0, 1). Received: beta=2.0')
     """
+    if len(name) > _MAX_NAME:  # a name built from an untrusted key (suggestions['...'])
+        name = name[: _MAX_NAME // 2] + "..." + name[-_MAX_NAME // 4 :]
     return exc(f"Argument `{name}` must be {requirement}. Received: {name}={short_repr(value)}")
 
 

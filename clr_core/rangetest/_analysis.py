@@ -136,7 +136,10 @@ def _floats(name: str, values: Any) -> list[float]:
                 v = float(v)
             except (TypeError, ValueError):
                 raise fail(f"{name}[{i}]", "a real number", v, TypeError) from None
-        out.append(float(v))
+        try:
+            out.append(float(v))
+        except OverflowError:  # an int beyond the float range (10**400)
+            raise fail(f"{name}[{i}]", "a number within the float range", v) from None
     return out
 
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..validation import boolean, fail, instance
+from ..validation import boolean, fail, instance, short_repr
 from ._io import META_PREFIX, SweepFileError, decode_float, encode_float, read_sweep_csv
 
 __all__ = ["FORMAT", "to_dict", "from_dict", "write_json", "read_json", "write_csv", "read_csv"]
@@ -116,7 +116,9 @@ def from_dict(data: Any) -> dict[str, Any]:
     missing = sorted(_KEYS - set(data))
     unknown = sorted(map(str, set(data) - _KEYS))
     if missing or unknown:
-        raise ValueError(f"A clr-rangetest result lacks key(s) {missing} or has unknown {unknown}.")
+        raise ValueError(
+            f"A clr-rangetest result lacks key(s) {missing} or has unknown {short_repr(unknown)}."
+        )
     reasons = data["reasons"]
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise fail("reasons", "a list of str", reasons, TypeError)

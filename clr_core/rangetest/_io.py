@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..validation import fail
+from ..validation import fail, short_repr
 
 __all__ = [
     "SweepFileError",
@@ -329,7 +329,7 @@ def _header_index(name: str, line: int, header: list[str], wanted: list[str]) ->
         columns.append(where[0] if where else -1)
     missing = [w for w, c in zip(wanted, columns, strict=True) if c < 0]
     if missing:
-        found = ", ".join(repr(h) for h in names[:20]) + (", ..." if len(names) > 20 else "")
+        found = ", ".join(short_repr(h) for h in names[:20]) + (", ..." if len(names) > 20 else "")
         raise SweepFileError(
             f"{name}: missing column(s) {', '.join(repr(m) for m in missing)} in the header "
             f"(line {line}); found {found}"

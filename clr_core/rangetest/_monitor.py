@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .._base import Schedule, from_config
-from ..validation import fail, integer, real
+from ..validation import fail, integer, real, short_repr
 from ._io import decode_float, encode_float
 from ._result import RangeTestResult
 
@@ -313,7 +313,8 @@ class SweepMonitor:
         unknown = sorted(map(str, set(state) - _STATE_KEYS))
         if missing or unknown:
             raise ValueError(
-                f"A SweepMonitor state lacks key(s) {missing} or has unknown key(s) {unknown}."
+                f"A SweepMonitor state lacks key(s) {missing} or has unknown key(s) "
+                f"{short_repr(unknown)}."
             )
         try:
             sweep = from_config(state["sweep"])
