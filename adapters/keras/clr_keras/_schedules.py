@@ -48,7 +48,7 @@ from keras.optimizers.schedules import LearningRateSchedule
 import clr_core
 from clr_core import validation
 from clr_core.rangetest import Plan
-from clr_core.validation import choice, fail
+from clr_core.validation import choice, fail, short_repr
 
 __all__ = [
     "CoreSchedule",
@@ -127,24 +127,22 @@ def _check_config(cls: type, config: Any, required: tuple[str, ...]) -> dict[str
     """A config dict for ``cls(**config)``: known keys only, the required ones present."""
     name = cls.__name__
     if not isinstance(config, dict):
-        raise TypeError(
-            f"Argument `config` must be a dict (the {name} config). Received: config={config!r}"
-        )
+        raise fail("config", f"a dict (the {name} config)", config, TypeError)
     allowed = list(inspect.signature(cls).parameters)
-    unknown = sorted(str(k) for k in config if k not in allowed)
+    unknown = sorted(k if isinstance(k, str) else short_repr(k) for k in config if k not in allowed)
     missing = [k for k in required if k not in config]
     if unknown or missing:
         problem = "; ".join(
             part
             for part in (
-                f"unknown key(s) {unknown}" if unknown else "",
+                f"unknown key(s) {short_repr(unknown)}" if unknown else "",
                 f"missing key(s) {missing}" if missing else "",
             )
             if part
         )
         raise ValueError(
             f"Argument `config` must hold the keywords of {name} ({allowed}): {problem}. "
-            f"Received: config={config!r}"
+            f"Received: config={short_repr(config)}"
         )
     return dict(config)
 
