@@ -9,10 +9,13 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   variant would have stopped it and read again. A stricter rule can only cut a sweep,
   and the points before the cut are the ones the real, shorter sweep records (same
   seed, same batches), so no sweep is re-run.
+* ``pace``: sweeps that start higher at the shipped pace (33 steps a decade), or take
+  fewer steps, run per seed (cached) and read by the shipped rule;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
   stays within a point of the shipped factor's, against the reading's noise / span.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
+    python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py margin
 """
 
@@ -42,6 +45,8 @@ STOP_VARIANTS = (
     (0.97, 0.7), (0.97, 0.5), (0.95, 1.0), (0.95, 0.7), (0.95, 0.5),
     (0.9, 1.0), (0.9, 0.5),
 )  # fmt: skip
+#: Sweeps of the pace screen: (start, end, steps); the first is the shipped default.
+PACES = ((1e-5, 10.0, 200), (1e-4, 10.0, 167), (1e-3, 10.0, 133), (1e-4, 10.0, 100))
 #: Peak factors of the margin screen.
 FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
 
@@ -94,6 +99,35 @@ def stop(tasks: Sequence[str], variants: Sequence[tuple[float, float]]) -> None:
             print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
+def pace(tasks: Sequence[str], jobs: int) -> None:
+    head = ("task", "sweep", "steps (median, max)", "edge spread", "`max_lr` spread",
+            "peak (median, spread)", "plan, interpolated", "`lr` (median)",
+            "fixed, interpolated", "no edge")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, jobs, False)
+        grid = S.grid_runs(task, S.SEEDS, jobs, False)
+        last = S.budget(task, S.SEEDS, jobs, False) - 1
+        k = 100 if S.higher(task) else 1
+        for start, end, num in PACES:
+            settings = S.SweepSettings(start, end, num, 0)
+            reads = S.readings(task, S.SEEDS, jobs, settings)
+            edges = [r.suggestions.get("edge", r.max_lr) for r, _ in reads]
+            peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight) for r, _ in reads]
+            plan = [k * N._interp(scan, i, p, -1) for i, p in enumerate(peaks)]
+            fixed = [k * N._interp(grid, i, r.lr, last) for i, (r, _) in enumerate(reads)]
+            steps = [n for _, n in reads]
+            no_edge = sum("edge" not in r.suggestions for r, _ in reads)
+            cells = (task, f"{start:g} -> {end:g} in {num}",
+                     f"{statistics.median(steps):.0f}, {max(steps)}", f"{_spread(edges):.2f}x",
+                     f"{_spread([r.max_lr for r, _ in reads]):.2f}x",
+                     f"{statistics.median(peaks):.3g}, {_spread(peaks):.2f}x",
+                     f"{statistics.fmean(plan):.4g}",
+                     f"{statistics.median(r.lr for r, _ in reads):.3g}",
+                     f"{statistics.fmean(fixed):.4g}", no_edge)  # fmt: skip
+            print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
 def _ranks(v: Sequence[float]) -> list[float]:
     order = sorted(range(len(v)), key=v.__getitem__)
     r = [0.0] * len(v)
@@ -138,11 +172,14 @@ def margin(tasks: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("stop", "margin"))
+    p.add_argument("command", choices=("stop", "pace", "margin"))
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
+    p.add_argument("--jobs", type=int, default=1)
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
+    elif args.command == "pace":
+        pace(args.tasks, args.jobs)
     else:
         margin(args.tasks)
     return 0
