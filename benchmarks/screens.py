@@ -11,11 +11,14 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   seed, same batches), so no sweep is re-run.
 * ``pace``: sweeps that start higher at the shipped pace (33 steps a decade), or take
   fewer steps, run per seed (cached) and read by the shipped rule;
+* ``smooth``: the analysis' smoothing width (``smooth_fraction``, shipped
+  ``SMOOTH``) on the cached sweeps;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
   stays within a point of the shipped factor's, against the reading's noise / span.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
+    python benchmarks/screens.py smooth
     python benchmarks/screens.py margin
 """
 
@@ -47,6 +50,8 @@ STOP_VARIANTS = (
 )  # fmt: skip
 #: Sweeps of the pace screen: (start, end, steps); the first is the shipped default.
 PACES = ((1e-5, 10.0, 200), (1e-4, 10.0, 167), (1e-3, 10.0, 133), (1e-4, 10.0, 100))
+#: Smoothing widths of the smooth screen (half-width of a box pass, fraction of the points).
+SMOOTHS = (0.02, 0.035, 0.05, 0.07, 0.1, 0.14)
 #: Peak factors of the margin screen.
 FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
 
@@ -128,6 +133,26 @@ def pace(tasks: Sequence[str], jobs: int) -> None:
             print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
+def smooth(tasks: Sequence[str]) -> None:
+    head = ("task", "smooth_fraction", "edge (median, spread)", "`max_lr` spread",
+            "peak spread", "plan, interpolated", "noise-limited weight (sum of 10)")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        k = 100 if S.higher(task) else 1
+        sweeps = S.range_tests(task, S.SWEEP, S.SEEDS, 1)
+        for width in SMOOTHS:
+            reads = [S.reread(r, smooth_fraction=width) for r, _ in sweeps]
+            edges = [a.suggestions.get("edge", a.max_lr) for a in reads]
+            peaks = [one_cycle_peak(a.max_lr, a.suggestions, a.noise_weight) for a in reads]
+            plan = [k * N._interp(scan, i, p, -1) for i, p in enumerate(peaks)]
+            cells = (task, width, f"{statistics.median(edges):.3g}, {_spread(edges):.2f}x",
+                     f"{_spread([a.max_lr for a in reads]):.2f}x", f"{_spread(peaks):.2f}x",
+                     f"{statistics.fmean(plan):.4g}",
+                     f"{sum(a.noise_weight for a in reads):.1f}")  # fmt: skip
+            print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
 def _ranks(v: Sequence[float]) -> list[float]:
     order = sorted(range(len(v)), key=v.__getitem__)
     r = [0.0] * len(v)
@@ -172,7 +197,7 @@ def margin(tasks: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("stop", "pace", "margin"))
+    p.add_argument("command", choices=("stop", "pace", "smooth", "margin"))
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     args = p.parse_args(argv)
@@ -180,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop(args.tasks, STOP_VARIANTS)
     elif args.command == "pace":
         pace(args.tasks, args.jobs)
+    elif args.command == "smooth":
+        smooth(args.tasks)
     else:
         margin(args.tasks)
     return 0

@@ -412,15 +412,16 @@ def readings(
     return [(reread(r), steps) for r, steps in range_tests(task, settings, seeds, jobs)]
 
 
-def reread(r: RangeTestResult, points: int | None = None) -> RangeTestResult:
+def reread(r: RangeTestResult, points: int | None = None, **options: Any) -> RangeTestResult:
     """A cached range test read again by the current analysis, its first ``points``
-    points only if given (what a sweep stopped there would have recorded)."""
+    points only if given (what a sweep stopped there would have recorded); ``options``
+    go to ``analyze`` (e.g. ``smooth_fraction``)."""
     from clr_core.rangetest import analyze
 
     prov = {k: v for k, v in r.provenance.items() if k not in ("metric_name", "metric_mode")}
     n = len(r.lrs) if points is None else points
     metrics = None if r.metrics is None else r.metrics[:n]
-    return analyze(r.lrs[:n], r.losses[:n], metrics, provenance=prov)
+    return analyze(r.lrs[:n], r.losses[:n], metrics, provenance=prov, **options)
 
 
 def plan_runs(
