@@ -64,7 +64,13 @@ from clr_torch.demo.tasks import (
 #: Tasks whose curves may be looked at while choosing the reading's constants.
 FIT_TASKS = ("mnist1d-cnn-sgd", "noisy-mlp-sgd", "mnist1d-mlp-adamw")
 #: Tasks never looked at while fitting: they decide whether a rule ships.
-HELD_OUT_TASKS = ("mnist1d-cnn-adam", "digits-mlp-sgd", "digits-resnet-sgd", "friedman-mlp-sgd")
+HELD_OUT_TASKS = (
+    "mnist1d-cnn-adam",
+    "digits-mlp-sgd",
+    "digits-resnet-sgd",
+    "friedman-mlp-sgd",
+    "motif-gru-sgd",
+)
 
 
 def _decade_grid(low: float, high: float, per_decade: int = 6) -> tuple[float, ...]:
@@ -84,6 +90,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "noisy-mlp-sgd": _decade_grid(1e-3, 0.215),
     "friedman-mlp-sgd": _decade_grid(1e-3, 0.316),
     "mnist1d-mlp-adamw": _decade_grid(3.16e-4, 0.0464),
+    "motif-gru-sgd": _decade_grid(1e-2, 1.47),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -94,6 +101,7 @@ GRID_EPOCHS = {
     "noisy-mlp-sgd": 40,
     "friedman-mlp-sgd": 100,
     "mnist1d-mlp-adamw": 60,
+    "motif-gru-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
