@@ -38,7 +38,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..validation import MAX_STEPS, integer
+from ..validation import MAX_STEPS, fail, integer, short_repr
 from ._io import SweepFileError, decode_float, read_json_or_csv
 
 __all__ = [
@@ -138,14 +138,13 @@ def _float(where: str, v: Any) -> float:
         try:
             return decode_float(v)
         except ValueError:
-            raise ValueError(f"`{where}` must be a number. Received: {v!r}") from None
+            raise ValueError(f"`{where}` must be a number. Received: {short_repr(v)}") from None
     if isinstance(v, bool):
-        raise TypeError(f"`{where}` must be a number. Received: {v!r}")
+        raise TypeError(f"`{where}` must be a number. Received: {short_repr(v)}")
     try:
         return float(v)
     except (TypeError, ValueError, OverflowError):
-        shown = repr(v) if len(repr(v)) < 60 else f"<{type(v).__name__}>"
-        raise TypeError(f"`{where}` must be a number. Received: {shown}") from None
+        raise TypeError(f"`{where}` must be a number. Received: {short_repr(v)}") from None
 
 
 def _floats(where: str, values: Any) -> list[float]:
@@ -187,7 +186,7 @@ def _pair(where: str, lrs_raw: Any, losses_raw: Any) -> tuple[list[float], list[
 def _factor(name: str, value: Any) -> float:
     v = _float(name, value)
     if not 0.0 <= v < 1.0:
-        raise ValueError(f"Argument `{name}` must be in [0, 1). Received: {name}={value!r}")
+        raise fail(name, "in [0, 1)", value)
     return v
 
 
@@ -362,7 +361,7 @@ _IMPORTERS: dict[str, Callable[..., ImportedSweep]] = {
 def import_sweep(tool: str, data: Any, **options: Any) -> ImportedSweep:
     """Import ``data`` recorded by ``tool`` (one of :data:`TOOLS`) with its importer."""
     if tool not in _IMPORTERS:
-        raise ValueError(f"Argument `tool` must be one of {TOOLS}. Received: tool={tool!r}")
+        raise fail("tool", f"one of {TOOLS}", tool)
     unknown = sorted(set(options) - set(OPTIONS[tool]))
     if unknown:
         raise TypeError(f"{tool} takes the options {OPTIONS[tool]}. Received: {unknown}")
@@ -381,7 +380,7 @@ def read_sweep_file(path: str | os.PathLike[str], tool: str, **options: Any) -> 
         The file cannot be opened or read.
     """
     if tool not in _IMPORTERS:
-        raise ValueError(f"Argument `tool` must be one of {TOOLS}. Received: tool={tool!r}")
+        raise fail("tool", f"one of {TOOLS}", tool)
     name = os.fspath(path)
     data = read_json_or_csv(name, max_json_chars=MAX_FILE_CHARS)
     try:

@@ -8,11 +8,13 @@ float32) together with the losses the model really gave (``measured``); see
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 import pathlib
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -313,3 +315,23 @@ def test_clr_analyze_from_option_errors(tmp_path, capsys, argv, words):
     assert err.count("\n") == 1
     for word in words:
         assert word in err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [10**5000, "9" * 100_000, functools.reduce(lambda inner, _: [inner], range(5000), [])],
+    ids=["int-of-5001-digits", "long-string", "nested-5000-deep"],
+)
+def test_an_untrusted_loss_value_gives_a_short_message_naming_it(bad: Any) -> None:
+    history = {"lr": [1e-4, 1e-3, 1e-2], "loss": [1.0, bad, 0.8]}
+    with pytest.raises((TypeError, ValueError)) as info:
+        from_torch_lr_finder(history)
+    message = str(info.value)
+    assert "loss[1]" in message
+    assert len(message) < 400
+
+
+def test_an_unknown_tool_of_any_shape_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="Argument `tool` must be one of") as info:
+        import_sweep("x" * 100_000, {})
+    assert len(str(info.value)) < 400

@@ -115,6 +115,13 @@ def test_a_refused_state_changes_nothing():
         sched.load_state_dict(bad)
     with pytest.raises(ValueError, match="momentum_key"):
         sched.load_state_dict(dict(state, momentum_key="params"))
+    deep: list[object] = []
+    for _ in range(5000):  # repr() of this raises RecursionError
+        deep = [deep]
+    for hostile in (deep, "k" * 100_000):
+        with pytest.raises(ValueError, match="momentum_key") as info:
+            sched.load_state_dict(dict(state, momentum_key=hostile))
+        assert len(str(info.value)) < 400
     assert sched.state_dict() == before[0]
     assert [dict(g) for g in opt.param_groups] == before[1]
 

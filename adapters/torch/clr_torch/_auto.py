@@ -21,7 +21,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from clr_core.rangetest import AutoOneCycle
-from clr_core.validation import fail
+from clr_core.validation import fail, short_repr
 
 from ._scheduler import _field, momentum_key_for, state_int, state_reals
 
@@ -151,7 +151,7 @@ class AutoOneCycleLR(LRScheduler):
         if state_dict.get("momentum_key") != self.momentum_key:
             raise ValueError(
                 "Argument `momentum_key` must be this scheduler's "
-                f"({self.momentum_key!r}). Received: {state_dict.get('momentum_key')!r}"
+                f"({self.momentum_key!r}). Received: {short_repr(state_dict.get('momentum_key'))}"
             )
         n = len(self.optimizer.param_groups)
         ratios = state_reals(_field("ratios"), state_dict.get("ratios"), n, 0.0)
