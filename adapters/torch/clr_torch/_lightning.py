@@ -606,7 +606,8 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             return
         if trainer.ckpt_path is not None:
             if self._from_checkpoint and self.result is not None and self.install:
-                self._install(trainer, pl_module, self.result)
+                if self.result.confidence > 0.0:  # as lr_find: no confidence, nothing installed
+                    self._install(trainer, pl_module, self.result)
             elif self.install:
                 _rank_zero_warn(
                     "LearningRateFinder: resuming from a checkpoint without a finder result "
