@@ -35,7 +35,7 @@ from ._handoff import (
 )
 from ._io import SweepFileError, read_sweep_csv
 from ._monitor import SweepMonitor
-from ._recommend import Plan, plan_peak, recommend
+from ._recommend import PLAN_MIN_STEPS, Plan, plan_peak, recommend
 from ._result import RangeTestResult
 from ._sweep import (
     DEFAULT_END_LR,
@@ -59,6 +59,7 @@ __all__ = [
     "Plan",
     "recommend",
     "plan_peak",
+    "PLAN_MIN_STEPS",
     "AutoOneCycle",
     "half_cycle",
     "read_sweep_csv",

@@ -29,6 +29,7 @@ __all__ = [
     "PEAK_FACTOR",
     "PLAN_DIV",
     "PLAN_PCT_START",
+    "PLAN_MIN_STEPS",
     "PLAN_MOMENTUM",
     "POLICIES",
 ]
@@ -37,6 +38,9 @@ __all__ = [
 PLAN_DIV = 25.0
 #: Fraction of the budget spent warming up to the peak (PyTorch's 0.3).
 PLAN_PCT_START = 0.3
+#: The shortest budget the plan's 1cycle fits (4 steps): its warm-up, ending at step
+#: ``PLAN_PCT_START * T - 1``, must end after step 0.
+PLAN_MIN_STEPS = math.floor(1 / PLAN_PCT_START) + 1
 #: The inverse momentum cycle (Smith 2018): ``(base, max)``.
 PLAN_MOMENTUM = (0.85, 0.95)
 #: The policies a plan can have.
@@ -216,6 +220,13 @@ def recommend(
         mom = lr_s.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
         return Plan(lr_s, mom, "triangular", tuple(reasons))
     total = budget_steps(ipe, epochs)
+    if total < PLAN_MIN_STEPS:
+        raise fail(
+            "epochs",
+            f"long enough for the plan's 1cycle ({PLAN_MIN_STEPS} steps or more) at {ipe} "
+            "iterations per epoch",
+            epochs,
+        )
     peak, why = plan_peak(result)
     reasons += why
     one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)

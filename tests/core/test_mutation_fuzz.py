@@ -22,6 +22,7 @@ from tampering import mutated, paths
 
 import clr_core as C
 from clr_core.rangetest import (
+    PLAN_MIN_STEPS,
     AutoOneCycle,
     ExponentialSweep,
     Plan,
@@ -244,3 +245,13 @@ def test_a_sweep_csv_header_of_long_names_gives_a_short_message(tmp_path) -> Non
     with pytest.raises(ValueError, match="missing column") as info:
         read_sweep_csv(path)
     assert len(str(info.value)) < 1000
+
+
+@pytest.mark.parametrize("epochs", [2, 3])
+def test_recommend_refuses_a_budget_too_short_for_its_one_cycle_naming_epochs(epochs: int) -> None:
+    # 2 or 3 steps passed the budget check, then OneCycle refused `pct_start`, which the
+    # caller never gave
+    with pytest.raises(ValueError, match=r"`epochs` must be long enough for the plan's 1cycle"):
+        _reading().recommend(1, epochs)
+    plan = _reading().recommend(1, PLAN_MIN_STEPS)
+    assert plan.lr.total_steps == PLAN_MIN_STEPS == 4

@@ -8,6 +8,7 @@ import torch
 from test_torch_lightning import Digits, _fit, _loader, _trainer, pl
 
 import clr_torch
+from clr_core import rangetest
 
 
 def test_resuming_a_fit_whose_reading_had_no_confidence_keeps_the_modules_scheduler(tmp_path):
@@ -47,3 +48,20 @@ def test_resuming_a_fit_whose_reading_had_no_confidence_keeps_the_modules_schedu
     [config] = trainer.lr_scheduler_configs
     assert type(config.scheduler) is torch.optim.lr_scheduler.StepLR
     assert resumed.seen_lrs == [0.05 * 0.5] * 29  # its state restored: one epoch done
+
+
+@pytest.mark.parametrize("budget", [[1, 2], [1, 3], [2, 1.5], [7, 0.4]])
+def test_a_budget_too_short_for_the_plan_is_refused_at_load_and_changes_nothing(budget):
+    # 2 or 3 steps were loaded; the resumed fit then raised in recommend() (OneCycle
+    # refused a pct_start nobody gave)
+    reading = rangetest.analyze(
+        [10 ** (-4 + 4 * i / 29) for i in range(30)], [2.0 - 0.05 * i for i in range(30)]
+    )
+    finder = clr_torch.LearningRateFinder(num_training_steps=40)
+    good = {"result": reading.to_dict(), "budget": [29, 3.0]}
+    finder.load_state_dict(good)
+    with pytest.raises(ValueError, match=r"`state_dict\['budget'\]` must be a budget of 4 to"):
+        finder.load_state_dict({**good, "budget": budget})
+    assert finder.state_dict() == good
+    finder.load_state_dict({**good, "budget": [1, 4]})  # the shortest the plan fits
+    assert reading.recommend(*finder.state_dict()["budget"]).lr.total_steps == 4

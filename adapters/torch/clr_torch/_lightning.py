@@ -94,7 +94,8 @@ def _recommend(result: Any, iterations_per_epoch: int, epochs: float) -> Any:
 
 def _checked_budget(budget: Any) -> tuple[int, float] | None:
     """A saved ``(iterations per epoch, epochs)`` budget, checked as the plan will use it:
-    a step count >= 1 and a number of epochs giving 2 to 2**53 optimizer steps."""
+    a step count >= 1 and a number of epochs giving ``PLAN_MIN_STEPS`` (4) to 2**53
+    optimizer steps."""
     if budget is None:
         return None
     name = "state_dict['budget']"
@@ -103,8 +104,8 @@ def _checked_budget(budget: Any) -> tuple[int, float] | None:
     ipe = integer(f"{name}[0]", budget[0], low=1, high=MAX_STEPS)
     epochs = real(f"{name}[1]", budget[1], low=0.0, low_open=True)
     total = epochs * ipe
-    if not (math.isfinite(total) and 2 <= round(total) <= MAX_STEPS):
-        raise fail(name, "a budget of 2 to 2**53 optimizer steps", budget)
+    if not (math.isfinite(total) and _rt.PLAN_MIN_STEPS <= round(total) <= MAX_STEPS):
+        raise fail(name, f"a budget of {_rt.PLAN_MIN_STEPS} to 2**53 optimizer steps", budget)
     return ipe, epochs
 
 
