@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..validation import boolean, fail, instance, short_repr
+from ..validation import boolean, fail, instance, real, short_repr
 from ._io import META_PREFIX, SweepFileError, decode_float, encode_float, read_sweep_csv
 
 __all__ = ["FORMAT", "to_dict", "from_dict", "write_json", "read_json", "write_csv", "read_csv"]
@@ -87,7 +87,8 @@ def _decodes(v: Any) -> bool:
 
 
 def _check_json(name: str, value: Any, depth: int = 0) -> Any:
-    """``value`` itself when it is JSON data (str keys), nested at most MAX_NESTING deep."""
+    """``value`` itself when it is JSON data (str keys, ints within the float range, as
+    JSON writers and readers take them), nested at most MAX_NESTING deep."""
     if depth > MAX_NESTING:
         raise fail(name, f"JSON data nested at most {MAX_NESTING} deep", "...")
     if isinstance(value, dict):
@@ -98,7 +99,9 @@ def _check_json(name: str, value: Any, depth: int = 0) -> Any:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _check_json(f"{name}[{i}]", v, depth + 1)
-    elif not (value is None or isinstance(value, (bool, int, float, str))):
+    elif isinstance(value, int) and not isinstance(value, bool):
+        real(name, value)  # 10**5000 cannot be written back (nor read by json)
+    elif not (value is None or isinstance(value, (bool, float, str))):
         raise fail(name, "JSON data", value, TypeError)
     return value
 

@@ -247,6 +247,15 @@ def test_a_sweep_csv_header_of_long_names_gives_a_short_message(tmp_path) -> Non
     assert len(str(info.value)) < 1000
 
 
+@pytest.mark.parametrize("where", ["diagnostics", "provenance"])
+def test_a_result_refuses_an_int_that_json_cannot_write_back(where: str) -> None:
+    # 10**5000 was accepted as JSON data; the loaded result then failed to_json() with
+    # Python's "Exceeds the limit (4300 digits)" error, naming nothing
+    data = {**json.loads(_reading().to_json()), where: {"points": 10**5000}}
+    with pytest.raises(ValueError, match=rf"`{where}\['points'\]` must be finite.*5001 digits"):
+        RangeTestResult.from_dict(data)
+
+
 @pytest.mark.parametrize("epochs", [2, 3])
 def test_recommend_refuses_a_budget_too_short_for_its_one_cycle_naming_epochs(epochs: int) -> None:
     # 2 or 3 steps passed the budget check, then OneCycle refused `pct_start`, which the
