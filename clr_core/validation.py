@@ -74,15 +74,22 @@ _REPR.maxlevel = 3
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = 200
 _MAX_NAME = 200  # argument names built from the keys of untrusted data are shortened too
+# The whole of a shortened value: eight items of eight items of 200-character strings
+# would still fill a screen (a refused state dict with another state dict inside).
+_MAX_REPR = 300
 
 
 def short_repr(value: Any) -> str:
-    """``repr(value)``, shortened for a message (long containers and strings elided).
+    """``repr(value)``, shortened for a message (long containers and strings elided,
+    at most 300 characters in all).
 
     >>> short_repr(list(range(100)))
     '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
     """
-    return _REPR.repr(value)
+    text = _REPR.repr(value)
+    if len(text) > _MAX_REPR:
+        text = text[: _MAX_REPR - 60] + "..." + text[-40:]
+    return text
 
 
 def fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueError) -> Exception:

@@ -264,3 +264,13 @@ def test_recommend_refuses_a_budget_too_short_for_its_one_cycle_naming_epochs(ep
         _reading().recommend(1, epochs)
     plan = _reading().recommend(1, PLAN_MIN_STEPS)
     assert plan.lr.total_steps == PLAN_MIN_STEPS == 4
+
+
+def test_a_state_swapped_in_for_a_field_gives_a_short_message() -> None:
+    # short_repr kept eight items of eight items of 200-character values: a whole state
+    # in place of one list gave a message of over 1000 characters
+    state = json.loads(json.dumps(_auto(40).state_dict()))
+    bad = {**state, "monitor": {**state["monitor"], "lrs": state}}
+    with pytest.raises(TypeError, match=r"`lrs` must be a list of numbers") as info:
+        AutoOneCycle.from_state_dict(bad)
+    assert len(str(info.value)) < 500, len(str(info.value))
