@@ -84,7 +84,7 @@ def _check_float32(rates: tuple[float, ...], argument: str, received: Any) -> No
         raise ValueError(
             f"Argument `{argument}` must give rates representable in float32, the dtype "
             f"Keras evaluates schedules in (at most {FLOAT32_MAX:.9g}); the rates reach "
-            f"{reach!r}. Received: {argument}={received!r}"
+            f"{reach!r}. Received: {argument}={short_repr(received)}"
         )
 
 
@@ -104,7 +104,7 @@ def _check_int32_steps(schedule: clr_core.Schedule, argument: str, received: Any
             f"Argument `{argument}` must keep its step counts below 2**31 = {2**31}: Keras "
             "counts optimizer steps in int32 on the JAX and torch backends, and evaluating "
             f"the schedule at an int32 step failed ({type(error).__name__}: "
-            f"{str(error)[:200]}). Received: {argument}={received!r}"
+            f"{str(error)[:200]}). Received: {argument}={short_repr(received)}"
         ) from error
 
 
