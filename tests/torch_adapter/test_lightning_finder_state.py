@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_torch_lightning import Digits, _fit, _loader, _trainer, pl
+from test_torch_lightning import (
+    Digits,
+    NanFirst,
+    StopAfterOneEpoch,
+    _fit,
+    _loader,
+    _trainer,
+    pl,
+)
 
 import clr_torch
 from clr_core import rangetest
@@ -17,25 +25,13 @@ def test_resuming_a_fit_whose_reading_had_no_confidence_keeps_the_modules_schedu
     # and Lightning then failed to load the StepLR state from the checkpoint into it.
     ckpt = tmp_path / "mid.ckpt"
 
-    class StopAfterOneEpoch(pl.Callback):
-        def on_train_epoch_end(self, trainer, pl_module):
-            trainer.save_checkpoint(ckpt)
-            trainer.should_stop = True
-
-    class NanFirst(Digits):
-        def training_step(self, batch, batch_idx):
-            out = super().training_step(batch, batch_idx)
-            if len(self.step_losses) == 2:  # the sweep's second step
-                out["loss"] = out["loss"] * float("nan")
-            return out
-
     def step_lr(opt):
         return torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)  # per epoch
 
     pl.seed_everything(1, verbose=False)
     finder = clr_torch.LearningRateFinder(num_training_steps=40)
     with pytest.warns(UserWarning, match="no usable reading"):
-        _fit(NanFirst(scheduler=step_lr), [finder, StopAfterOneEpoch()], max_epochs=3)
+        _fit(NanFirst(scheduler=step_lr), [finder, StopAfterOneEpoch(ckpt)], max_epochs=3)
     assert finder.result.confidence == 0.0
 
     pl.seed_everything(1, verbose=False)

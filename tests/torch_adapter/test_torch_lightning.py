@@ -95,6 +95,17 @@ def _trainer(callbacks=(), logger=False, **kw):
     )  # fmt: skip
 
 
+class StopAfterOneEpoch(pl.Callback):
+    """Saves a checkpoint to ``path`` at the end of the first epoch and stops the fit."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        trainer.save_checkpoint(self.path)
+        trainer.should_stop = True
+
+
 def _fit(model, callbacks=(), loader_kw=None, **kw):
     pl.seed_everything(0, verbose=False)
     trainer = _trainer(callbacks, **kw)
@@ -346,14 +357,9 @@ def test_adam_gets_beta1_cycled_and_sgd_without_momentum_none():
 def test_resuming_from_a_checkpoint_installs_the_same_plan_without_sweeping(tmp_path):
     ckpt = tmp_path / "mid.ckpt"
 
-    class StopAfterOneEpoch(pl.Callback):
-        def on_train_epoch_end(self, trainer, pl_module):
-            trainer.save_checkpoint(ckpt)
-            trainer.should_stop = True
-
     model = _model()
     finder = clr_torch.LearningRateFinder(num_training_steps=40)
-    _fit(model, [finder, StopAfterOneEpoch()], max_epochs=3)
+    _fit(model, [finder, StopAfterOneEpoch(ckpt)], max_epochs=3)
     plan = finder.scheduler.schedules[0]
     resumed = _model()
     finder2 = clr_torch.LearningRateFinder(num_training_steps=40)
@@ -463,14 +469,17 @@ def test_ddp_two_gloo_processes_share_the_loss_and_install_the_same_plan(tmp_pat
     assert clr_core.from_config(outs[0]["plan"][0]).total_steps == 40
 
 
-def test_a_sweep_that_diverges_at_once_installs_nothing_and_says_why():
-    class NanFirst(Digits):
-        def training_step(self, batch, batch_idx):
-            out = super().training_step(batch, batch_idx)
-            if len(self.step_losses) == 2:  # the sweep's second step
-                out["loss"] = out["loss"] * float("nan")
-            return out
+class NanFirst(Digits):
+    """A module whose loss is NaN at the sweep's second step: a reading without confidence."""
 
+    def training_step(self, batch, batch_idx):
+        out = super().training_step(batch, batch_idx)
+        if len(self.step_losses) == 2:  # the sweep's second step
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+
+def test_a_sweep_that_diverges_at_once_installs_nothing_and_says_why():
     pl.seed_everything(1, verbose=False)
     model = NanFirst()
     finder = clr_torch.LearningRateFinder(num_training_steps=40)
