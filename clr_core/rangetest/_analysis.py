@@ -451,7 +451,7 @@ def analyze(
     diverged = stop < len(a.lrs) or c.loss.i_div is not None
     smoothed = tuple(_smoothed_per_point(c, len(a.lrs), first, stop))
     if not (c.loss_ok or c.metric_ok):
-        return _flat(result, a, c, stop - first, reasons, smoothed, diverged)
+        return _flat(result, a, c, (first, stop), reasons, smoothed, diverged)
     base_lr, max_lr, lr, suggestions = _bounds(c, a, stop)
     h = max(1, round(a.smooth_fraction * len(c.x)))
     confidence, more, early = _confidence(c, stop - first, diverged, h)
@@ -483,17 +483,47 @@ def _at_once(result: Any, a: _Inputs, first: int, stop: int, reasons: list[str])
     return out
 
 
+#: A flat loss "rose at the end" when the median of its last twentieth (at least three
+#: points) lies this many noise deviations above the median of the whole curve (or the
+#: sweep ended on a non-finite loss).
+_FLAT_RISE = 5.0
+
+
+def _rose_at_end(losses: Sequence[float], noise: float) -> bool:
+    tail = losses[-max(3, len(losses) // 20) :]
+    return median(tail) - median(losses) > _FLAT_RISE * noise
+
+
 def _flat(
-    result: Any, a: _Inputs, c: _Curves, m: int, reasons: list[str],
+    result: Any, a: _Inputs, c: _Curves, usable: tuple[int, int], reasons: list[str],
     smoothed: tuple[float, ...], diverged: bool,
 ) -> RangeTestResult:  # fmt: skip
-    """Neither curve falls by more than its noise: nothing to read; the sweep's ends."""
-    reasons.append(
+    """Neither curve falls by more than its noise: nothing to read; the sweep's ends.
+
+    A flat loss that rose at the end (:func:`_rose_at_end`, or a non-finite end) is a
+    model that did not learn within the sweep's steps at any rate below the blow-up: the
+    reason says so, since raising ``end_lr`` cannot help there."""
+    first, stop = usable
+    m = stop - first
+    rose = stop < len(a.lrs) or _rose_at_end(a.losses[first:stop], c.loss.noise)
+    head = (
         "The loss is flat: its fall over the sweep "
-        f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). Nothing "
-        "can be read off it (the bounds are the ends of the sweep): widen the sweep (raise "
-        "end_lr) or check that the model trains at all."
+        f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). "
     )
+    if rose:
+        reasons.append(
+            head + "It did not fall before it rose at the end of the sweep (its last rate "
+            f"{math.exp(c.x[-1]):.3g}): no rate trained the model within the sweep's {m} "
+            "steps, so nothing can be read off it, and raising end_lr cannot help. A model "
+            "that learns only after a plateau (recurrent networks often do) cannot be read "
+            "from its initial weights: train it for a while at a small rate and run the "
+            "range test from there, or choose the rate another way."
+        )
+    else:
+        reasons.append(
+            head + "Nothing can be read off it (the bounds are the ends of the sweep): widen "
+            "the sweep (raise end_lr) or check that the model trains at all."
+        )
     h = max(1, round(a.smooth_fraction * m))
     out: RangeTestResult = result(
         base_lr=math.exp(c.x[0]), max_lr=math.exp(c.x[-1]), lr=math.exp(c.x[0]),

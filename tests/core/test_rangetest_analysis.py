@@ -234,6 +234,24 @@ def test_never_diverged_says_widen_the_sweep():
     assert r.confidence <= 0.5
 
 
+def test_a_flat_loss_says_what_to_do_by_whether_it_rose_at_the_end():
+    rng = random.Random(3)
+    noise = [rng.gauss(0.0, 0.02) for _ in LRS]
+    # flat, then blown up: the model did not learn at any rate the sweep tried
+    rise = [0.0 if v < 1 else 3 * (v - 1) for v in LRS]
+    plateau = analyze(LRS, [2.0 + e + r for e, r in zip(noise, rise, strict=True)])
+    assert plateau.confidence == 0.0
+    (why,) = (s for s in plateau.reasons if s.startswith("The loss is flat"))
+    assert "did not fall before it rose" in why
+    assert "raising end_lr cannot help" in why
+    assert "train it for a while at a small rate" in why
+    # flat and never rising: the sweep may simply not reach the rates that train
+    flat = analyze(LRS, [2.0 + e for e in noise])
+    assert flat.confidence == 0.0
+    (why,) = (s for s in flat.reasons if s.startswith("The loss is flat"))
+    assert "widen the sweep (raise end_lr)" in why
+
+
 def test_already_falling_at_first_rate_says_start_lower():
     r = analyze(LRS[45:], [v_curve(v) for v in LRS[45:]])
     assert r.base_lr == LRS[45]
