@@ -18,6 +18,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
+    python benchmarks/screens.py pace --tasks motif-gru-sgd --sweeps 1e-5,10,600 1e-5,10,1000
     python benchmarks/screens.py smooth
     python benchmarks/screens.py margin
 """
@@ -104,7 +105,7 @@ def stop(tasks: Sequence[str], variants: Sequence[tuple[float, float]]) -> None:
             print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
-def pace(tasks: Sequence[str], jobs: int) -> None:
+def pace(tasks: Sequence[str], jobs: int, paces: Sequence[tuple[float, float, int]]) -> None:
     head = ("task", "sweep", "steps (median, max)", "edge spread", "`max_lr` spread",
             "peak (median, spread)", "plan, interpolated", "`lr` (median)",
             "fixed, interpolated", "no edge")  # fmt: skip
@@ -114,7 +115,7 @@ def pace(tasks: Sequence[str], jobs: int) -> None:
         grid = S.grid_runs(task, S.SEEDS, jobs, False)
         last = S.budget(task, S.SEEDS, jobs, False) - 1
         k = 100 if S.higher(task) else 1
-        for start, end, num in PACES:
+        for start, end, num in paces:
             settings = S.SweepSettings(start, end, num, 0)
             reads = S.readings(task, S.SEEDS, jobs, settings)
             edges = [r.suggestions.get("edge", r.max_lr) for r, _ in reads]
@@ -200,11 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("command", choices=("stop", "pace", "smooth", "margin"))
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument(
+        "--sweeps", nargs="*", metavar="START,END,STEPS", help="pace: the sweeps (PACES)"
+    )
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
     elif args.command == "pace":
-        pace(args.tasks, args.jobs)
+        paces = [tuple(map(float, v.split(","))) for v in args.sweeps or []]
+        pace(args.tasks, args.jobs, [(a, b, int(n)) for a, b, n in paces] or PACES)
     elif args.command == "smooth":
         smooth(args.tasks)
     else:
