@@ -13,6 +13,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   fewer steps, run per seed (cached) and read by the shipped rule;
 * ``smooth``: the analysis' smoothing width (``smooth_fraction``, shipped
   ``SMOOTH``) on the cached sweeps;
+* ``pretrained``: the default range test from partly trained weights (a task's model
+  trained at a fixed rate for some epochs first), for tasks whose sweep reads flat;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
   stays within a point of the shipped factor's, against the reading's noise / span.
 
@@ -20,6 +22,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks motif-gru-sgd --sweeps 1e-5,10,600 1e-5,10,1000
     python benchmarks/screens.py smooth
+    python benchmarks/screens.py pretrained --tasks motif-gru-sgd
     python benchmarks/screens.py margin
 """
 
@@ -53,6 +56,8 @@ STOP_VARIANTS = (
 PACES = ((1e-5, 10.0, 200), (1e-4, 10.0, 167), (1e-3, 10.0, 133), (1e-4, 10.0, 100))
 #: Smoothing widths of the smooth screen (half-width of a box pass, fraction of the points).
 SMOOTHS = (0.02, 0.035, 0.05, 0.07, 0.1, 0.14)
+#: (rate, epochs) of the training before the range test in the pretrained screen.
+PRETRAIN = ((0.01, 15), (0.03, 5), (0.03, 15), (0.1, 6))
 #: Peak factors of the margin screen.
 FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
 
@@ -154,6 +159,36 @@ def smooth(tasks: Sequence[str]) -> None:
             print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
+def pretrained(tasks: Sequence[str], seeds: Sequence[int] = (0, 1, 2)) -> None:
+    import torch
+
+    from clr_torch import range_test
+    from clr_torch.demo.tasks import accuracy, batches, load_task, make_model, make_optimizer
+
+    torch.set_num_threads(1)
+    print("| task | trained first | seed | test accuracy then | confidence | edge | first reason |")
+    for name in tasks:
+        task = load_task(name)
+        for rate, epochs in PRETRAIN:
+            for seed in seeds:
+                torch.manual_seed(seed)
+                model = make_model(name)
+                opt = make_optimizer(task.spec.optimizer, model.parameters(), rate)
+                stream = batches(task, torch.Generator().manual_seed(seed))
+                for _ in range(epochs * task.steps_per_epoch):
+                    x, y = next(stream)
+                    opt.zero_grad()
+                    task.loss_fn(model(x), y).backward()
+                    opt.step()
+                acc = accuracy(model, task.x_test, task.y_test)
+                loader = [next(stream) for _ in range(S.SWEEP.steps)]
+                r = range_test(model, opt, loader, task.loss_fn, progress=False)
+                edge = r.suggestions.get("edge", float("nan"))
+                cells = (name, f"{epochs} epochs at {rate:g}", seed, f"{100 * acc:.1f}",
+                         f"{r.confidence:.2f}", f"{edge:.3g}", r.reasons[0][:40] + "...")  # fmt: skip
+                print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+
+
 def _ranks(v: Sequence[float]) -> list[float]:
     order = sorted(range(len(v)), key=v.__getitem__)
     r = [0.0] * len(v)
@@ -198,7 +233,7 @@ def margin(tasks: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("stop", "pace", "smooth", "margin"))
+    p.add_argument("command", choices=("stop", "pace", "smooth", "pretrained", "margin"))
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
@@ -212,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pace(args.tasks, args.jobs, [(a, b, int(n)) for a, b, n in paces] or PACES)
     elif args.command == "smooth":
         smooth(args.tasks)
+    elif args.command == "pretrained":
+        pretrained(args.tasks)
     else:
         margin(args.tasks)
     return 0

@@ -515,9 +515,9 @@ def _flat(
             head + "It did not fall before it rose at the end of the sweep (its last rate "
             f"{math.exp(c.x[-1]):.3g}): no rate trained the model within the sweep's {m} "
             "steps, so nothing can be read off it, and raising end_lr cannot help. A model "
-            "that learns only after a plateau (recurrent networks often do) cannot be read "
-            "from its initial weights: train it for a while at a small rate and run the "
-            "range test from there, or choose the rate another way."
+            "whose loss moves only after many steps at a rate (a plateau, as recurrent "
+            "networks often have) cannot be read by a short sweep: choose its rate another "
+            "way, e.g. a few fixed rates a decade and more below where this sweep blew up."
         )
     else:
         reasons.append(
