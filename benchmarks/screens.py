@@ -184,8 +184,9 @@ def pretrained(tasks: Sequence[str], seeds: Sequence[int] = (0, 1, 2)) -> None:
                 loader = [next(stream) for _ in range(S.SWEEP.steps)]
                 r = range_test(model, opt, loader, task.loss_fn, progress=False)
                 edge = r.suggestions.get("edge", float("nan"))
+                why = r.reasons[0][:40] + "..."
                 cells = (name, f"{epochs} epochs at {rate:g}", seed, f"{100 * acc:.1f}",
-                         f"{r.confidence:.2f}", f"{edge:.3g}", r.reasons[0][:40] + "...")  # fmt: skip
+                         f"{r.confidence:.2f}", f"{edge:.3g}", why)  # fmt: skip
                 print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
