@@ -120,6 +120,11 @@ LR_FACTOR = 0.4
 #: ... and this fraction on a noise-limited reading (:func:`noise_limited`), log-linear
 #: between: the noisy-label task's good fixed rates are 0.024-0.053 of its edge.
 NOISY_LR_FACTOR = 0.035
+#: ``lr`` of a flat loss that blew up at the end (no valley to read): this fraction of
+#: the sweep's last rate. Not fitted on such a sweep: on the suite's SGD tasks whose
+#: sweeps stopped at a blow-up, the best fixed rate is 0.0027-0.075 of the last rate
+#: (geometric mean 0.012); two decades below is a guess that trains, not a reading.
+FLAT_LR_FACTOR = 0.01
 _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
 _LR_MARGIN = 1.25  # lr stays this factor below max_lr
 _FLAT_SNR = 2.0  # span below this many noise units -> "flat"
@@ -510,14 +515,18 @@ def _flat(
         "The loss is flat: its fall over the sweep "
         f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). "
     )
+    lr = math.exp(c.x[0])
     if rose:
+        last = math.exp(c.x[-1])
+        lr = max(lr, FLAT_LR_FACTOR * last)
         reasons.append(
             head + "It did not fall before it rose at the end of the sweep (its last rate "
-            f"{math.exp(c.x[-1]):.3g}): no rate trained the model within the sweep's {m} "
+            f"{last:.3g}): no rate trained the model within the sweep's {m} "
             "steps, so nothing can be read off it, and raising end_lr cannot help. A model "
             "whose loss moves only after many steps at a rate (a plateau, as recurrent "
             "networks often have) cannot be read by a short sweep: choose its rate another "
-            "way, e.g. a few fixed rates a decade and more below where this sweep blew up."
+            "way, e.g. a few fixed rates a decade and more below where this sweep blew up. "
+            f"lr ({lr:.3g}) is two decades below that rate: a guess, not a reading."
         )
     else:
         reasons.append(
@@ -526,7 +535,7 @@ def _flat(
         )
     h = max(1, round(a.smooth_fraction * m))
     out: RangeTestResult = result(
-        base_lr=math.exp(c.x[0]), max_lr=math.exp(c.x[-1]), lr=math.exp(c.x[0]),
+        base_lr=math.exp(c.x[0]), max_lr=math.exp(c.x[-1]), lr=lr,
         confidence=0.0, reasons=tuple(reasons), suggestions={}, smoothed=smoothed,
         diverged=diverged, bounds_from="loss",
         diagnostics={"usable_points": m, "smoothing_half_width": h,

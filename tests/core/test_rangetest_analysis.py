@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import clr_core
 from clr_core.rangetest import RangeTestResult, analyze, combine, half_cycle
+from clr_core.rangetest._analysis import FLAT_LR_FACTOR
 from clr_core.rangetest._handoff import PEAK_FACTOR
 
 
@@ -245,11 +246,15 @@ def test_a_flat_loss_says_what_to_do_by_whether_it_rose_at_the_end():
     assert "did not fall before it rose" in why
     assert "raising end_lr cannot help" in why
     assert "choose its rate another way" in why
+    # its fixed rate: two decades below the last rate (a guess that trains), not 1e-5
+    assert plateau.lr == pytest.approx(FLAT_LR_FACTOR * LRS[-1])
+    assert plateau.base_lr == pytest.approx(LRS[0])
     # flat and never rising: the sweep may simply not reach the rates that train
     flat = analyze(LRS, [2.0 + e for e in noise])
     assert flat.confidence == 0.0
     (why,) = (s for s in flat.reasons if s.startswith("The loss is flat"))
     assert "widen the sweep (raise end_lr)" in why
+    assert flat.lr == pytest.approx(LRS[0])  # nothing known: the sweep's first rate
 
 
 def test_already_falling_at_first_rate_says_start_lower():
