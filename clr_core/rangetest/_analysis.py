@@ -123,7 +123,7 @@ NOISY_LR_FACTOR = 0.035
 #: ``lr`` of a flat loss that blew up at the end (no valley to read): this fraction of
 #: the sweep's last rate. Not fitted on such a sweep: on the suite's SGD tasks whose
 #: sweeps stopped at a blow-up, the best fixed rate is 0.0027-0.075 of the last rate
-#: (geometric mean 0.012); two decades below is a guess that trains, not a reading.
+#: (geometric mean 0.013); two decades below is a guess that trains, not a reading.
 FLAT_LR_FACTOR = 0.01
 _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
 _LR_MARGIN = 1.25  # lr stays this factor below max_lr
