@@ -70,6 +70,7 @@ HELD_OUT_TASKS = (
     "digits-resnet-sgd",
     "friedman-mlp-sgd",
     "motif-gru-sgd",
+    "adding-lstm-sgd",
 )
 
 
@@ -91,6 +92,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "friedman-mlp-sgd": _decade_grid(1e-3, 0.316),
     "mnist1d-mlp-adamw": _decade_grid(3.16e-4, 0.0464),
     "motif-gru-sgd": _decade_grid(1e-2, 1.47),
+    "adding-lstm-sgd": _decade_grid(1e-2, 1.47),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -102,6 +104,7 @@ GRID_EPOCHS = {
     "friedman-mlp-sgd": 100,
     "mnist1d-mlp-adamw": 60,
     "motif-gru-sgd": 60,
+    "adding-lstm-sgd": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
