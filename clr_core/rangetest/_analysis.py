@@ -488,15 +488,14 @@ def _at_once(result: Any, a: _Inputs, first: int, stop: int, reasons: list[str])
     return out
 
 
-#: A flat loss "rose at the end" when the median of its last twentieth (at least three
-#: points) lies this many noise deviations above the median of the whole curve (or the
-#: sweep ended on a non-finite loss).
+#: A flat loss "rose at the end" when the median of its last three points lies this many
+#: noise deviations above the median of the whole curve (or the sweep ended on a
+#: non-finite loss): a blow-up is sudden, and the stop rule ends the sweep soon after it.
 _FLAT_RISE = 5.0
 
 
 def _rose_at_end(losses: Sequence[float], noise: float) -> bool:
-    tail = losses[-max(3, len(losses) // 20) :]
-    return median(tail) - median(losses) > _FLAT_RISE * noise
+    return median(losses[-3:]) - median(losses) > _FLAT_RISE * noise
 
 
 def _flat(
