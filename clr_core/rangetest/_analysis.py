@@ -66,7 +66,9 @@ when it is below 0.8: too few points (``n / 50`` below 50); noise
 the loss about ``S``); never diverged (0.5: widen the sweep); already falling at
 the first rate (0.8: start lower); the minimum in the first tenth of the sweep
 (0.1: diverged at once, start lower); a flat curve (``D < 2 sigma``: confidence
-0, the bounds are then the sweep's ends).
+0, the bounds are then the sweep's ends, and ``lr`` the first rate, or
+``FLAT_LR_FACTOR`` (0.01) times the last one when the loss blew up at the end: the
+median of its last three points ``5 sigma`` above the median of all, or non-finite).
 
 Example
 -------
