@@ -38,7 +38,8 @@ def test_resuming_a_fit_whose_reading_had_no_confidence_keeps_the_modules_schedu
     resumed = Digits(scheduler=step_lr)
     finder2 = clr_torch.LearningRateFinder(num_training_steps=40)
     trainer = _trainer([finder2], max_epochs=2)
-    trainer.fit(resumed, _loader(), ckpt_path=ckpt)
+    with pytest.warns(UserWarning, match="no usable reading"):
+        trainer.fit(resumed, _loader(), ckpt_path=ckpt)
     assert finder2.result == finder.result
     assert finder2.scheduler is None
     [config] = trainer.lr_scheduler_configs

@@ -607,8 +607,7 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             return
         if trainer.ckpt_path is not None:
             if self._from_checkpoint and self.result is not None and self.install:
-                if self.result.confidence > 0.0:  # as lr_find: no confidence, nothing installed
-                    self._install(trainer, pl_module, self.result)
+                self._install(trainer, pl_module, self.result)
             elif self.install:
                 _rank_zero_warn(
                     "LearningRateFinder: resuming from a checkpoint without a finder result "
@@ -655,13 +654,7 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             result = _rt.RangeTestResult.from_dict(trainer.strategy.broadcast(result.to_dict()))
         self.result = result
         self._log(trainer, result)
-        if self.install and result.confidence == 0.0:
-            _rank_zero_warn(
-                "LearningRateFinder: the range test gave no usable reading ("
-                + " ".join(result.reasons)
-                + ") The schedulers from configure_optimizers are kept; see .result."
-            )
-        elif self.install:
+        if self.install:
             self._install(trainer, pl_module, result)
         if attr is not None:
             _parsing.lightning_setattr(pl_module, attr, result.lr)
@@ -781,6 +774,15 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
     # ------------------------------------------------------------------ after
 
     def _install(self, trainer: Any, pl_module: Any, result: Any) -> None:
+        """Install the plan of ``result`` in place of the fit's schedulers; a reading with
+        no confidence installs nothing (a fresh fit and a resumed one alike)."""
+        if result.confidence == 0.0:
+            _rank_zero_warn(
+                "LearningRateFinder: the range test gave no usable reading ("
+                + " ".join(result.reasons)
+                + ") The schedulers from configure_optimizers are kept; see .result."
+            )
+            return
         budget = self._budget
         if budget is None:
             budget = self._budget_of(trainer)
