@@ -15,6 +15,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   ``SMOOTH``) on the cached sweeps;
 * ``pretrained``: the default range test from partly trained weights (a task's model
   trained at a fixed rate for some epochs first), for tasks whose sweep reads flat;
+* ``flat``: where ``FLAT_LR_FACTOR`` comes from: on each SGD task whose sweeps stop
+  before their end (at a blow-up), the grid's best rate over the sweeps' median last rate;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
   stays within a point of the shipped factor's, against the reading's noise / span.
 
@@ -23,6 +25,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py pace --tasks motif-gru-sgd --sweeps 1e-5,10,600 1e-5,10,1000
     python benchmarks/screens.py smooth
     python benchmarks/screens.py pretrained --tasks motif-gru-sgd
+    python benchmarks/screens.py flat --tasks mnist1d-cnn-sgd digits-mlp-sgd \
+        digits-resnet-sgd noisy-mlp-sgd friedman-mlp-sgd
     python benchmarks/screens.py margin
 """
 
@@ -190,6 +194,23 @@ def pretrained(tasks: Sequence[str], seeds: Sequence[int] = (0, 1, 2)) -> None:
                 print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
+def flat(tasks: Sequence[str]) -> None:
+    print("| task | grid's best rate | sweeps' median last rate | ratio |")
+    ratios = []
+    for task in tasks:
+        best = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["lr"]
+        sweeps = S.range_tests(task, S.SWEEP, S.SEEDS, 1)
+        last = statistics.median(r.lrs[-1] for r, _ in sweeps)
+        if statistics.median(n for _, n in sweeps) >= S.SWEEP.steps:
+            print(f"| {task} | {best:g} | {last:.3g} (ran to the end: left out) | - |")
+            continue
+        ratios.append(best / last)
+        print(f"| {task} | {best:g} | {last:.3g} | {best / last:.4f} |")
+    if ratios:
+        gm = statistics.geometric_mean(ratios)
+        print(f"| geometric mean | | | {gm:.4f} (range {min(ratios):.4f}-{max(ratios):.4f}) |")
+
+
 def _ranks(v: Sequence[float]) -> list[float]:
     order = sorted(range(len(v)), key=v.__getitem__)
     r = [0.0] * len(v)
@@ -234,7 +255,7 @@ def margin(tasks: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("stop", "pace", "smooth", "pretrained", "margin"))
+    p.add_argument("command", choices=("stop", "pace", "smooth", "pretrained", "flat", "margin"))
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
@@ -250,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         smooth(args.tasks)
     elif args.command == "pretrained":
         pretrained(args.tasks)
+    elif args.command == "flat":
+        flat(args.tasks)
     else:
         margin(args.tasks)
     return 0
