@@ -66,9 +66,10 @@ when it is below 0.8: too few points (``n / 50`` below 50); noise
 the loss about ``S``); never diverged (0.5: widen the sweep); already falling at
 the first rate (0.8: start lower); the minimum in the first tenth of the sweep
 (0.1: diverged at once, start lower); a flat curve (``D < 2 sigma``: confidence
-0, the bounds are then the sweep's ends, and ``lr`` the first rate, or
-``FLAT_LR_FACTOR`` (0.01) times the last one when the loss blew up at the end: the
-median of its last three points ``5 sigma`` above the median of all, or non-finite).
+0, the bounds are then the sweep's ends, and ``lr`` a guess, ``FLAT_LR_FACTOR`` (0.01)
+times the last rate but not below the first; the reason says whether the loss blew up
+at the end (the median of its last three points ``5 sigma`` above the median of all, or
+non-finite: a plateau, raising ``end_lr`` cannot help) or not (widen the sweep)).
 
 Example
 -------
@@ -122,10 +123,13 @@ LR_FACTOR = 0.4
 #: ... and this fraction on a noise-limited reading (:func:`noise_limited`), log-linear
 #: between: the noisy-label task's good fixed rates are 0.024-0.053 of its edge.
 NOISY_LR_FACTOR = 0.035
-#: ``lr`` of a flat loss that blew up at the end (no valley to read): this fraction of
-#: the sweep's last rate. Not fitted on such a sweep: on the suite's SGD tasks whose
-#: sweeps stopped at a blow-up, the best fixed rate is 0.0027-0.075 of the last rate
-#: (geometric mean 0.013); two decades below is a guess that trains, not a reading.
+#: ``lr`` of a flat loss (no valley to read): this fraction of the sweep's last rate (not
+#: below its first). Not fitted on a flat sweep: on the suite's SGD tasks whose sweeps
+#: stopped at a blow-up, the best fixed rate is 0.0027-0.075 of the last rate (geometric
+#: mean 0.013); two decades below is a guess that trains, not a reading. It does not
+#: depend on whether the loss blew up at the end: that test only chooses the advice (on a
+#: noisy loss it can miss a blow-up by a hair, and the sweep's first rate, where the loss
+#: did not move, is the rate least likely to train).
 FLAT_LR_FACTOR = 0.01
 _MAX_MARGIN = 1.25  # max_lr: at least this factor below the blow-up point
 _LR_MARGIN = 1.25  # lr stays this factor below max_lr
@@ -516,10 +520,11 @@ def _flat(
         "The loss is flat: its fall over the sweep "
         f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). "
     )
-    lr = math.exp(c.x[0])
+    last = math.exp(c.x[-1])
+    lr = max(math.exp(c.x[0]), FLAT_LR_FACTOR * last)
+    where = "two decades below the sweep's last rate" if lr > math.exp(c.x[0]) else "the first rate"
+    guess = f"lr ({lr:.3g}) is {where}: a guess, not a reading."
     if rose:
-        last = math.exp(c.x[-1])
-        lr = max(lr, FLAT_LR_FACTOR * last)
         reasons.append(
             head + "It did not fall before it rose at the end of the sweep (its last rate "
             f"{last:.3g}): no rate trained the model within the sweep's {m} "
@@ -527,12 +532,12 @@ def _flat(
             "whose loss moves only after many steps at a rate (a plateau, as recurrent "
             "networks often have) cannot be read by a short sweep: choose its rate another "
             "way, e.g. a few fixed rates a decade and more below where this sweep blew up. "
-            f"lr ({lr:.3g}) is two decades below that rate: a guess, not a reading."
+            + guess
         )
     else:
         reasons.append(
             head + "Nothing can be read off it (the bounds are the ends of the sweep): widen "
-            "the sweep (raise end_lr) or check that the model trains at all."
+            "the sweep (raise end_lr) or check that the model trains at all. " + guess
         )
     h = max(1, round(a.smooth_fraction * m))
     out: RangeTestResult = result(
