@@ -71,6 +71,7 @@ HELD_OUT_TASKS = (
     "friedman-mlp-sgd",
     "motif-gru-sgd",
     "adding-lstm-sgd",
+    "count-transformer-adamw",
 )
 
 
@@ -93,6 +94,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "mnist1d-mlp-adamw": _decade_grid(3.16e-4, 0.0464),
     "motif-gru-sgd": _decade_grid(1e-2, 1.47),
     "adding-lstm-sgd": _decade_grid(1e-2, 1.47),
+    "count-transformer-adamw": _decade_grid(3.16e-4, 0.0464),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -105,6 +107,7 @@ GRID_EPOCHS = {
     "mnist1d-mlp-adamw": 60,
     "motif-gru-sgd": 60,
     "adding-lstm-sgd": 100,
+    "count-transformer-adamw": 50,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
