@@ -1,0 +1,47 @@
+"""The benchmark suite's generated tasks: deterministic data with the labels their
+docstrings define, and networks whose output fits the task's metric."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from clr_torch.demo import tasks
+
+GENERATED = ("motif-gru-sgd", "adding-lstm-sgd", "count-transformer-adamw")
+
+
+def test_count_labels_are_the_query_s_occurrences_capped():
+    x, y, xt, yt = tasks._counts()
+    assert x.shape == (2000, 32)
+    assert xt.shape == (1000, 32)
+    assert x.dtype == torch.int64
+    assert (int(x.min()), int(x.max())) == (0, 7)
+    for xs, ys in ((x, y), (xt, yt)):
+        counts = [min(int((row[1:] == row[0]).sum()), 5) for row in xs[:200]]
+        assert ys[:200].tolist() == counts
+    assert set(y.tolist()) == set(range(6))  # all six classes occur
+
+
+def test_adding_target_is_the_standardised_sum_of_the_marked_values():
+    x, y, _, _ = tasks._adding()
+    raw = (x[:, :, 0] * x[:, :, 1]).sum(1)
+    assert torch.equal(x[:, :, 1].sum(1), torch.full((2000,), 2.0))  # two marks each
+    assert torch.allclose((raw - raw.mean()) / raw.std(), y, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_tasks_are_deterministic_and_fit_their_networks(name):
+    a, b = tasks._data(tasks.SUITE[name].data), tasks._data(tasks.SUITE[name].data)
+    assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
+    torch.manual_seed(0)
+    model = tasks.make_model(name)
+    out = model(a[0][:5])
+    task = tasks.load_task(name)
+    if task.metric == "mse":
+        assert out.shape == (5, 1)
+    else:
+        assert out.shape == (5, int(a[1].max()) + 1)
+    loss = task.loss_fn(out, a[1][:5])
+    loss.backward()  # every parameter gets a gradient: nothing is left unused
+    assert all(p.grad is not None for p in model.parameters())
