@@ -531,8 +531,7 @@ def _flat(
             "steps, so nothing can be read off it, and raising end_lr cannot help. A model "
             "whose loss moves only after many steps at a rate (a plateau, as recurrent "
             "networks often have) cannot be read by a short sweep: choose its rate another "
-            "way, e.g. a few fixed rates a decade and more below where this sweep blew up. "
-            + guess
+            "way, e.g. a few fixed rates a decade and more below where this sweep blew up. " + guess
         )
     else:
         reasons.append(

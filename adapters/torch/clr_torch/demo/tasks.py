@@ -137,9 +137,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("mnist1d-mlp-adamw", "mnist1d-10k", "mlp-mnist1d", "adamw", 128, "accuracy", 0.01),
         TaskSpec("motif-gru-sgd", "motif", "gru", "sgd", 64),
         TaskSpec("adding-lstm-sgd", "adding", "lstm", "sgd", 64, "mse"),
-        TaskSpec(
-            "count-transformer-adamw", "count", "transformer", "adamw", 64, "accuracy", 0.01
-        ),
+        TaskSpec("count-transformer-adamw", "count", "transformer", "adamw", 64, "accuracy", 0.01),
     )
 }
 
@@ -363,9 +361,7 @@ class _TransformerClassifier(nn.Module):
     """Token and position embeddings, two pre-norm Transformer encoder layers (4 heads, no
     dropout), read out from the first position."""
 
-    def __init__(
-        self, vocab: int = 8, length: int = 32, width: int = 32, classes: int = 6
-    ) -> None:
+    def __init__(self, vocab: int = 8, length: int = 32, width: int = 32, classes: int = 6) -> None:
         super().__init__()
         self.tokens = nn.Embedding(vocab, width)
         self.positions = nn.Parameter(torch.randn(length, width) * 0.02)
