@@ -18,7 +18,12 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``flat``: where ``FLAT_LR_FACTOR`` comes from: on each SGD task whose sweeps stop
   before their end (at a blow-up), the grid's best rate over the sweeps' median last rate;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
-  stays within a point of the shipped factor's, against the reading's noise / span.
+  stays within a point of the shipped factor's, against the reading's noise / span;
+* ``curvature``: the top Hessian eigenvalue ``lambda`` of the training loss at
+  initialisation (power iteration on Hessian-vector products over ``CURV_EXAMPLES``
+  training examples, shifted when it lands on a negative eigenvalue), and the limit
+  ``2 (1 + beta) / lambda`` of heavy-ball SGD, against the grid's best, the best 1cycle
+  peak and the sweep's edge (SGD tasks).
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -28,6 +33,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py flat --tasks mnist1d-cnn-sgd digits-mlp-sgd \
         digits-resnet-sgd noisy-mlp-sgd friedman-mlp-sgd
     python benchmarks/screens.py margin
+    python benchmarks/screens.py curvature --tasks <SGD tasks>
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "adapters" / "torch", ROOT):
@@ -64,6 +71,10 @@ SMOOTHS = (0.02, 0.035, 0.05, 0.07, 0.1, 0.14)
 PRETRAIN = ((0.01, 15), (0.03, 5), (0.03, 15), (0.1, 6))
 #: Peak factors of the margin screen.
 FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
+#: Training examples (the first of the training set) and power iterations of the
+#: curvature screen.
+CURV_EXAMPLES = 512
+CURV_ITERATIONS = 20
 
 
 def _cut(lrs: Sequence[float], losses: Sequence[float], beta: float, threshold: float) -> int:
@@ -253,9 +264,79 @@ def margin(tasks: Sequence[str]) -> None:
               + " | " + " ".join(f"{v:g}" for v in safe) + f" | {rho:+.2f} |")  # fmt: skip
 
 
+def _top_eigenvalue(model: Any, loss: Any, seed: int, iterations: int) -> float:
+    """The largest eigenvalue of the Hessian of ``loss`` in ``model``'s parameters, by
+    power iteration; if that lands on a negative eigenvalue ``m`` (the largest in
+    magnitude), the iteration is repeated on ``H - m I``."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+
+    def hvp(v: list[Any]) -> list[Any]:
+        dot = torch.stack([(g * u).sum() for g, u in zip(grads, v, strict=True)]).sum()
+        return list(torch.autograd.grad(dot, params, retain_graph=True))
+
+    def power(shift: float) -> float:
+        g = torch.Generator().manual_seed(seed)
+        v = [torch.randn(p.shape, generator=g) for p in params]
+        value = 0.0
+        for _ in range(iterations):
+            norm = torch.stack([(u * u).sum() for u in v]).sum().sqrt()
+            v = [u / norm for u in v]
+            hv = [h - shift * u for h, u in zip(hvp(v), v, strict=True)]
+            value = float(sum((h * u).sum() for h, u in zip(hv, v, strict=True)))
+            v = hv
+        return value + shift
+
+    top = power(0.0)
+    return top if top > 0 else power(top)
+
+
+def curvature(tasks: Sequence[str]) -> None:
+    import torch
+
+    from clr_torch.demo.tasks import load_task, make_model
+
+    torch.set_num_threads(1)
+    print(
+        "| task | split | limit 3.8 / lambda (median, spread) | grid best / limit | best 1cycle "
+        "peak / limit | sweep edge / limit | first collapsing grid rate / limit |"
+    )
+    for name in tasks:
+        task = load_task(name)
+        limits = []
+        for seed in S.SEEDS:
+            torch.manual_seed(seed)
+            model = make_model(name)
+            x, y = task.x[:CURV_EXAMPLES], task.y[:CURV_EXAMPLES]
+            lam = _top_eigenvalue(model, task.loss_fn(model(x), y), seed, CURV_ITERATIONS)
+            limits.append(2 * (1 + 0.9) / lam)
+        limit = statistics.median(limits)
+        runs = S.grid_runs(name, S.SEEDS, 1, False)
+        grid = S.grid_summary(name, runs)
+        sign = 1 if S.higher(name) else -1
+        scanned = S.peak_scan(name, S.SEEDS, 1, False)
+        scan = {p: S._stats(name, rs, grid["peak"]) for p, rs in scanned.items()}
+        best_peak = max(scan, key=lambda p: sign * scan[p][0])
+        edges = [r.suggestions.get("edge") for r, _ in S.readings(name, S.SEEDS, 1)]
+        edge = statistics.median([e for e in edges if e]) if any(edges) else float("nan")
+        collapsing = [
+            lr for lr, rs in runs.items()
+            if any(S.collapsed(name, r["scores"][-1], grid["peak"], r["diverged"]) for r in rs)
+        ]  # fmt: skip
+        first = min(collapsing) if collapsing else float("nan")
+        split = "fit" if name in S.FIT_TASKS else "held out"
+        print(f"| {name} | {split} | {limit:.3g} ({_spread(limits):.2f}x) | "
+              f"{grid['lr'] / limit:.3g} | {best_peak / limit:.3g} | {edge / limit:.3g} | "
+              f"{first / limit:.3g} |", flush=True)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("stop", "pace", "smooth", "pretrained", "flat", "margin"))
+    p.add_argument(
+        "command", choices=("stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature")
+    )
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
@@ -273,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pretrained(args.tasks)
     elif args.command == "flat":
         flat(args.tasks)
+    elif args.command == "curvature":
+        curvature(args.tasks)
     else:
         margin(args.tasks)
     return 0
