@@ -522,7 +522,9 @@ def _flat(
     )
     last = math.exp(c.x[-1])
     lr = max(math.exp(c.x[0]), FLAT_LR_FACTOR * last)
-    where = "two decades below the sweep's last rate" if lr > math.exp(c.x[0]) else "the first rate"
+    where = (
+        f"{FLAT_LR_FACTOR:g} x the sweep's last rate" if lr > math.exp(c.x[0]) else "the first rate"
+    )
     guess = f"lr ({lr:.3g}) is {where}: a guess, not a reading."
     if rose:
         reasons.append(
