@@ -72,6 +72,7 @@ HELD_OUT_TASKS = (
     "motif-gru-sgd",
     "adding-lstm-sgd",
     "count-transformer-adamw",
+    "recall-rnn-sgd",
 )
 
 
@@ -95,6 +96,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "motif-gru-sgd": _decade_grid(1e-2, 1.47),
     "adding-lstm-sgd": _decade_grid(1e-2, 1.47),
     "count-transformer-adamw": _decade_grid(3.16e-4, 0.0464),
+    "recall-rnn-sgd": _decade_grid(1e-3, 1.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -108,6 +110,7 @@ GRID_EPOCHS = {
     "motif-gru-sgd": 60,
     "adding-lstm-sgd": 100,
     "count-transformer-adamw": 50,
+    "recall-rnn-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

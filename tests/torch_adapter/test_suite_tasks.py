@@ -8,7 +8,7 @@ import torch
 
 from clr_torch.demo import tasks
 
-GENERATED = ("motif-gru-sgd", "adding-lstm-sgd", "count-transformer-adamw")
+GENERATED = ("motif-gru-sgd", "adding-lstm-sgd", "count-transformer-adamw", "recall-rnn-sgd")
 
 
 def test_count_labels_are_the_query_s_occurrences_capped():
@@ -28,6 +28,16 @@ def test_adding_target_is_the_standardised_sum_of_the_marked_values():
     raw = (x[:, :, 0] * x[:, :, 1]).sum(1)
     assert torch.equal(x[:, :, 1].sum(1), torch.full((2000,), 2.0))  # two marks each
     assert torch.allclose((raw - raw.mean()) / raw.std(), y, atol=1e-5)
+
+
+def test_recall_class_is_marked_on_the_first_step_only():
+    x, y, _, _ = tasks._recall()
+    shifted = x.clone()
+    shifted[torch.arange(len(y)), 0, y] -= 2.0  # take the mark away: only noise is left
+    assert float(shifted.mean().abs()) < 0.01
+    assert abs(float(shifted.std()) - 1.0) < 0.01
+    assert float((x[:, 0].argmax(1) == y).float().mean()) > 0.7  # the mark is readable
+    assert float((x[:, -1].argmax(1) == y).float().mean()) < 0.3  # later steps carry nothing
 
 
 @pytest.mark.parametrize("name", GENERATED)
