@@ -19,6 +19,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   before their end (at a blow-up), the grid's best rate over the sweeps' median last rate;
 * ``margin``: per seed, the largest 1cycle peak factor (peak = c x edge) whose outcome
   stays within a point of the shipped factor's, against the reading's noise / span;
+* ``flatpeak``: on tasks whose sweeps read flat, each seed's own 1cycle peak-scan outcome
+  interpolated at ``k`` times its fallback rate (a 1cycle in place of the constant);
 * ``curvature``: the top Hessian eigenvalue ``lambda`` of the training loss at
   initialisation (power iteration on Hessian-vector products over ``CURV_EXAMPLES``
   training examples, shifted when it lands on a negative eigenvalue), and the limit
@@ -34,6 +36,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
         digits-resnet-sgd noisy-mlp-sgd friedman-mlp-sgd
     python benchmarks/screens.py margin
     python benchmarks/screens.py curvature --tasks <SGD tasks>
+    python benchmarks/screens.py flatpeak --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
 """
 
 from __future__ import annotations
@@ -264,6 +267,28 @@ def margin(tasks: Sequence[str]) -> None:
               + " | " + " ".join(f"{v:g}" for v in safe) + f" | {rho:+.2f} |")  # fmt: skip
 
 
+#: Multiples of the fallback rate tried as a 1cycle peak by the flatpeak screen.
+FLAT_PEAKS = (1.0, 2.0, 3.0, 5.0, 10.0)
+
+
+def flatpeak(tasks: Sequence[str]) -> None:
+    print("| task | split | fallback rates | constant (trained) | "
+          + " | ".join(f"1cycle at {k:g}x" for k in FLAT_PEAKS) + " |")  # fmt: skip
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        fixed, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "fixed")
+        k = 100 if S.higher(task) else 1
+        cells = [f"{min(r.lr for r in reads):.3g}-{max(r.lr for r in reads):.3g}",
+                 f"{k * S._stats(task, fixed, g['peak'])[0]:.4g}"]  # fmt: skip
+        for f in FLAT_PEAKS:
+            v = [N._interp(scan, i, f * r.lr, -1) for i, r in enumerate(reads)]
+            cells.append(f"{k * statistics.fmean(v):.4g}")
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
+
+
 def _top_eigenvalue(model: Any, loss: Any, seed: int, iterations: int) -> float:
     """The largest eigenvalue of the Hessian of ``loss`` in ``model``'s parameters, by
     power iteration; if that lands on a negative eigenvalue ``m`` (the largest in
@@ -335,7 +360,8 @@ def curvature(tasks: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
-        "command", choices=("stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature")
+        "command",
+        choices=("stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak"),
     )
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -356,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flat(args.tasks)
     elif args.command == "curvature":
         curvature(args.tasks)
+    elif args.command == "flatpeak":
+        flatpeak(args.tasks)
     else:
         margin(args.tasks)
     return 0
