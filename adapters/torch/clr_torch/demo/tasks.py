@@ -373,20 +373,6 @@ def _recall(
     return x[:2000], y[:2000], x[2000:], y[2000:]
 
 
-class _RNNClassifier(nn.Module):
-    """A one-layer tanh RNN read out from its last hidden state."""
-
-    def __init__(self, channels: int = 4, hidden: int = 64, classes: int = 4) -> None:
-        super().__init__()
-        self.rnn = nn.RNN(channels, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, h = self.rnn(x)
-        out: torch.Tensor = self.out(h[-1])
-        return out
-
-
 class _TransformerClassifier(nn.Module):
     """Token and position embeddings, two pre-norm Transformer encoder layers (4 heads, no
     dropout), read out from the first position."""
@@ -422,16 +408,19 @@ class _LSTMRegressor(nn.Module):
         return out
 
 
-class _GRUClassifier(nn.Module):
-    """A one-layer GRU read out from its last hidden state."""
+class _RecurrentClassifier(nn.Module):
+    """A one-layer recurrent network (``cell``: ``nn.GRU`` or the tanh ``nn.RNN``) read out
+    from its last hidden state."""
 
-    def __init__(self, channels: int = 6, hidden: int = 48, classes: int = 4) -> None:
+    def __init__(
+        self, cell: type[nn.GRU] | type[nn.RNN], channels: int, hidden: int, classes: int
+    ) -> None:
         super().__init__()
-        self.gru = nn.GRU(channels, hidden, batch_first=True)
+        self.rnn = cell(channels, hidden, batch_first=True)
         self.out = nn.Linear(hidden, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, h = self.gru(x)
+        _, h = self.rnn(x)
         out: torch.Tensor = self.out(h[-1])
         return out
 
@@ -476,13 +465,13 @@ def make_model(name: str) -> nn.Module:
             nn.Linear(32, 10),
         )
     if spec.model == "gru":
-        return _GRUClassifier()
+        return _RecurrentClassifier(nn.GRU, channels=6, hidden=48, classes=4)
     if spec.model == "lstm":
         return _LSTMRegressor()
     if spec.model == "transformer":
         return _TransformerClassifier()
     if spec.model == "rnn":
-        return _RNNClassifier()
+        return _RecurrentClassifier(nn.RNN, channels=4, hidden=64, classes=4)
     widths = {
         "mlp-digits": (64, 64, 10),
         "mlp-noisy": (20, 256, 256, 4),
