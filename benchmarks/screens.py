@@ -21,6 +21,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   stays within a point of the shipped factor's, against the reading's noise / span;
 * ``flatpeak``: on tasks whose sweeps read flat, each seed's own 1cycle peak-scan outcome
   interpolated at ``k`` times its fallback rate (a 1cycle in place of the constant);
+* ``probe``: a blind task's probe runs, made before its protocol (one seed, a few fixed
+  rates, the test metric every third epoch), to check that it is learnable and not trivial;
 * ``curvature``: the top Hessian eigenvalue ``lambda`` of the training loss at
   initialisation (power iteration on Hessian-vector products over ``CURV_EXAMPLES``
   training examples, shifted when it lands on a negative eigenvalue), and the limit
@@ -37,6 +39,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py margin
     python benchmarks/screens.py curvature --tasks <SGD tasks>
     python benchmarks/screens.py flatpeak --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
+    python benchmarks/screens.py probe --tasks recall-rnn-sgd --rates 0.03 0.3
 """
 
 from __future__ import annotations
@@ -267,6 +270,21 @@ def margin(tasks: Sequence[str]) -> None:
               + " | " + " ".join(f"{v:g}" for v in safe) + f" | {rho:+.2f} |")  # fmt: skip
 
 
+def probe(tasks: Sequence[str], rates: Sequence[float], epochs: int) -> None:
+    import torch
+
+    from clr_torch.demo.tasks import load_task, train
+
+    torch.set_num_threads(1)
+    for name in tasks:
+        task = load_task(name)
+        k = 100 if S.higher(name) else 1
+        for rate in rates:
+            run = train(task, rate, epochs=epochs, seed=0)
+            every = " ".join(f"{k * v:.4g}" for v in run.scores[::3])
+            print(f"| {name} | {rate:g} | {every} | {k * run.scores[-1]:.4g} |", flush=True)
+
+
 #: Multiples of the fallback rate tried as a 1cycle peak by the flatpeak screen.
 FLAT_PEAKS = (1.0, 2.0, 3.0, 5.0, 10.0)
 
@@ -361,13 +379,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
-        choices=("stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak"),
-    )
+        choices=(
+            "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
+            "probe",
+        ),
+    )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
         "--sweeps", nargs="*", metavar="START,END,STEPS", help="pace: the sweeps (PACES)"
     )
+    p.add_argument("--rates", nargs="*", type=float, default=[], help="probe: fixed rates")
+    p.add_argument("--epochs", type=int, default=30, help="probe: epochs")
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
@@ -384,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         curvature(args.tasks)
     elif args.command == "flatpeak":
         flatpeak(args.tasks)
+    elif args.command == "probe":
+        probe(args.tasks, args.rates, args.epochs)
     else:
         margin(args.tasks)
     return 0
