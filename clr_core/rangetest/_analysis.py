@@ -520,11 +520,9 @@ def _flat(
         "The loss is flat: its fall over the sweep "
         f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). "
     )
-    last = math.exp(c.x[-1])
-    lr = max(math.exp(c.x[0]), FLAT_LR_FACTOR * last)
-    where = (
-        f"{FLAT_LR_FACTOR:g} x the sweep's last rate" if lr > math.exp(c.x[0]) else "the first rate"
-    )
+    start, last = math.exp(c.x[0]), math.exp(c.x[-1])
+    lr = max(start, FLAT_LR_FACTOR * last)
+    where = f"{FLAT_LR_FACTOR:g} x the sweep's last rate" if lr > start else "the first rate"
     guess = f"lr ({lr:.3g}) is {where}: a guess, not a reading."
     if rose:
         reasons.append(
@@ -542,7 +540,7 @@ def _flat(
         )
     h = max(1, round(a.smooth_fraction * m))
     out: RangeTestResult = result(
-        base_lr=math.exp(c.x[0]), max_lr=math.exp(c.x[-1]), lr=lr,
+        base_lr=start, max_lr=last, lr=lr,
         confidence=0.0, reasons=tuple(reasons), suggestions={}, smoothed=smoothed,
         diverged=diverged, bounds_from="loss",
         diagnostics={"usable_points": m, "smoothing_half_width": h,
