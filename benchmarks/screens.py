@@ -23,6 +23,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   interpolated at ``k`` times its fallback rate (a 1cycle in place of the constant);
 * ``probe``: a blind task's probe runs, made before its protocol (one seed, a few fixed
   rates, the test metric every third epoch), to check that it is learnable and not trivial;
+* ``midrun``: the limit read in mid-run: each seed's plan trained through its warm-up
+  (30% of the budget), then the rate raised from there at the range test's pace until
+  the loss rises; the best peak and outcomes at multiples of that limit;
 * ``curvature``: the top Hessian eigenvalue ``lambda`` of the training loss at
   initialisation (power iteration on Hessian-vector products over ``CURV_EXAMPLES``
   training examples, shifted when it lands on a negative eigenvalue), and the limit
@@ -40,11 +43,13 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py curvature --tasks <SGD tasks>
     python benchmarks/screens.py flatpeak --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
     python benchmarks/screens.py probe --tasks recall-rnn-sgd --rates 0.03 0.3
+    python benchmarks/screens.py midrun --tasks <all eleven> --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 from collections.abc import Sequence
@@ -375,13 +380,161 @@ def curvature(tasks: Sequence[str]) -> None:
               f"{first / limit:.3g} |", flush=True)  # fmt: skip
 
 
+#: The mid-run screen: the fraction of the budget trained under the plan before the
+#: re-read (the plan's own warm-up, so the rate there is the plan's peak), the re-read's
+#: pace (steps a decade, the range test's), its last rate, and the loss ratios (running
+#: median of ``MIDRUN_MEDIAN`` points over the median of the first ones) that call the
+#: limit; and the peak factors tried on that limit.
+MIDRUN_AT = 0.3
+MIDRUN_PACE = 200 / 6
+MIDRUN_END = 10.0
+MIDRUN_MEDIAN = 5
+MIDRUN_RISES = (1.5, 2.0, 3.0)
+MIDRUN_FACTORS = (0.25, 0.35, 0.5, 0.7, 1.0)
+
+
+def midrun_job(task_name: str, seed: int) -> dict[str, Any]:
+    """Train a fresh model under the seed's plan for the first ``MIDRUN_AT`` of the budget
+    (the very steps, batches and rates of the real run), then raise the rate from there
+    at the range test's pace, momentum held, until the loss is non-finite, has risen
+    past the largest ratio, or the rate passes ``MIDRUN_END``. Plain data back."""
+    import torch
+
+    from clr_torch import ScheduleLR
+    from clr_torch.demo.tasks import batches, evaluate, load_task, make_model, make_optimizer
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    reading = S.readings(task_name, [seed], 1)[0][0]
+    epochs = S.budget(task_name, S.SEEDS, 1, False)
+    ipe = task.steps_per_epoch
+    plan = reading.recommend(ipe, epochs)
+    torch.manual_seed(seed)
+    model = make_model(task_name)
+    opt = make_optimizer(task.spec.optimizer, model.parameters(), plan.lr(0),
+                         task.spec.weight_decay)  # fmt: skip
+    sched = ScheduleLR(opt, plan)
+    stream = batches(task, torch.Generator().manual_seed(seed))
+    warm = round(MIDRUN_AT * epochs * ipe)
+    for _ in range(warm):
+        x, y = next(stream)
+        opt.zero_grad(set_to_none=True)
+        task.loss_fn(model(x), y).backward()
+        opt.step()
+        sched.step()
+    score = evaluate(model, task, task.x_test, task.y_test)
+    start = float(opt.param_groups[0]["lr"])
+    lrs: list[float] = []
+    losses: list[float | None] = []
+    k = 0
+    while True:
+        lr = start * 10 ** (k / MIDRUN_PACE)
+        if lr > MIDRUN_END:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = next(stream)
+        loss = task.loss_fn(model(x), y)
+        value = float(loss.detach())
+        lrs.append(lr)
+        losses.append(value if math.isfinite(value) else None)
+        if not math.isfinite(value):
+            break
+        window = [v for v in losses[-MIDRUN_MEDIAN:] if v is not None]
+        base = statistics.median(v for v in losses[:MIDRUN_MEDIAN] if v is not None)
+        if k >= MIDRUN_MEDIAN and statistics.median(window) > max(MIDRUN_RISES) * base:
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        k += 1
+    return {"warm": warm, "score": score, "start": start, "lrs": lrs, "losses": losses,
+            "policy": plan.policy}  # fmt: skip
+
+
+def midrun_limit(lrs: Sequence[float], losses: Sequence[float | None], rise: float) -> float:
+    """The first rate at which the running median of ``MIDRUN_MEDIAN`` losses exceeds
+    ``rise`` times the median of the first ones (a non-finite loss counts as a rise);
+    NaN when the loss never rose that far."""
+    base = statistics.median(v for v in losses[:MIDRUN_MEDIAN] if v is not None)
+    for i in range(len(losses)):
+        window = losses[max(0, i - MIDRUN_MEDIAN + 1) : i + 1]
+        if None in window:
+            return float(lrs[i])
+        if i >= MIDRUN_MEDIAN and statistics.median(window) > rise * base:  # type: ignore[type-var]
+            return float(lrs[i])
+    return math.nan
+
+
+def midrun_runs(task: str, jobs: int) -> list[dict[str, Any]]:
+    """The mid-run re-reads of every seed (cached with the suite's runs)."""
+    cache = S.Cache(task)
+    version = {"at": MIDRUN_AT, "pace": MIDRUN_PACE, "end": MIDRUN_END,
+               "median": MIDRUN_MEDIAN, "rise": max(MIDRUN_RISES)}  # fmt: skip
+    keys = [S.key_of("midrun", version, f"s{s}") for s in S.SEEDS]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(midrun_job, [(task, S.SEEDS[i]) for i in todo], jobs, on_done=done)
+    return [cache.get(key) for key in keys]
+
+
+def midrun(tasks: Sequence[str], jobs: int) -> None:
+    head = ("task", "split", "rate at the re-read (median)", "rise", "limit (median, spread)",
+            "limit / rate", "best 1cycle peak / limit", "window of good peaks / limit",
+            "the plan (trained)", "the plan's peak, interpolated",
+            *(f"{c:g} x limit" for c in MIDRUN_FACTORS))  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        runs = midrun_runs(task, jobs)
+        scanned = S.peak_scan(task, S.SEEDS, 1, False)
+        grid = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))
+        scan = {p: S._stats(task, rs, grid["peak"]) for p, rs in scanned.items()}
+        sign, k = (1, 100) if S.higher(task) else (-1, 1)
+        best = max(scan, key=lambda p: sign * scan[p][0])
+        tol = 0.003 if S.higher(task) else 0.01 * abs(scan[best][0])
+        good = [p for p in scan if sign * (scan[best][0] - scan[p][0]) <= tol]
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False)
+        shipped = k * S._stats(task, plan, grid["peak"])[0]
+        flat_plan = any(r.policy == "constant" for r in runs)
+        at_peak = k * statistics.fmean(
+            N._interp(scanned, i, one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight), -1)
+            for i, r in enumerate(reads)
+        )
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        starts = [r["start"] for r in runs]
+        for rise in MIDRUN_RISES:
+            limits = [midrun_limit(r["lrs"], r["losses"], rise) for r in runs]
+            found = [v for v in limits if math.isfinite(v)]
+            med = statistics.median(found) if found else math.nan
+            cells = [task, split, f"{statistics.median(starts):.3g}", f"{rise:g}",
+                     f"{med:.3g}, {_spread(found):.2f}x ({len(found)} of {len(runs)})"
+                     if found else "none",
+                     f"{med / statistics.median(starts):.3g}", f"{best / med:.3g}",
+                     f"{min(good) / med:.3g}-{max(good) / med:.3g}", f"{shipped:.4g}",
+                     "(a constant)" if flat_plan else f"{at_peak:.4g}"]  # fmt: skip
+            for c in MIDRUN_FACTORS:
+                # noise-limited seeds keep the shipped peak (the variant is for clean
+                # and flat readings); a seed without a limit keeps it too
+                v = [
+                    N._interp(scanned, i, c * lim if math.isfinite(lim) and r.noise_weight == 0
+                              else one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight), -1)
+                    for i, (lim, r) in enumerate(zip(limits, reads, strict=True))
+                ]  # fmt: skip
+                cells.append(f"{k * statistics.fmean(v):.4g}")
+            print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe",
+            "probe", "midrun",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -409,6 +562,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flatpeak(args.tasks)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
+    elif args.command == "midrun":
+        midrun(args.tasks, args.jobs)
     else:
         margin(args.tasks)
     return 0
