@@ -499,7 +499,7 @@ def midrun(tasks: Sequence[str], jobs: int) -> None:
         reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
         plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False)
         shipped = k * S._stats(task, plan, grid["peak"])[0]
-        flat_plan = any(r.policy == "constant" for r in runs)
+        flat_plan = any(r["policy"] == "constant" for r in runs)
         at_peak = k * statistics.fmean(
             N._interp(scanned, i, one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight), -1)
             for i, r in enumerate(reads)
