@@ -73,6 +73,7 @@ HELD_OUT_TASKS = (
     "adding-lstm-sgd",
     "count-transformer-adamw",
     "recall-rnn-sgd",
+    "friedman3-deepmlp-adam",
 )
 
 
@@ -97,6 +98,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "adding-lstm-sgd": _decade_grid(1e-2, 1.47),
     "count-transformer-adamw": _decade_grid(3.16e-4, 0.0464),
     "recall-rnn-sgd": _decade_grid(1e-3, 1.0),
+    "friedman3-deepmlp-adam": _decade_grid(3.16e-5, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -111,6 +113,7 @@ GRID_EPOCHS = {
     "adding-lstm-sgd": 100,
     "count-transformer-adamw": 50,
     "recall-rnn-sgd": 60,
+    "friedman3-deepmlp-adam": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -8,7 +8,13 @@ import torch
 
 from clr_torch.demo import tasks
 
-GENERATED = ("motif-gru-sgd", "adding-lstm-sgd", "count-transformer-adamw", "recall-rnn-sgd")
+GENERATED = (
+    "motif-gru-sgd",
+    "adding-lstm-sgd",
+    "count-transformer-adamw",
+    "recall-rnn-sgd",
+    "friedman3-deepmlp-adam",
+)
 
 
 def test_count_labels_are_the_query_s_occurrences_capped():
@@ -38,6 +44,18 @@ def test_recall_class_is_marked_on_the_first_step_only():
     assert abs(float(shifted.std()) - 1.0) < 0.01
     assert float((x[:, 0].argmax(1) == y).float().mean()) > 0.7  # the mark is readable
     assert float((x[:, -1].argmax(1) == y).float().mean()) < 0.3  # later steps carry nothing
+
+
+def test_friedman3_is_standardised_on_the_training_split():
+    x, y, xt, yt = tasks._data("friedman3")
+    assert (x.shape, xt.shape) == ((2000, 4), (1000, 4))
+    assert torch.allclose(x.mean(0), torch.zeros(4), atol=1e-4)
+    assert torch.allclose(x.std(0, unbiased=False), torch.ones(4), atol=1e-4)
+    assert abs(float(y.mean())) < 1e-4
+    assert abs(float(y.std(unbiased=False)) - 1.0) < 1e-4
+    assert 0.5 < float(yt.std()) < 1.5  # the test split is on the same scale, not refitted
+    depth = sum(isinstance(m, torch.nn.Linear) for m in tasks.make_model("friedman3-deepmlp-adam"))
+    assert depth == 7  # six hidden layers, no normalisation
 
 
 @pytest.mark.parametrize("name", GENERATED)

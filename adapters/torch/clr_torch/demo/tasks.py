@@ -94,11 +94,11 @@ class TaskSpec:
     data : str
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
-        ``"count"``, ``"recall"``).
+        ``"count"``, ``"recall"``, ``"friedman3"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
-        ``"transformer"``, ``"rnn"``).
+        ``"transformer"``, ``"rnn"``, ``"mlp-deep"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
     batch_size : int
@@ -139,6 +139,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("adding-lstm-sgd", "adding", "lstm", "sgd", 64, "mse"),
         TaskSpec("count-transformer-adamw", "count", "transformer", "adamw", 64, "accuracy", 0.01),
         TaskSpec("recall-rnn-sgd", "recall", "rnn", "sgd", 64),
+        TaskSpec("friedman3-deepmlp-adam", "friedman3", "mlp-deep", "adam", 32, "mse"),
     )
 }
 
@@ -244,6 +245,11 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         return xt[:1000], yt[:1000], xt[1000:], yt[1000:]
     if key == "friedman":
         x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
+        xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
+        yt = _standardise(y, y[:2000].mean(), y[:2000].std())
+        return xt[:2000], yt[:2000], xt[2000:], yt[2000:]
+    if key == "friedman3":
+        x, y = datasets.make_friedman3(n_samples=3000, noise=0.1, random_state=0)
         xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
         yt = _standardise(y, y[:2000].mean(), y[:2000].std())
         return xt[:2000], yt[:2000], xt[2000:], yt[2000:]
@@ -477,6 +483,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-noisy": (20, 256, 256, 4),
         "mlp-friedman": (10, 64, 64, 1),
         "mlp-mnist1d": (40, 256, 256, 10),
+        "mlp-deep": (4, 64, 64, 64, 64, 64, 64, 1),
     }
     return _mlp(*widths[spec.model])
 
