@@ -8,30 +8,30 @@ is generated or ships with a package.
 The suite (:data:`SUITE`), each task a data set, a network, an optimizer, a batch
 size and a test metric:
 
-============================  ==================================================  =========  ========
-task                          data and network                                    optimizer  metric
-============================  ==================================================  =========  ========
-``mnist1d-cnn-sgd``           MNIST-1D 4000/1000, 1-D CNN (2 conv, 2 linear)      SGD 0.9    accuracy
-``mnist1d-cnn-adam``          the same                                            Adam       accuracy
-``digits-mlp-sgd``            scikit-learn digits 1400/397, MLP 64-64-10          SGD 0.9    accuracy
-``digits-resnet-sgd``         digits as 8x8 images, CNN with BatchNorm and two    SGD 0.9,   accuracy
-                              residual blocks                                     wd 5e-4
-``noisy-mlp-sgd``             ``make_classification``, 4 classes, 20% of labels   SGD 0.9    accuracy
-                              flipped, 1000/1000, MLP 20-256-256-4
-``friedman-mlp-sgd``          ``make_friedman1`` (noise 1.0) 2000/500, MLP        SGD 0.9    test MSE
-                              10-64-64-1, targets standardised, MSE loss
-``mnist1d-mlp-adamw``         MNIST-1D 8000/2000 (10,000 generated), MLP          AdamW      accuracy
-                              40-256-256-10                                       wd 0.01
-``motif-gru-sgd``             generated sequences, one of four motifs hidden in   SGD 0.9    accuracy
-                              noise, 2000/1000, GRU 48 units
-``adding-lstm-sgd``           the adding problem (20 steps), 2000/1000, LSTM 32   SGD 0.9    test MSE
-                              units, target standardised
-``count-transformer-adamw``   generated tokens: how often the first occurs among  AdamW      accuracy
-                              the rest, 2000/1000; 2-layer pre-norm Transformer   wd 0.01
-``recall-rnn-sgd``            delayed recall (12 steps), 2000/1000, tanh RNN 64   SGD 0.9    accuracy
-``friedman3-deepmlp-adam``    ``make_friedman3`` (noise 0.1) 2000/1000, MLP with  Adam       test MSE
-                              six hidden layers of 64, no normalisation
-============================  ==================================================  =========  ========
+===========================  ==================================================  =========  ========
+task                         data and network                                    optimizer  metric
+===========================  ==================================================  =========  ========
+``mnist1d-cnn-sgd``          MNIST-1D 4000/1000, 1-D CNN (2 conv, 2 linear)      SGD 0.9    accuracy
+``mnist1d-cnn-adam``         the same                                            Adam       accuracy
+``digits-mlp-sgd``           scikit-learn digits 1400/397, MLP 64-64-10          SGD 0.9    accuracy
+``digits-resnet-sgd``        digits as 8x8 images, CNN with BatchNorm and two    SGD 0.9,   accuracy
+                             residual blocks                                     wd 5e-4
+``noisy-mlp-sgd``            ``make_classification``, 4 classes, 20% of labels   SGD 0.9    accuracy
+                             flipped, 1000/1000, MLP 20-256-256-4
+``friedman-mlp-sgd``         ``make_friedman1`` (noise 1.0) 2000/500, MLP        SGD 0.9    test MSE
+                             10-64-64-1, targets standardised, MSE loss
+``mnist1d-mlp-adamw``        MNIST-1D 8000/2000 (10,000 generated), MLP          AdamW      accuracy
+                             40-256-256-10                                       wd 0.01
+``motif-gru-sgd``            generated sequences, one of four motifs hidden in   SGD 0.9    accuracy
+                             noise, 2000/1000, GRU 48 units
+``adding-lstm-sgd``          the adding problem (20 steps), 2000/1000, LSTM 32   SGD 0.9    test MSE
+                             units, target standardised
+``count-transformer-adamw``  generated tokens: how often the first occurs among  AdamW      accuracy
+                             the rest, 2000/1000; 2-layer pre-norm Transformer   wd 0.01
+``recall-rnn-sgd``           delayed recall (12 steps), 2000/1000, tanh RNN 64   SGD 0.9    accuracy
+``friedman3-deepmlp-adam``   ``make_friedman3`` (noise 0.1) 2000/1000, MLP with  Adam       test MSE
+                             six hidden layers of 64, no normalisation
+===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
 the first and third tasks; the demo's ``--optimizer adam`` swaps the optimizer.
