@@ -11,7 +11,10 @@ suite's cache like every other run. The variants:
   20%; momentum left alone;
 * ``wsd-mid`` - the same at the geometric middle of ``result.lr`` and ``one_cycle_peak``.
 
-    python benchmarks/plan_shapes.py [--tasks ...] [--jobs N]
+    python benchmarks/plan_shapes.py [--tasks ...] [--jobs N] [--shapes wsd-lr ...]
+
+The last column pairs each shape with ``result.lr`` held fixed (``suite.py plans``); on a
+reading without confidence the plan itself is that constant.
 """
 
 from __future__ import annotations
@@ -62,15 +65,32 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
     }
 
 
-def run(task: str, jobs: int) -> list[str]:
+def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
+    """Mean and standard error of ``final - base`` by seed: points of accuracy, or for MSE
+    percent better (+) or worse (-) than the mean of ``base``."""
+    if S.higher(task):
+        diff = [100 * (a - b) for a, b in zip(final, base, strict=True)]
+        unit = " pt"
+    else:
+        ref = statistics.fmean(base)
+        diff = [100 * (b - a) / ref for a, b in zip(final, base, strict=True)]
+        unit = "%"
+    se = statistics.stdev(diff) / math.sqrt(len(diff))
+    return f"{statistics.fmean(diff):+.2f} ± {se:.2f}{unit}"
+
+
+def run(task: str, jobs: int, shapes: Sequence[str] = ("1cycle", "wsd-lr", "wsd-mid")) -> list[str]:
     epochs = S.budget(task, S.SEEDS, jobs, False)
     ipe = load_task(task).steps_per_epoch
     grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))["peak"]
     reads = [r for r, _ in S.readings(task, S.SEEDS, jobs)]
     split = "fit" if task in S.FIT_TASKS else "held out"
+    fixed = [r["scores"][-1] for r in S.plan_runs(task, S.SEEDS, jobs, False, "fixed")[0]]
     rows = []
     base: list[float] = []
     for name, make in _variants(epochs * ipe, ipe, epochs).items():
+        if name not in shapes:
+            continue
         specs = [(*make(r), epochs, s, None) for r, s in zip(reads, S.SEEDS, strict=True)]
         runs = S.train_many(task, specs, jobs, name)
         final = [r["scores"][-1] for r in runs]
@@ -82,7 +102,8 @@ def run(task: str, jobs: int) -> list[str]:
         se = statistics.stdev(diff) / math.sqrt(len(diff)) if name != "1cycle" else 0.0
         rows.append(
             f"| {task} | {split} | {name} | {S.fmt(task, mean)} ± {S.fmt(task, std)} | "
-            f"{n_collapsed}/{len(runs)} | {statistics.fmean(diff):+.3g} ± {se:.2g} |"
+            f"{n_collapsed}/{len(runs)} | {statistics.fmean(diff):+.3g} ± {se:.2g} | "
+            f"{_paired(task, final, fixed)} |"
         )
     return rows
 
@@ -91,11 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument(
+        "--shapes", nargs="*", default=["1cycle", "wsd-lr", "wsd-mid"],
+        choices=["1cycle", "wsd-lr", "wsd-mid"], help="the plan (1cycle) is the paired base",
+    )  # fmt: skip
     args = p.parse_args(argv)
-    print("| task | split | shape | final | collapsed | minus the plan's 1cycle (paired) |")
-    print("|:--|:--|:--|--:|--:|--:|")
+    print(
+        "| task | split | shape | final | collapsed | minus the plan (paired) | minus the "
+        "fixed `result.lr` (paired) |"
+    )
+    print("|:--|:--|:--|--:|--:|--:|--:|")
     for task in args.tasks:
-        print("\n".join(run(task, args.jobs)), flush=True)
+        print("\n".join(run(task, args.jobs, ["1cycle", *args.shapes])), flush=True)
     return 0
 
 
