@@ -74,6 +74,7 @@ HELD_OUT_TASKS = (
     "count-transformer-adamw",
     "recall-rnn-sgd",
     "friedman3-deepmlp-adam",
+    "mnist1d-dropout-sgd",
 )
 
 
@@ -99,6 +100,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "count-transformer-adamw": _decade_grid(3.16e-4, 0.0464),
     "recall-rnn-sgd": _decade_grid(1e-3, 1.0),
     "friedman3-deepmlp-adam": _decade_grid(3.16e-5, 0.1),
+    "mnist1d-dropout-sgd": _decade_grid(1e-2, 0.464),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -114,6 +116,7 @@ GRID_EPOCHS = {
     "count-transformer-adamw": 50,
     "recall-rnn-sgd": 60,
     "friedman3-deepmlp-adam": 100,
+    "mnist1d-dropout-sgd": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -14,6 +14,7 @@ GENERATED = (
     "count-transformer-adamw",
     "recall-rnn-sgd",
     "friedman3-deepmlp-adam",
+    "mnist1d-dropout-sgd",
 )
 
 
@@ -56,6 +57,19 @@ def test_friedman3_is_standardised_on_the_training_split():
     assert 0.5 < float(yt.std()) < 1.5  # the test split is on the same scale, not refitted
     depth = sum(isinstance(m, torch.nn.Linear) for m in tasks.make_model("friedman3-deepmlp-adam"))
     assert depth == 7  # six hidden layers, no normalisation
+
+
+def test_dropout_is_on_in_training_and_off_in_evaluation():
+    task = tasks.load_task("mnist1d-dropout-sgd")
+    torch.manual_seed(0)
+    model = tasks.make_model("mnist1d-dropout-sgd")
+    x = task.x[:64]
+    assert not torch.equal(model(x), model(x))  # training mode: a new mask each call
+    score = tasks.evaluate(model, task, x, task.y[:64])
+    assert model.training  # evaluate leaves the mode as it found it
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    assert score == tasks.accuracy(model, x, task.y[:64])
 
 
 @pytest.mark.parametrize("name", GENERATED)

@@ -31,6 +31,8 @@ task                         data and network                                   
 ``recall-rnn-sgd``           delayed recall (12 steps), 2000/1000, tanh RNN 64   SGD 0.9    accuracy
 ``friedman3-deepmlp-adam``   ``make_friedman3`` (noise 0.1) 2000/1000, MLP with  Adam       test MSE
                              six hidden layers of 64, no normalisation
+``mnist1d-dropout-sgd``      MNIST-1D 4000/1000, MLP 40-512-512-10 with dropout  SGD 0.9    accuracy
+                             0.5 after each hidden layer
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -107,7 +109,7 @@ class TaskSpec:
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
-        ``"transformer"``, ``"rnn"``, ``"mlp-deep"``).
+        ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
     batch_size : int
@@ -149,6 +151,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("count-transformer-adamw", "count", "transformer", "adamw", 64, "accuracy", 0.01),
         TaskSpec("recall-rnn-sgd", "recall", "rnn", "sgd", 64),
         TaskSpec("friedman3-deepmlp-adam", "friedman3", "mlp-deep", "adam", 32, "mse"),
+        TaskSpec("mnist1d-dropout-sgd", "mnist1d", "mlp-dropout", "sgd", 128),
     )
 }
 
@@ -487,6 +490,17 @@ def make_model(name: str) -> nn.Module:
         return _TransformerClassifier()
     if spec.model == "rnn":
         return _RecurrentClassifier(nn.RNN, channels=4, hidden=64, classes=4)
+    if spec.model == "mlp-dropout":
+        return nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(40, 512),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(512, 10),
+        )
     widths = {
         "mlp-digits": (64, 64, 10),
         "mlp-noisy": (20, 256, 256, 4),
