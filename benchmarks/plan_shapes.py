@@ -1,11 +1,12 @@
-"""Other plan shapes at the rates the reading gives, against the plan's 1cycle.
+"""Other plan shapes at the rates the reading gives, against the plan.
 
 Per task and seed, the cached range test's reading (``suite.readings``) fixes the rates;
 each variant is trained over the equal budget (``suite.budget``), 10 seeds, cached in the
 suite's cache like every other run. The variants:
 
-* ``1cycle`` - the plan (``result.recommend``): 1cycle at ``one_cycle_peak``, 30%
-  warm-up from peak/25, momentum cycled 0.95 -> 0.85 -> 0.95;
+* ``plan`` - the plan (``result.recommend``): 1cycle at ``one_cycle_peak``, 30%
+  warm-up from peak/25, momentum cycled 0.95 -> 0.85 -> 0.95 (on a reading without
+  confidence, a constant at ``result.lr``);
 * ``wsd-lr`` - warm-up, stable, decay (WSD) at ``result.lr``: a linear warm-up from
   lr/25 over 5% of the budget, the rate held, a linear decay to lr/1e4 over the last
   20%; momentum left alone;
@@ -59,7 +60,7 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
         return p.lr, p.momentum
 
     return {
-        "1cycle": plan,
+        "plan": plan,
         "wsd-lr": lambda r: (wsd(r.lr, total), None),
         "wsd-mid": lambda r: (wsd(math.sqrt(r.lr * r.one_cycle_peak), total), None),
     }
@@ -79,7 +80,7 @@ def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
     return f"{statistics.fmean(diff):+.2f} ± {se:.2f}{unit}"
 
 
-def run(task: str, jobs: int, shapes: Sequence[str] = ("1cycle", "wsd-lr", "wsd-mid")) -> list[str]:
+def run(task: str, jobs: int, shapes: Sequence[str] = ("plan", "wsd-lr", "wsd-mid")) -> list[str]:
     epochs = S.budget(task, S.SEEDS, jobs, False)
     ipe = load_task(task).steps_per_epoch
     grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))["peak"]
@@ -99,7 +100,7 @@ def run(task: str, jobs: int, shapes: Sequence[str] = ("1cycle", "wsd-lr", "wsd-
             base = final
         k = 100 if S.higher(task) else 1
         diff = [k * (a - b) for a, b in zip(final, base, strict=True)]
-        se = statistics.stdev(diff) / math.sqrt(len(diff)) if name != "1cycle" else 0.0
+        se = statistics.stdev(diff) / math.sqrt(len(diff)) if name != "plan" else 0.0
         rows.append(
             f"| {task} | {split} | {name} | {S.fmt(task, mean)} ± {S.fmt(task, std)} | "
             f"{n_collapsed}/{len(runs)} | {statistics.fmean(diff):+.3g} ± {se:.2g} | "
@@ -113,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
-        "--shapes", nargs="*", default=["1cycle", "wsd-lr", "wsd-mid"],
-        choices=["1cycle", "wsd-lr", "wsd-mid"], help="the plan (1cycle) is the paired base",
+        "--shapes", nargs="*", default=["wsd-lr", "wsd-mid"], choices=["wsd-lr", "wsd-mid"],
+        help="the shapes besides the plan, which is always run (the paired base)",
     )  # fmt: skip
     args = p.parse_args(argv)
     print(
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("|:--|:--|:--|--:|--:|--:|--:|")
     for task in args.tasks:
-        print("\n".join(run(task, args.jobs, ["1cycle", *args.shapes])), flush=True)
+        print("\n".join(run(task, args.jobs, ["plan", *args.shapes])), flush=True)
     return 0
 
 

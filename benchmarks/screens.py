@@ -43,7 +43,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py curvature --tasks <SGD tasks>
     python benchmarks/screens.py flatpeak --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
     python benchmarks/screens.py probe --tasks recall-rnn-sgd --rates 0.03 0.3
-    python benchmarks/screens.py midrun --tasks <all eleven> --jobs 2
+    python benchmarks/screens.py midrun --tasks <the first eleven> --jobs 2
 """
 
 from __future__ import annotations
