@@ -26,6 +26,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``midrun``: the limit read in mid-run: each seed's plan trained through its warm-up
   (30% of the budget), then the rate raised from there at the range test's pace until
   the loss rises; the best peak and outcomes at multiples of that limit;
+* ``factors``: each seed's own scan and grid outcomes interpolated at fixed multiples of
+  its edge (the clean and noise-limited factors of the peak and of ``result.lr``, and
+  points between), whatever the noise-limited weight says: what either rule would give;
 * ``curvature``: the top Hessian eigenvalue ``lambda`` of the training loss at
   initialisation (power iteration on Hessian-vector products over ``CURV_EXAMPLES``
   training examples, shifted when it lands on a negative eigenvalue), and the limit
@@ -44,6 +47,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py flatpeak --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
     python benchmarks/screens.py probe --tasks recall-rnn-sgd --rates 0.03 0.3
     python benchmarks/screens.py midrun --tasks <the first eleven> --jobs 2
+    python benchmarks/screens.py factors --tasks friedman3-deepmlp-adam
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ import noise_limited as N
 import suite as S
 
 from clr_core.rangetest import ExponentialSweep, SweepMonitor
-from clr_core.rangetest._handoff import PEAK_FACTOR, one_cycle_peak
+from clr_core.rangetest._analysis import LR_FACTOR, NOISY_LR_FACTOR
+from clr_core.rangetest._handoff import NOISY_PEAK_FACTOR, PEAK_FACTOR, one_cycle_peak
 from clr_torch.demo.tasks import SUITE
 
 #: (beta, diverge_threshold) of the stop rule; the first is the shipped default.
@@ -528,13 +533,47 @@ def midrun(tasks: Sequence[str], jobs: int) -> None:
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
+#: Multiples of the edge tried by the factors screen: as a 1cycle peak, and as a fixed rate.
+PEAK_MULTIPLES = (NOISY_PEAK_FACTOR, 0.3, 0.5, PEAK_FACTOR)
+FIXED_MULTIPLES = (NOISY_LR_FACTOR, 0.1, LR_FACTOR)
+
+
+def factors(tasks: Sequence[str]) -> None:
+    head = ("task", "split", "the plan's peak, interpolated",
+            *(f"1cycle at {c:g} x edge" for c in PEAK_MULTIPLES),
+            *(f"fixed at {c:g} x edge" for c in FIXED_MULTIPLES))  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        grid = S.grid_runs(task, S.SEEDS, 1, False)
+        last = S.budget(task, S.SEEDS, 1, False) - 1
+        k = 100 if S.higher(task) else 1
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        edges = [r.suggestions.get("edge") for r in reads]
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        if None in edges:
+            print(f"| {task} | {split} | (a seed without an edge) |", flush=True)
+            continue
+        peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight) for r in reads]
+        cells = [
+            f"{k * statistics.fmean(N._interp(scan, i, p, -1) for i, p in enumerate(peaks)):.4g}"
+        ]
+        for c in PEAK_MULTIPLES:
+            v = [N._interp(scan, i, c * e, -1) for i, e in enumerate(edges)]
+            cells.append(f"{k * statistics.fmean(v):.4g}")
+        for c in FIXED_MULTIPLES:
+            v = [N._interp(grid, i, c * e, last) for i, e in enumerate(edges)]
+            cells.append(f"{k * statistics.fmean(v):.4g}")
+        print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun",
+            "probe", "midrun", "factors",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -564,6 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":
         midrun(args.tasks, args.jobs)
+    elif args.command == "factors":
+        factors(args.tasks)
     else:
         margin(args.tasks)
     return 0
