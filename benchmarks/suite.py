@@ -75,6 +75,7 @@ HELD_OUT_TASKS = (
     "recall-rnn-sgd",
     "friedman3-deepmlp-adam",
     "mnist1d-dropout-sgd",
+    "digits-dropout-sgd",
 )
 
 
@@ -101,6 +102,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "recall-rnn-sgd": _decade_grid(1e-3, 1.0),
     "friedman3-deepmlp-adam": _decade_grid(3.16e-5, 0.1),
     "mnist1d-dropout-sgd": _decade_grid(1e-2, 0.464),
+    "digits-dropout-sgd": _decade_grid(1e-3, 0.147),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -117,6 +119,7 @@ GRID_EPOCHS = {
     "recall-rnn-sgd": 60,
     "friedman3-deepmlp-adam": 100,
     "mnist1d-dropout-sgd": 100,
+    "digits-dropout-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

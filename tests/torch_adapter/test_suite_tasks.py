@@ -59,10 +59,11 @@ def test_friedman3_is_standardised_on_the_training_split():
     assert depth == 7  # six hidden layers, no normalisation
 
 
-def test_dropout_is_on_in_training_and_off_in_evaluation():
-    task = tasks.load_task("mnist1d-dropout-sgd")
+@pytest.mark.parametrize("name", ["mnist1d-dropout-sgd", "digits-dropout-sgd"])
+def test_dropout_is_on_in_training_and_off_in_evaluation(name):
+    task = tasks.load_task(name)
     torch.manual_seed(0)
-    model = tasks.make_model("mnist1d-dropout-sgd")
+    model = tasks.make_model(name)
     x = task.x[:64]
     assert not torch.equal(model(x), model(x))  # training mode: a new mask each call
     score = tasks.evaluate(model, task, x, task.y[:64])
@@ -70,6 +71,18 @@ def test_dropout_is_on_in_training_and_off_in_evaluation():
     model.eval()
     assert torch.equal(model(x), model(x))
     assert score == tasks.accuracy(model, x, task.y[:64])
+    assert sum(isinstance(m, torch.nn.Dropout) and m.p == 0.5 for m in model.modules()) == 2
+
+
+def test_the_digits_dropout_task_is_the_digits_data_in_batches_of_16():
+    task, plain = tasks.load_task("digits-dropout-sgd"), tasks.load_task("digits-mlp-sgd")
+    assert torch.equal(task.x, plain.x)
+    assert torch.equal(task.y_test, plain.y_test)
+    assert task.batch_size == 16
+    assert task.steps_per_epoch == 88  # 1400 examples
+    model = tasks.make_model(task.name)
+    widths = [m.out_features for m in model if isinstance(m, torch.nn.Linear)]
+    assert widths == [256, 256, 10]
 
 
 @pytest.mark.parametrize("name", GENERATED)
