@@ -34,6 +34,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   training examples, shifted when it lands on a negative eigenvalue), and the limit
   ``2 (1 + beta) / lambda`` of heavy-ball SGD, against the grid's best, the best 1cycle
   peak and the sweep's edge (SGD tasks).
+* ``batch``: the task at other batch sizes, nothing else changed (same data, network,
+  optimizer and epochs): each seed's range test and a 1cycle peak scan at each batch, the
+  best peak over the median edge, and outcomes interpolated at multiples of each seed's
+  edge; does the best peak follow the batch while the edge does not?
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -48,11 +52,13 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py probe --tasks recall-rnn-sgd --rates 0.03 0.3
     python benchmarks/screens.py midrun --tasks <the first eleven> --jobs 2
     python benchmarks/screens.py factors --tasks friedman3-deepmlp-adam
+    python benchmarks/screens.py batch --tasks mnist1d-cnn-sgd --batches 512 32 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import sys
@@ -68,10 +74,10 @@ for _p in (ROOT / "adapters" / "torch", ROOT):
 import noise_limited as N
 import suite as S
 
-from clr_core.rangetest import ExponentialSweep, SweepMonitor
+from clr_core.rangetest import ExponentialSweep, RangeTestResult, SweepMonitor
 from clr_core.rangetest._analysis import LR_FACTOR, NOISY_LR_FACTOR
 from clr_core.rangetest._handoff import NOISY_PEAK_FACTOR, PEAK_FACTOR, one_cycle_peak
-from clr_torch.demo.tasks import SUITE
+from clr_torch.demo.tasks import SUITE, load_task
 
 #: (beta, diverge_threshold) of the stop rule; the first is the shipped default.
 STOP_VARIANTS = (
@@ -567,13 +573,112 @@ def factors(tasks: Sequence[str]) -> None:
         print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
 
 
+def batch_job(task_name: str, batch: int, kind: str, peak: float, seed: int) -> dict[str, Any]:
+    """One run of the batch screen on ``task_name`` with batch size ``batch``: the default
+    range test (``kind`` "sweep"), or the plan's 1cycle shape at ``peak`` over the task's
+    budget in epochs (``kind`` "scan"). Plain data back."""
+    import torch
+
+    from clr_torch.demo.tasks import sweep, train
+
+    torch.set_num_threads(1)
+    task = dataclasses.replace(load_task(task_name), batch_size=batch)
+    if kind == "sweep":
+        result = sweep(task, seed, S.SWEEP)
+        return {"result": result.to_json(indent=None), "steps": len(result.lrs)}
+    epochs = S.budget(task_name, S.SEEDS, 1, False)
+    lr, momentum = S.one_cycle(peak, epochs * task.steps_per_epoch)
+    run = train(task, lr, epochs=epochs, seed=seed, momentum=momentum)
+    return {"scores": run.scores, "diverged": run.diverged}
+
+
+def batch_rates(task: str, batch: int) -> tuple[float, ...]:
+    """The scan's peaks at ``batch``: the task's grid, without its top rate for a smaller
+    batch (cost), up to 2.15 times its top for a larger one."""
+    grid, own = S.GRIDS[task], SUITE[task].batch_size
+    if batch < own:
+        return grid[:-1]
+    return S._decade_grid(grid[0], grid[-1] * 2.15) if batch > own else grid
+
+
+def batch_runs(task: str, batch: int, jobs: int) -> tuple[list[Any], dict[float, list[Any]]]:
+    """Every seed's reading and the 1cycle scan at ``batch`` (the suite's own cached runs at
+    the task's batch size; the others cached as ``<task>-b<batch>``)."""
+    if batch == SUITE[task].batch_size:
+        return [r for r, _ in S.readings(task, S.SEEDS, 1)], S.peak_scan(task, S.SEEDS, 1, False)
+    cache = S.Cache(f"{task}-b{batch}")
+    epochs = S.budget(task, S.SEEDS, 1, False)
+    rates = batch_rates(task, batch)
+    work = [("sweep", math.nan, s) for s in S.SEEDS]
+    work += [("scan", p, s) for p in rates for s in S.SEEDS]
+    keys = [
+        S.key_of("sweep", dataclasses.asdict(S.SWEEP), f"s{s}") if kind == "sweep"
+        else S.key_of("scan", f"{p:g}", f"e{epochs}", f"s{s}")
+        for kind, p, s in work
+    ]  # fmt: skip
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task} at batch {batch}: {len(todo)} run(s) to train", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(batch_job, [(task, batch, *work[i]) for i in todo], jobs, on_done=done)
+    n = len(S.SEEDS)
+    reads = [S.reread(RangeTestResult.from_json(cache.get(k)["result"])) for k in keys[:n]]
+    runs = [cache.get(k) for k in keys[n:]]
+    return reads, {p: runs[i * n : (i + 1) * n] for i, p in enumerate(rates)}
+
+
+#: Multiples of each seed's edge at which the batch screen interpolates its scan.
+BATCH_MULTIPLES = (NOISY_PEAK_FACTOR, 0.3, 0.5, PEAK_FACTOR)
+
+
+def batch(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
+    head = ("task", "batch", "steps an epoch", "noise / span", "edge (median, spread)",
+            "best 1cycle peak (score)", "peaks within 0.3 points", "first peak with a collapse",
+            "best peak / median edge", "the shipped plan's peak, interpolated",
+            *(f"{c:g} x edge" for c in BATCH_MULTIPLES))  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        own = SUITE[task].batch_size
+        for b in sorted({own, *batches}):
+            reads, scanned = batch_runs(task, b, jobs)
+            epochs = S.budget(task, S.SEEDS, 1, False)
+            grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+            scan = {p: S._stats(task, rs, grid_peak) for p, rs in scanned.items()}
+            sign, k = (1, 100) if S.higher(task) else (-1, 1)
+            best = max(scan, key=lambda p: sign * scan[p][0])
+            tol = 0.003 if S.higher(task) else 0.01 * abs(scan[best][0])
+            good = [p for p in scan if sign * (scan[best][0] - scan[p][0]) <= tol]
+            broke = [p for p in sorted(scan) if scan[p][2] > 0 and p > best]
+            edges = [r.suggestions.get("edge") for r in reads]
+            noise = [r.diagnostics.get("noise_to_span", math.nan) for r in reads]
+            cells = [task, str(b), str(-(-len(load_task(task).x) // b)),
+                     f"{min(noise):.3f}-{max(noise):.3f}"]  # fmt: skip
+            if None in edges:
+                print("| " + " | ".join([*cells, "(a seed without an edge)"]) + " |")
+                continue
+            med = statistics.median(edges)
+            peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight) for r in reads]
+            shipped = statistics.fmean(N._interp(scanned, i, p, -1) for i, p in enumerate(peaks))
+            cells += [f"{med:.3g}, {_spread(edges):.2f}x",
+                      f"{best:g} ({k * scan[best][0]:.4g})", f"{min(good):g}-{max(good):g}",
+                      f"{broke[0]:g}" if broke else "none", f"{best / med:.3g}",
+                      f"{k * shipped:.4g}"]  # fmt: skip
+            for c in BATCH_MULTIPLES:
+                v = [N._interp(scanned, i, c * e, -1) for i, e in enumerate(edges)]
+                cells.append(f"{k * statistics.fmean(v):.4g}")
+            print("| " + " | ".join(cells) + f" |  ({epochs} epochs)", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun", "factors",
+            "probe", "midrun", "factors", "batch",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -583,6 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--rates", nargs="*", type=float, default=[], help="probe: fixed rates")
     p.add_argument("--epochs", type=int, default=30, help="probe: epochs")
+    p.add_argument("--batches", nargs="*", type=int, default=[], help="batch: batch sizes")
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
@@ -605,6 +711,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         midrun(args.tasks, args.jobs)
     elif args.command == "factors":
         factors(args.tasks)
+    elif args.command == "batch":
+        batch(args.tasks, args.batches, args.jobs)
     else:
         margin(args.tasks)
     return 0
