@@ -38,6 +38,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   optimizer and epochs): each seed's range test and a 1cycle peak scan at each batch, the
   best peak over the median edge, and outcomes interpolated at multiples of each seed's
   edge; does the best peak follow the batch while the edge does not?
+* ``noisypeak``: the noise-limited peak factor (``NOISY_PEAK_FACTOR``) varied, each seed's
+  plan interpolated on its own scan at its own noise weight, on the tasks and on their
+  batch variants (``--batches``, the batch screen's cached runs).
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -53,6 +56,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py midrun --tasks <the first eleven> --jobs 2
     python benchmarks/screens.py factors --tasks friedman3-deepmlp-adam
     python benchmarks/screens.py batch --tasks mnist1d-cnn-sgd --batches 512 32 --jobs 2
+    python benchmarks/screens.py noisypeak --tasks <all> --batches 512 32
 """
 
 from __future__ import annotations
@@ -76,7 +80,12 @@ import suite as S
 
 from clr_core.rangetest import ExponentialSweep, RangeTestResult, SweepMonitor
 from clr_core.rangetest._analysis import LR_FACTOR, NOISY_LR_FACTOR
-from clr_core.rangetest._handoff import NOISY_PEAK_FACTOR, PEAK_FACTOR, one_cycle_peak
+from clr_core.rangetest._handoff import (
+    NOISY_PEAK_FACTOR,
+    PEAK_FACTOR,
+    edge_factor,
+    one_cycle_peak,
+)
 from clr_torch.demo.tasks import SUITE, load_task
 
 #: (beta, diverge_threshold) of the stop rule; the first is the shipped default.
@@ -672,13 +681,43 @@ def batch(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
             print("| " + " | ".join(cells) + f" |  ({epochs} epochs)", flush=True)
 
 
+#: Noise-limited peak factors tried by the noisypeak screen (the first is the shipped one).
+NOISY_PEAKS = (NOISY_PEAK_FACTOR, 0.2, 0.3, 0.5)
+
+
+def noisypeak(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
+    head = ("task", "split", "batch", "noise-limited seeds (weight > 0)",
+            *(f"plan, noisy factor {c:g}" for c in NOISY_PEAKS))  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    for task in tasks:
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        k = 100 if S.higher(task) else 1
+        own = SUITE[task].batch_size
+        variants = sorted({own, *batches}) if task in S.FIT_TASKS else [own]
+        for b in variants:
+            reads, scanned = batch_runs(task, b, jobs)
+            cells = [task, split, str(b), str(sum(r.noise_weight > 0 for r in reads))]
+            if all(r.suggestions.get("edge") is None for r in reads):
+                print("| " + " | ".join([*cells, "(no edge: flat readings)"]) + " |", flush=True)
+                continue
+            for c in NOISY_PEAKS:
+                v = []
+                for i, r in enumerate(reads):
+                    edge = r.suggestions.get("edge")
+                    peak = (r.max_lr if edge is None
+                            else edge_factor(PEAK_FACTOR, c, r.noise_weight) * edge)  # fmt: skip
+                    v.append(N._interp(scanned, i, peak, -1))
+                cells.append(f"{k * statistics.fmean(v):.4g}")
+            print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun", "factors", "batch",
+            "probe", "midrun", "factors", "batch", "noisypeak",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -688,7 +727,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--rates", nargs="*", type=float, default=[], help="probe: fixed rates")
     p.add_argument("--epochs", type=int, default=30, help="probe: epochs")
-    p.add_argument("--batches", nargs="*", type=int, default=[], help="batch: batch sizes")
+    p.add_argument(
+        "--batches", nargs="*", type=int, default=[], help="batch, noisypeak: batch sizes"
+    )
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
@@ -713,6 +754,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         factors(args.tasks)
     elif args.command == "batch":
         batch(args.tasks, args.batches, args.jobs)
+    elif args.command == "noisypeak":
+        noisypeak(args.tasks, args.batches, args.jobs)
     else:
         margin(args.tasks)
     return 0
