@@ -154,9 +154,14 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
         return peak, []
     return peak, [
         f"The loss is noisy next to its fall: the reading counts as noise-limited (weight "
-        f"{w:.2f} of 1), where generalisation rather than stability sets the best rate, "
-        f"so the peak is {peak / result.suggestions['edge']:.2g} times the edge instead of "
-        f"{PEAK_FACTOR}."
+        f"{w:.2f} of 1), as on tasks where generalisation rather than stability sets the "
+        f"best rate, so the peak is {peak / result.suggestions['edge']:.2g} times the edge "
+        f"instead of {PEAK_FACTOR}.",
+        "A small batch makes the loss noisy too: with clean data in batches of 32 or fewer, "
+        "this peak can be several times too low (in the benchmarks, two tasks at batch 32 "
+        "lost about 5 points to it), so compare there with a peak of half the edge: "
+        "result.to_one_cycle(iterations_per_epoch, epochs, "
+        "peak=0.5 * result.suggestions['edge']).",
     ]
 
 

@@ -72,6 +72,9 @@ def test_a_noisy_reading_is_noise_limited_and_reads_lower():
     assert plan.lr.max_lr == pytest.approx(noisy.one_cycle_peak)
     assert any("noise-limited" in s for s in plan.reasons)
     assert any(f"{NOISY_PEAK_FACTOR:.2g} x the edge" in s for s in plan.reasons)
+    # the small-batch caveat comes with the noise-limited peak, and only with it
+    assert any("small batch" in s for s in plan.reasons)
+    assert not any("small batch" in s for s in clean.recommend(32, 30).reasons)
 
 
 def test_the_rates_fall_steadily_as_the_noise_grows():
