@@ -41,6 +41,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``noisypeak``: the noise-limited peak factor (``NOISY_PEAK_FACTOR``) varied, each seed's
   plan interpolated on its own scan at its own noise weight, on the tasks and on their
   batch variants (``--batches``, the batch screen's cached runs).
+* ``batchrule``: a peak rule that reads the batch size ``B``: the clean factor
+  ``PEAK_FACTOR * min(1, B / BATCH_REF) ** alpha``, and optionally the noise / span
+  scaled by ``sqrt(B / BATCH_REF)`` before the noise-limited band; each seed's plan
+  interpolated on its own scan, on the tasks and the fit tasks' batch variants.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -57,6 +61,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py factors --tasks friedman3-deepmlp-adam
     python benchmarks/screens.py batch --tasks mnist1d-cnn-sgd --batches 512 32 --jobs 2
     python benchmarks/screens.py noisypeak --tasks <all> --batches 512 32
+    python benchmarks/screens.py batchrule --tasks <all>
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ from clr_core.rangetest._handoff import (
     NOISY_PEAK_FACTOR,
     PEAK_FACTOR,
     edge_factor,
+    noise_limited,
     one_cycle_peak,
 )
 from clr_torch.demo.tasks import SUITE, load_task
@@ -711,13 +717,56 @@ def noisypeak(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
+#: The batch rule's reference batch (the fit tasks' common batch size, not fitted), its
+#: exponents, and whether the noise / span is scaled to the reference batch.
+BATCH_REF = 128
+BATCH_RULES = tuple((a, scaled) for scaled in (False, True) for a in (0.0, 0.25, 0.5, 1.0))
+#: The fit rows of the batch rule: the batch screen's variants and the noisy task's own.
+BATCH_FIT_ROWS = (
+    ("mnist1d-cnn-sgd", 32), ("mnist1d-cnn-sgd", 128), ("mnist1d-cnn-sgd", 512),
+    ("mnist1d-mlp-adamw", 32), ("mnist1d-mlp-adamw", 128), ("mnist1d-mlp-adamw", 512),
+    ("noisy-mlp-sgd", 32),
+)  # fmt: skip
+
+
+def batch_rule_peak(r: Any, batch: int, alpha: float, scaled: bool) -> float:
+    """The plan's peak under the batch rule ``(alpha, scaled)`` for reading ``r`` at ``batch``."""
+    edge = r.suggestions.get("edge")
+    if edge is None:
+        return float(r.max_lr)
+    ratio = batch / BATCH_REF
+    noise = r.diagnostics.get("noise_to_span", math.nan) * (math.sqrt(ratio) if scaled else 1.0)
+    clean = PEAK_FACTOR * min(1.0, ratio) ** alpha
+    return edge_factor(clean, NOISY_PEAK_FACTOR, noise_limited(noise)) * edge
+
+
+def batchrule(tasks: Sequence[str], jobs: int) -> None:
+    rows = [*BATCH_FIT_ROWS,
+            *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
+    names = [f"alpha {a:g}{', noise scaled' if sc else ''}" for a, sc in BATCH_RULES]
+    print("| task | split | batch | " + " | ".join(names) + " |")
+    for task, b in rows:
+        reads, scanned = batch_runs(task, b, jobs)
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        if all(r.suggestions.get("edge") is None for r in reads):
+            print(f"| {task} | {split} | {b} | (no edge: flat readings) |", flush=True)
+            continue
+        k = 100 if S.higher(task) else 1
+        cells = []
+        for a, sc in BATCH_RULES:
+            v = [N._interp(scanned, i, batch_rule_peak(r, b, a, sc), -1)
+                 for i, r in enumerate(reads)]  # fmt: skip
+            cells.append(f"{k * statistics.fmean(v):.4g}")
+        print(f"| {task} | {split} | {b} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun", "factors", "batch", "noisypeak",
+            "probe", "midrun", "factors", "batch", "noisypeak", "batchrule",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -756,6 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch(args.tasks, args.batches, args.jobs)
     elif args.command == "noisypeak":
         noisypeak(args.tasks, args.batches, args.jobs)
+    elif args.command == "batchrule":
+        batchrule(args.tasks, args.jobs)
     else:
         margin(args.tasks)
     return 0
