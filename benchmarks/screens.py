@@ -62,6 +62,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py batch --tasks mnist1d-cnn-sgd --batches 512 32 --jobs 2
     python benchmarks/screens.py noisypeak --tasks <all> --batches 512 32
     python benchmarks/screens.py batchrule --tasks <all>
+    python benchmarks/screens.py batchrule --tasks <all> --train 0.25 scaled --jobs 2
 """
 
 from __future__ import annotations
@@ -740,6 +741,57 @@ def batch_rule_peak(r: Any, batch: int, alpha: float, scaled: bool) -> float:
     return edge_factor(clean, NOISY_PEAK_FACTOR, noise_limited(noise)) * edge
 
 
+def batch_trained(task: str, batch: int, peaks: Sequence[float], jobs: int) -> list[Any]:
+    """Each seed's plan trained at its own 1cycle ``peaks`` (cached as the batch screen's runs)."""
+    cache = S.Cache(f"{task}-b{batch}")
+    epochs = S.budget(task, S.SEEDS, 1, False)
+    keys = [
+        S.key_of("scan", f"{p:g}", f"e{epochs}", f"s{s}")
+        for p, s in zip(peaks, S.SEEDS, strict=True)
+    ]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task} at batch {batch}: {len(todo)} plan(s) to train", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    work = [(task, batch, "scan", peaks[i], S.SEEDS[i]) for i in todo]
+    S.run_jobs(batch_job, work, jobs, on_done=done)
+    return [cache.get(key) for key in keys]
+
+
+def batchrule_train(tasks: Sequence[str], alpha: float, scaled: bool, jobs: int) -> None:
+    """The plans of rule ``(alpha, scaled)`` trained on every row whose peaks it changes,
+    beside the shipped rule's plans trained the same way (mean final score, the paired
+    difference)."""
+    rows = [*BATCH_FIT_ROWS,
+            *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
+    print("| task | split | batch | shipped plan (trained) | the rule's plan (trained) | "
+          "rule minus shipped | collapsed (rule) |")  # fmt: skip
+    for task, b in rows:
+        reads, _ = batch_runs(task, b, jobs)
+        new = [batch_rule_peak(r, b, alpha, scaled) for r in reads]
+        old = [batch_rule_peak(r, b, 0.0, False) for r in reads]
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        if all(r.suggestions.get("edge") is None for r in reads) or new == old:
+            print(f"| {task} | {split} | {b} | (peaks unchanged) |", flush=True)
+            continue
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+        k = 100 if S.higher(task) else 1
+        runs_old = batch_trained(task, b, old, jobs)
+        runs_new = batch_trained(task, b, new, jobs)
+        m_old, _, _ = S._stats(task, runs_old, grid_peak)
+        m_new, _, n_col = S._stats(task, runs_new, grid_peak)
+        diffs = [
+            k * (n["scores"][-1] - o["scores"][-1]) for n, o in zip(runs_new, runs_old, strict=True)
+        ]
+        sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+        print(f"| {task} | {split} | {b} | {k * m_old:.4g} | {k * m_new:.4g} | "
+              f"{statistics.fmean(diffs):+.3g} ± {sd:.2g} | {n_col}/{len(runs_new)} |",
+              flush=True)  # fmt: skip
+
+
 def batchrule(tasks: Sequence[str], jobs: int) -> None:
     rows = [*BATCH_FIT_ROWS,
             *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
@@ -779,6 +831,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--batches", nargs="*", type=int, default=[], help="batch, noisypeak: batch sizes"
     )
+    p.add_argument(
+        "--train", nargs=2, metavar=("ALPHA", "scaled|plain"), help="batchrule: train this rule"
+    )
     args = p.parse_args(argv)
     if args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
@@ -805,6 +860,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch(args.tasks, args.batches, args.jobs)
     elif args.command == "noisypeak":
         noisypeak(args.tasks, args.batches, args.jobs)
+    elif args.command == "batchrule" and args.train:
+        batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     elif args.command == "batchrule":
         batchrule(args.tasks, args.jobs)
     else:

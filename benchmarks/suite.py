@@ -76,6 +76,7 @@ HELD_OUT_TASKS = (
     "friedman3-deepmlp-adam",
     "mnist1d-dropout-sgd",
     "digits-dropout-sgd",
+    "clean8-mlp-sgd",
 )
 
 
@@ -103,6 +104,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "friedman3-deepmlp-adam": _decade_grid(3.16e-5, 0.1),
     "mnist1d-dropout-sgd": _decade_grid(1e-2, 0.464),
     "digits-dropout-sgd": _decade_grid(1e-3, 0.147),
+    "clean8-mlp-sgd": _decade_grid(1e-3, 0.147),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -120,6 +122,7 @@ GRID_EPOCHS = {
     "friedman3-deepmlp-adam": 100,
     "mnist1d-dropout-sgd": 100,
     "digits-dropout-sgd": 60,
+    "clean8-mlp-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -15,6 +15,7 @@ GENERATED = (
     "recall-rnn-sgd",
     "friedman3-deepmlp-adam",
     "mnist1d-dropout-sgd",
+    "clean8-mlp-sgd",
 )
 
 
@@ -72,6 +73,18 @@ def test_dropout_is_on_in_training_and_off_in_evaluation(name):
     assert torch.equal(model(x), model(x))
     assert score == tasks.accuracy(model, x, task.y[:64])
     assert sum(isinstance(m, torch.nn.Dropout) and m.p == 0.5 for m in model.modules()) == 2
+
+
+def test_clean8_is_standardised_on_its_training_split_with_clean_balanced_labels():
+    x, y, xt, yt = tasks._data("clean8")
+    assert yt.shape == (1000,)
+    assert x.shape == (2000, 20)
+    assert xt.shape == (1000, 20)
+    assert torch.allclose(x.mean(0), torch.zeros(20), atol=1e-5)
+    assert torch.allclose(x.std(0, unbiased=False), torch.ones(20), atol=1e-4)
+    assert set(y.tolist()) == set(range(8))
+    assert min(torch.bincount(y).tolist()) > 200  # balanced: about 250 a class
+    assert tasks.load_task("clean8-mlp-sgd").steps_per_epoch == 125  # batch 16
 
 
 def test_the_digits_dropout_task_is_the_digits_data_in_batches_of_16():

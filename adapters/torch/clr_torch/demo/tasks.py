@@ -35,6 +35,8 @@ task                         data and network                                   
                              0.5 after each hidden layer
 ``digits-dropout-sgd``       scikit-learn digits 1400/397, MLP 64-256-256-10     SGD 0.9,   accuracy
                              with dropout 0.5 after each hidden layer            batch 16
+``clean8-mlp-sgd``           ``make_classification``, 8 classes, clean labels,   SGD 0.9,   accuracy
+                             2000/1000, MLP 20-128-128-8                         batch 16
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -107,12 +109,12 @@ class TaskSpec:
     data : str
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
-        ``"count"``, ``"recall"``, ``"friedman3"``).
+        ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
-        ``"mlp-digits-dropout"``).
+        ``"mlp-digits-dropout"``, ``"mlp-clean8"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
     batch_size : int
@@ -156,6 +158,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("friedman3-deepmlp-adam", "friedman3", "mlp-deep", "adam", 32, "mse"),
         TaskSpec("mnist1d-dropout-sgd", "mnist1d", "mlp-dropout", "sgd", 128),
         TaskSpec("digits-dropout-sgd", "digits", "mlp-digits-dropout", "sgd", 16),
+        TaskSpec("clean8-mlp-sgd", "clean8", "mlp-clean8", "sgd", 16),
     )
 }
 
@@ -259,6 +262,21 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         m, s = x[:1000].mean(0), x[:1000].std(0)
         xt, yt = _standardise(x, m, s), torch.tensor(y).long()
         return xt[:1000], yt[:1000], xt[1000:], yt[1000:]
+    if key == "clean8":
+        x, y = datasets.make_classification(
+            n_samples=3000,
+            n_features=20,
+            n_informative=12,
+            n_redundant=4,
+            n_classes=8,
+            n_clusters_per_class=2,
+            flip_y=0.0,
+            class_sep=1.0,
+            random_state=1,
+        )
+        xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
+        yt = torch.tensor(y).long()
+        return xt[:2000], yt[:2000], xt[2000:], yt[2000:]
     if key == "friedman":
         x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
         xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
@@ -512,6 +530,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-friedman": (10, 64, 64, 1),
         "mlp-mnist1d": (40, 256, 256, 10),
         "mlp-deep": (4, 64, 64, 64, 64, 64, 64, 1),
+        "mlp-clean8": (20, 128, 128, 8),
     }
     return _mlp(*widths[spec.model])
 
