@@ -219,6 +219,34 @@ def _standardise(x: Any, mean: Any, std: Any) -> torch.Tensor:
     return torch.tensor((x - mean) / std, dtype=torch.float32)
 
 
+def _classes(
+    datasets: Any,
+    n: int,
+    train: int,
+    *,
+    classes: int,
+    informative: int,
+    redundant: int,
+    flip: float,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``make_classification`` with 20 features in two clusters a class, standardised on its
+    first ``train`` examples (the training split; the rest is the test set)."""
+    x, y = datasets.make_classification(
+        n_samples=n,
+        n_features=20,
+        n_informative=informative,
+        n_redundant=redundant,
+        n_classes=classes,
+        n_clusters_per_class=2,
+        flip_y=flip,
+        class_sep=1.0,
+        random_state=seed,
+    )
+    xt, yt = _standardise(x, x[:train].mean(0), x[:train].std(0)), torch.tensor(y).long()
+    return xt[:train], yt[:train], xt[train:], yt[train:]
+
+
 def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(x, y, x_test, y_test)`` of data set ``key``, generated or bundled, never downloaded."""
     if key in ("mnist1d", "mnist1d-10k"):
@@ -247,36 +275,14 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
             xt = xt.reshape(-1, 1, 8, 8)
         yt = torch.tensor(y).long()
         return xt[:1400], yt[:1400], xt[1400:], yt[1400:]
-    if key == "noisy":
-        x, y = datasets.make_classification(
-            n_samples=2000,
-            n_features=20,
-            n_informative=10,
-            n_redundant=5,
-            n_classes=4,
-            n_clusters_per_class=2,
-            flip_y=0.2,
-            class_sep=1.0,
-            random_state=0,
+    if key == "noisy":  # 4 classes, 20% of the labels flipped
+        return _classes(
+            datasets, 2000, 1000, classes=4, informative=10, redundant=5, flip=0.2, seed=0
         )
-        m, s = x[:1000].mean(0), x[:1000].std(0)
-        xt, yt = _standardise(x, m, s), torch.tensor(y).long()
-        return xt[:1000], yt[:1000], xt[1000:], yt[1000:]
-    if key == "clean8":
-        x, y = datasets.make_classification(
-            n_samples=3000,
-            n_features=20,
-            n_informative=12,
-            n_redundant=4,
-            n_classes=8,
-            n_clusters_per_class=2,
-            flip_y=0.0,
-            class_sep=1.0,
-            random_state=1,
+    if key == "clean8":  # 8 classes, clean labels
+        return _classes(
+            datasets, 3000, 2000, classes=8, informative=12, redundant=4, flip=0.0, seed=1
         )
-        xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
-        yt = torch.tensor(y).long()
-        return xt[:2000], yt[:2000], xt[2000:], yt[2000:]
     if key == "friedman":
         x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
         xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
