@@ -45,6 +45,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   ``PEAK_FACTOR * min(1, B / BATCH_REF) ** alpha``, and optionally the noise / span
   scaled by ``sqrt(B / BATCH_REF)`` before the noise-limited band; each seed's plan
   interpolated on its own scan, on the tasks and the fit tasks' batch variants.
+* ``heldout``: landmarks of the held-out loss and accuracy in the raw sweeps
+  (``raw_sweeps.py``, ``wide300``: 1e-6 -> 10 in 300 steps, 512 held-out training examples
+  measured after every step), against the best 1cycle peak: does the best peak sit at a
+  steadier multiple of a held-out landmark, across tasks, than of the training loss's edge?
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -63,6 +67,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py noisypeak --tasks <all> --batches 512 32
     python benchmarks/screens.py batchrule --tasks <all>
     python benchmarks/screens.py batchrule --tasks <all> --train 0.25 scaled --jobs 2
+    python benchmarks/screens.py heldout --tasks <the first seven>
 """
 
 from __future__ import annotations
@@ -812,13 +817,57 @@ def batchrule(tasks: Sequence[str], jobs: int) -> None:
         print(f"| {task} | {split} | {b} | " + " | ".join(cells) + " |", flush=True)
 
 
+#: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
+HELDOUT_CONFIG = "wide300"
+HELDOUT_MARKS = (
+    ("loss", "edge"),
+    ("val_loss", "metric_peak"),
+    ("val_loss", "max_lr"),
+    ("val_acc", "metric_peak"),
+    ("val_acc", "max_lr"),
+)
+
+
+def heldout(tasks: Sequence[str]) -> None:
+    import readings as RD
+    from raw_sweeps import CONFIGS, raw_key
+
+    cfg = CONFIGS[HELDOUT_CONFIG]
+    names = [f"{k}: {m}" for k, m in HELDOUT_MARKS]
+    print("| task | split | best 1cycle peak | "
+          + " | ".join(f"{n} (median, spread; best peak / it)" for n in names) + " |")  # fmt: skip
+    for task in tasks:
+        cache = S.Cache(f"sweeps-{task}")
+        recs = [cache.get(raw_key(cfg, s)) for s in S.SEEDS]
+        recs = [r for r in recs if r is not None]
+        scanned = S.peak_scan(task, S.SEEDS, 1, False)
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+        sign = 1 if S.higher(task) else -1
+        best = max(scanned, key=lambda p: sign * S._stats(task, scanned[p], grid_peak)[0])
+        cells = [task, "fit" if task in S.FIT_TASKS else "held out", f"{best:g}"]
+        stops = [RD.replay(r, cfg) for r in recs]
+        for kind, mark in HELDOUT_MARKS:
+            if kind == "val_acc" and not S.higher(task):
+                cells.append("-")
+                continue
+            reads = [RD.read(r, n, kind, task) for r, n in zip(recs, stops, strict=True)]
+            vals = [r.suggestions.get(mark) if mark != "max_lr" else r.max_lr for r in reads]
+            found = [v for v in vals if v is not None and v > 0]
+            if not found:
+                cells.append("none")
+                continue
+            med = RD.gmedian(found)
+            cells.append(f"{med:.3g}, {_spread(found):.2f}x ({len(found)}); {best / med:.3g}")
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun", "factors", "batch", "noisypeak", "batchrule",
+            "probe", "midrun", "factors", "batch", "noisypeak", "batchrule", "heldout",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -864,6 +913,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     elif args.command == "batchrule":
         batchrule(args.tasks, args.jobs)
+    elif args.command == "heldout":
+        heldout(args.tasks)
     else:
         margin(args.tasks)
     return 0
