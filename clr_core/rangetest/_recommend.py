@@ -134,6 +134,12 @@ class Plan:
         )
 
 
+#: The batch size at and below which a plan's reasons say that the best peak is uncertain:
+#: in the benchmarks (docs/benchmarks.md, "the batch size") the best 1cycle peak at batches
+#: of 16-32 lay at 0.1-0.9 of the edge, on clean and noise-limited readings alike.
+SMALL_BATCH = 32
+
+
 def plan_peak(result: Reading) -> tuple[float, list[str]]:
     """The plan's peak rate and why: :attr:`RangeTestResult.one_cycle_peak`,
     ``PEAK_FACTOR`` times the reading's edge (less on a noise-limited reading).
@@ -149,20 +155,33 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
             "widen the sweep (raise end_lr) for a better one."
         ]
     peak = result.one_cycle_peak
+    factor = peak / result.suggestions["edge"]
+    reasons = []
     w = result.noise_weight
-    if w <= 0.0:
-        return peak, []
-    return peak, [
-        f"The loss is noisy next to its fall: the reading counts as noise-limited (weight "
-        f"{w:.2f} of 1), as on tasks where generalisation rather than stability sets the "
-        f"best rate, so the peak is {peak / result.suggestions['edge']:.2g} times the edge "
-        f"instead of {PEAK_FACTOR}.",
-        "A small batch makes the loss noisy too: with clean data in batches of 32 or fewer, "
-        "this peak can be several times too low (in the benchmarks, two tasks at batch 32 "
-        "lost about 5 points to it), so compare there with a peak of half the edge: "
-        "result.to_one_cycle(iterations_per_epoch, epochs, "
-        "peak=0.5 * result.suggestions['edge']).",
-    ]
+    if w > 0.0:
+        reasons.append(
+            f"The loss is noisy next to its fall: the reading counts as noise-limited (weight "
+            f"{w:.2f} of 1), as on tasks where generalisation rather than stability sets the "
+            f"best rate, so the peak is {factor:.2g} times the edge instead of {PEAK_FACTOR}."
+        )
+    batch = result.provenance.get("batch_size")
+    compare = (
+        "compare with a peak of half the edge: result.to_one_cycle(iterations_per_epoch, "
+        "epochs, peak=0.5 * result.suggestions['edge'])."
+    )
+    if batch is not None and batch <= SMALL_BATCH:
+        reasons.append(
+            f"The batch is small ({batch}). In the benchmarks the best 1cycle peak at batches "
+            f"of 16-32 lay anywhere from 0.1 to 0.9 times the edge, and the sweep did not "
+            f"show where (this plan takes {factor:.2g}), so " + compare
+        )
+    elif w > 0.0:
+        reasons.append(
+            "A small batch makes the loss noisy too: with clean data in batches of 32 or "
+            "fewer this peak can be several times too low (in the benchmarks, two tasks at "
+            "batch 32 lost about 5 points to it); with such a batch, " + compare
+        )
+    return peak, reasons
 
 
 def recommend(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._cyclic import ExpRange, Triangular, Triangular2
 from .._one_cycle import OneCycle
-from ..validation import choice, fail, interval, real
+from ..validation import choice, fail, integer, interval, real
 from . import _files, _handoff, _plot, _summary
 from ._handoff import (
     DEFAULT_EPOCHS_PER_HALF_CYCLE,
@@ -102,8 +102,9 @@ class RangeTestResult:
 
     def _check_read_fields(self) -> None:
         """The parts of ``suggestions`` and ``diagnostics`` the hand-off and the plan read:
-        every suggestion is a rate (finite, > 0), ``blow_up_lr`` a rate or None, and
-        ``noise_limited`` a weight in [0, 1]. Checked here, so a file that would crash a
+        every suggestion is a rate (finite, > 0), ``blow_up_lr`` a rate or None,
+        ``noise_limited`` a weight in [0, 1], and the provenance's ``batch_size`` a positive
+        integer or None. Checked here, so a file that would crash a
         later call is refused when it is loaded."""
         for field in ("suggestions", "diagnostics", "provenance"):
             if not isinstance(getattr(self, field), dict):
@@ -117,6 +118,8 @@ class RangeTestResult:
             real("diagnostics['blow_up_lr']", d["blow_up_lr"], low=0.0, low_open=True)
         if "noise_limited" in d:
             real("diagnostics['noise_limited']", d["noise_limited"], low=0.0, high=1.0)
+        if self.provenance.get("batch_size") is not None:  # the plan's reasons read it
+            integer("provenance['batch_size']", self.provenance["batch_size"], low=1)
 
     def __eq__(self, other: object) -> bool:
         """Equal when every field is, ``nan`` matching ``nan`` (as after a file round trip)."""

@@ -129,3 +129,36 @@ def test_the_summary_says_when_a_reading_is_noise_limited():
     assert "noise-limited" not in reading(0.0).summary()
     line = next(x for x in reading(0.08).summary().splitlines() if x.startswith("noise-limited"))
     assert "1.00" in line
+
+
+def batch_reasons(sigma: float, batch: int | None) -> list[str]:
+    rng = random.Random(1)
+    losses = [v_curve(lr) * math.exp(sigma * rng.gauss(0.0, 1.0)) for lr in LRS]
+    return list(analyze(LRS, losses, batch_size=batch).recommend(32, 30).reasons)
+
+
+def test_a_small_batch_says_the_best_peak_is_uncertain_on_any_reading():
+    for sigma in (0.0, 0.08):  # a clean and a noise-limited reading
+        small = batch_reasons(sigma, 16)
+        assert sum("The batch is small (16)" in s for s in small) == 1
+        assert not any("makes the loss noisy too" in s for s in small)  # said once, not twice
+        assert any("peak=0.5 * result.suggestions['edge']" in s for s in small)
+        assert not any("batch is small" in s for s in batch_reasons(sigma, 33))
+    # how far the plan sits from the edge is named, so the user can compare
+    factor = f"this plan takes {PEAK_FACTOR:.2g}"
+    assert any(factor in s for s in batch_reasons(0.0, 32))
+
+
+def test_a_noise_limited_reading_of_unknown_or_large_batch_keeps_the_noise_caveat():
+    for batch in (None, 64):
+        reasons = batch_reasons(0.08, batch)
+        assert any("makes the loss noisy too" in s for s in reasons)
+        assert not any("batch is small" in s for s in reasons)
+    assert not any("small batch" in s or "batch is small" in s for s in batch_reasons(0.0, None))
+
+
+def test_a_saved_reading_keeps_its_batch_and_its_reasons():
+    r = analyze(LRS, [v_curve(lr) for lr in LRS], batch_size=16)
+    back = RangeTestResult.from_json(r.to_json())
+    assert back.provenance["batch_size"] == 16
+    assert back.recommend(32, 30).reasons == r.recommend(32, 30).reasons

@@ -348,6 +348,11 @@ def test_range_test_result_refuses_inconsistent_numbers() -> None:
         ("diagnostics", {"noise_limited": 2.0}, ValueError),
         ("diagnostics", {"x": {1, 2}}, TypeError),
         ("provenance", [], TypeError),
+        ("provenance", {"batch_size": "16"}, TypeError),  # the plan's reasons compare it
+        ("provenance", {"batch_size": True}, TypeError),
+        ("provenance", {"batch_size": 0}, ValueError),
+        ("provenance", {"batch_size": 2.5}, ValueError),
+        ("provenance", {"batch_size": math.inf}, ValueError),
     ):
         data = good.to_dict()
         data[key] = value
