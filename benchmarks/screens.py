@@ -49,6 +49,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   (``raw_sweeps.py``, ``wide300``: 1e-6 -> 10 in 300 steps, 512 held-out training examples
   measured after every step), against the best 1cycle peak: does the best peak sit at a
   steadier multiple of a held-out landmark, across tasks, than of the training loss's edge?
+* ``spreadstat``: how far the steadiness target (largest over smallest of 10 seeds at most
+  1.5x) is from each task's reading: the log-standard deviation of the plan's peak and of
+  ``max_lr`` across seeds, and the chance that 10 log-normal draws of that deviation meet
+  1.5x (by simulation, fixed seed).
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -68,6 +72,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py batchrule --tasks <all>
     python benchmarks/screens.py batchrule --tasks <all> --train 0.25 scaled --jobs 2
     python benchmarks/screens.py heldout --tasks <the first seven>
+    python benchmarks/screens.py spreadstat --tasks <all>
 """
 
 from __future__ import annotations
@@ -861,6 +866,34 @@ def heldout(tasks: Sequence[str]) -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
+def _chance_within(sd: float, n: int = 10, limit: float = 1.5, reps: int = 20_000) -> float:
+    """The chance that ``n`` log-normal draws of log-standard deviation ``sd`` spread (largest
+    over smallest) at most ``limit``, by simulation with a fixed seed."""
+    import random
+
+    rng = random.Random(0)
+    hits = 0
+    for _ in range(reps):
+        xs = [rng.gauss(0.0, sd) for _ in range(n)]
+        hits += max(xs) - min(xs) <= math.log(limit)
+    return hits / reps
+
+
+def spreadstat(tasks: Sequence[str]) -> None:
+    for sd in (0.08, 0.1, 0.12, 0.15):
+        print(f"10 draws of log-sd {sd:g} spread at most 1.5x with chance {_chance_within(sd):.2f}")
+    print("| task | split | peak: spread, log-sd, chance | max_lr: spread, log-sd, chance |")
+    for task in tasks:
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        peaks = S.plan_peaks(task, reads, S.SEEDS, 1, False)
+        cells = []
+        for vals in (peaks, [r.max_lr for r in reads]):
+            sd = statistics.stdev(math.log(v) for v in vals)
+            cells.append(f"{_spread(vals):.2f}x, {sd:.3f}, {_chance_within(sd):.2f}")
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -868,6 +901,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
             "probe", "midrun", "factors", "batch", "noisypeak", "batchrule", "heldout",
+            "spreadstat",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -915,6 +949,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batchrule(args.tasks, args.jobs)
     elif args.command == "heldout":
         heldout(args.tasks)
+    elif args.command == "spreadstat":
+        spreadstat(args.tasks)
     else:
         margin(args.tasks)
     return 0
