@@ -143,16 +143,34 @@ def _spread(v: Sequence[float]) -> float:
     return max(v) / min(v)
 
 
+def _outcomes(task: str) -> tuple[dict[float, list[Any]], dict[float, list[Any]], int, int]:
+    """A task's cached 1cycle scan and fixed-rate grid, the last epoch of its budget (the
+    index the interpolations read) and the scale of its score (100 for accuracy)."""
+    scan = S.peak_scan(task, S.SEEDS, 1, False)
+    grid = S.grid_runs(task, S.SEEDS, 1, False)
+    last = S.budget(task, S.SEEDS, 1, False) - 1
+    return scan, grid, last, 100 if S.higher(task) else 1
+
+
+def _best_window(task: str, scanned: dict[float, list[Any]]) -> tuple[float, list[float], dict]:
+    """The scan's best peak (by mean final score), the peaks within 0.3 points of it (1% of
+    MSE), and every peak's ``(mean, sd, collapsed)`` against the grid's best."""
+    grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+    scan = {p: S._stats(task, rs, grid_peak) for p, rs in scanned.items()}
+    sign = 1 if S.higher(task) else -1
+    best = max(scan, key=lambda p: sign * scan[p][0])
+    tol = 0.003 if S.higher(task) else 0.01 * abs(scan[best][0])
+    good = [p for p in scan if sign * (scan[best][0] - scan[p][0]) <= tol]
+    return best, good, scan
+
+
 def stop(tasks: Sequence[str], variants: Sequence[tuple[float, float]]) -> None:
     head = ("task", "beta", "threshold", "steps (median, max)", "peak (median, spread)",
             "plan, interpolated", "`lr` (median, spread)", "fixed, interpolated",
             "no edge")  # fmt: skip
     print("| " + " | ".join(head) + " |")
     for task in tasks:
-        scan = S.peak_scan(task, S.SEEDS, 1, False)
-        grid = S.grid_runs(task, S.SEEDS, 1, False)
-        last = S.budget(task, S.SEEDS, 1, False) - 1
-        k = 100 if S.higher(task) else 1
+        scan, grid, last, k = _outcomes(task)
         sweeps = S.range_tests(task, S.SWEEP, S.SEEDS, 1)
         for beta, threshold in variants:
             steps, peaks, lrs, plan, fixed, no_edge = [], [], [], [], [], 0
@@ -400,10 +418,7 @@ def curvature(tasks: Sequence[str]) -> None:
         limit = statistics.median(limits)
         runs = S.grid_runs(name, S.SEEDS, 1, False)
         grid = S.grid_summary(name, runs)
-        sign = 1 if S.higher(name) else -1
-        scanned = S.peak_scan(name, S.SEEDS, 1, False)
-        scan = {p: S._stats(name, rs, grid["peak"]) for p, rs in scanned.items()}
-        best_peak = max(scan, key=lambda p: sign * scan[p][0])
+        best_peak, _, _ = _best_window(name, S.peak_scan(name, S.SEEDS, 1, False))
         edges = [r.suggestions.get("edge") for r, _ in S.readings(name, S.SEEDS, 1)]
         edge = statistics.median([e for e in edges if e]) if any(edges) else float("nan")
         collapsing = [
@@ -528,11 +543,8 @@ def midrun(tasks: Sequence[str], jobs: int) -> None:
         runs = midrun_runs(task, jobs)
         scanned = S.peak_scan(task, S.SEEDS, 1, False)
         grid = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))
-        scan = {p: S._stats(task, rs, grid["peak"]) for p, rs in scanned.items()}
-        sign, k = (1, 100) if S.higher(task) else (-1, 1)
-        best = max(scan, key=lambda p: sign * scan[p][0])
-        tol = 0.003 if S.higher(task) else 0.01 * abs(scan[best][0])
-        good = [p for p in scan if sign * (scan[best][0] - scan[p][0]) <= tol]
+        best, good, _ = _best_window(task, scanned)
+        k = 100 if S.higher(task) else 1
         reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
         plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False)
         shipped = k * S._stats(task, plan, grid["peak"])[0]
@@ -576,10 +588,7 @@ def factors(tasks: Sequence[str]) -> None:
             *(f"fixed at {c:g} x edge" for c in FIXED_MULTIPLES))  # fmt: skip
     print("| " + " | ".join(head) + " |")
     for task in tasks:
-        scan = S.peak_scan(task, S.SEEDS, 1, False)
-        grid = S.grid_runs(task, S.SEEDS, 1, False)
-        last = S.budget(task, S.SEEDS, 1, False) - 1
-        k = 100 if S.higher(task) else 1
+        scan, grid, last, k = _outcomes(task)
         reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
         edges = [r.suggestions.get("edge") for r in reads]
         split = "fit" if task in S.FIT_TASKS else "held out"
@@ -671,12 +680,8 @@ def batch(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
         for b in sorted({own, *batches}):
             reads, scanned = batch_runs(task, b, jobs)
             epochs = S.budget(task, S.SEEDS, 1, False)
-            grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
-            scan = {p: S._stats(task, rs, grid_peak) for p, rs in scanned.items()}
-            sign, k = (1, 100) if S.higher(task) else (-1, 1)
-            best = max(scan, key=lambda p: sign * scan[p][0])
-            tol = 0.003 if S.higher(task) else 0.01 * abs(scan[best][0])
-            good = [p for p in scan if sign * (scan[best][0] - scan[p][0]) <= tol]
+            best, good, scan = _best_window(task, scanned)
+            k = 100 if S.higher(task) else 1
             broke = [p for p in sorted(scan) if scan[p][2] > 0 and p > best]
             edges = [r.suggestions.get("edge") for r in reads]
             noise = [r.diagnostics.get("noise_to_span", math.nan) for r in reads]
@@ -845,10 +850,7 @@ def heldout(tasks: Sequence[str]) -> None:
         cache = S.Cache(f"sweeps-{task}")
         recs = [cache.get(raw_key(cfg, s)) for s in S.SEEDS]
         recs = [r for r in recs if r is not None]
-        scanned = S.peak_scan(task, S.SEEDS, 1, False)
-        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
-        sign = 1 if S.higher(task) else -1
-        best = max(scanned, key=lambda p: sign * S._stats(task, scanned[p], grid_peak)[0])
+        best, _, _ = _best_window(task, S.peak_scan(task, S.SEEDS, 1, False))
         cells = [task, "fit" if task in S.FIT_TASKS else "held out", f"{best:g}"]
         stops = [RD.replay(r, cfg) for r in recs]
         for kind, mark in HELDOUT_MARKS:
