@@ -49,6 +49,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   (``raw_sweeps.py``, ``wide300``: 1e-6 -> 10 in 300 steps, 512 held-out training examples
   measured after every step), against the best 1cycle peak: does the best peak sit at a
   steadier multiple of a held-out landmark, across tasks, than of the training loss's edge?
+* ``blind``: the details a blind task's result table quotes: each grid rate's mean-curve peak,
+  its epoch, the final score and the runs collapsed; the grid chosen on other seeds; the
+  readings (noise / span, noise-limited weights, edges, confidence, steps, ``lr``, the plan's
+  peaks); each seed's trained plan and fixed ``result.lr``;
 * ``spreadstat``: how far the steadiness target (largest over smallest of 10 seeds at most
   1.5x) is from each task's reading: the log-standard deviation of the plan's peak and of
   ``max_lr`` across seeds, and the chance that 10 log-normal draws of that deviation meet
@@ -73,6 +77,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py batchrule --tasks <all> --train 0.25 scaled --jobs 2
     python benchmarks/screens.py heldout --tasks <the first seven>
     python benchmarks/screens.py spreadstat --tasks <all>
+    python benchmarks/screens.py blind --tasks digits-dropout-sgd clean8-mlp-sgd
 """
 
 from __future__ import annotations
@@ -896,6 +901,40 @@ def spreadstat(tasks: Sequence[str]) -> None:
         print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
 
 
+def blind(tasks: Sequence[str]) -> None:
+    def span(v: Sequence[float], fmt: str = ".3g") -> str:
+        return f"{min(v):{fmt}}-{max(v):{fmt}}"
+
+    for task in tasks:
+        k = 100 if S.higher(task) else 1
+        runs = S.grid_runs(task, S.SEEDS, 1, False)
+        g = S.grid_summary(task, runs)
+        print(f"## {task}: grid best {g['lr']:g}, {k * g['peak']:.4g} at epoch {g['epoch']}; "
+              f"chosen on other seeds {k * S.chosen_elsewhere(task, runs):.4g}")  # fmt: skip
+        for lr, curve in g["curves"].items():
+            peak, epoch = S.best_of(curve, task)
+            dead = S._stats(task, runs[lr], g["peak"])[2]
+            print(f"  {lr:g}: peak {k * peak:.4g} at epoch {epoch}, final {k * curve[-1]:.4g}, "
+                  f"collapsed {dead} of {len(runs[lr])}")  # fmt: skip
+        pairs = S.readings(task, S.SEEDS, 1)
+        reads = [r for r, _ in pairs]
+        steps = [n for _, n in pairs]
+        edges = [e for e in (r.suggestions.get("edge") for r in reads) if e is not None]
+        print(f"  readings: noise / span {span([r.diagnostics['noise_to_span'] for r in reads])}, "
+              f"weights {[round(r.noise_weight, 2) for r in reads]}, "
+              f"confidence {span([r.confidence for r in reads], '.2f')}, "
+              f"steps {span(steps, 'd')}, lr {span([r.lr for r in reads])}")  # fmt: skip
+        if edges:
+            print(f"  edges {span(edges)} (median {statistics.median(edges):.3g}), {len(edges)} "
+                  f"of {len(reads)} seeds; the plan's peaks "
+                  f"{span(S.plan_peaks(task, reads, S.SEEDS, 1, False))}")  # fmt: skip
+        plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "recommend")
+        fixed, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "fixed")
+        print("  per seed, plan / fixed: " + ", ".join(
+            f"{k * p['scores'][-1]:.4g} / {k * f['scores'][-1]:.4g}"
+            for p, f in zip(plan, fixed, strict=True)))  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -903,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(
             "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
             "probe", "midrun", "factors", "batch", "noisypeak", "batchrule", "heldout",
-            "spreadstat",
+            "spreadstat", "blind",
         ),
     )  # fmt: skip
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -953,6 +992,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         heldout(args.tasks)
     elif args.command == "spreadstat":
         spreadstat(args.tasks)
+    elif args.command == "blind":
+        blind(args.tasks)
     else:
         margin(args.tasks)
     return 0
