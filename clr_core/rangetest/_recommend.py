@@ -171,7 +171,7 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
     )
     if batch is not None and batch <= SMALL_BATCH:
         reasons.append(
-            f"The batch is small ({batch}). In the benchmarks the best 1cycle peak at batches "
+            f"The batch is small ({int(batch)}). In the benchmarks the best 1cycle peak at batches "
             f"of 16-32 lay anywhere from 0.1 to 0.9 times the edge, and the sweep did not "
             f"show where (this plan takes {factor:.2g}), so " + compare
         )

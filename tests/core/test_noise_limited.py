@@ -162,3 +162,7 @@ def test_a_saved_reading_keeps_its_batch_and_its_reasons():
     back = RangeTestResult.from_json(r.to_json())
     assert back.provenance["batch_size"] == 16
     assert back.recommend(32, 30).reasons == r.recommend(32, 30).reasons
+    # a file that wrote the batch as an integral float reads the same
+    data = r.to_dict()
+    data["provenance"]["batch_size"] = 16.0
+    assert RangeTestResult.from_dict(data).recommend(32, 30).reasons == r.recommend(32, 30).reasons
