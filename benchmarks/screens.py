@@ -716,6 +716,7 @@ def noisypeak(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
     head = ("task", "split", "batch", "noise-limited seeds (weight > 0)",
             *(f"plan, noisy factor {c:g}" for c in NOISY_PEAKS))  # fmt: skip
     print("| " + " | ".join(head) + " |")
+    fit_rows: list[list[float]] = []  # the decision's step 1: fit rows with a noise-limited seed
     for task in tasks:
         split = "fit" if task in S.FIT_TASKS else "held out"
         k = 100 if S.higher(task) else 1
@@ -727,6 +728,7 @@ def noisypeak(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
             if all(r.suggestions.get("edge") is None for r in reads):
                 print("| " + " | ".join([*cells, "(no edge: flat readings)"]) + " |", flush=True)
                 continue
+            means = []
             for c in NOISY_PEAKS:
                 v = []
                 for i, r in enumerate(reads):
@@ -734,8 +736,15 @@ def noisypeak(tasks: Sequence[str], batches: Sequence[int], jobs: int) -> None:
                     peak = (r.max_lr if edge is None
                             else edge_factor(PEAK_FACTOR, c, r.noise_weight) * edge)  # fmt: skip
                     v.append(N._interp(scanned, i, peak, -1))
-                cells.append(f"{k * statistics.fmean(v):.4g}")
+                means.append(k * statistics.fmean(v))
+            cells += [f"{m:.4g}" for m in means]
+            if split == "fit" and any(r.noise_weight > 0 for r in reads):
+                fit_rows.append(means)
             print("| " + " | ".join(cells) + " |", flush=True)
+    if fit_rows:
+        print("mean of the fit rows with a noise-limited seed: " + ", ".join(
+            f"{c:g}: {statistics.fmean(col):.2f}"
+            for c, col in zip(NOISY_PEAKS, zip(*fit_rows, strict=True), strict=True)))  # fmt: skip
 
 
 #: The batch rule's reference batch (the fit tasks' common batch size, not fitted), its
@@ -789,12 +798,17 @@ def batchrule_train(tasks: Sequence[str], alpha: float, scaled: bool, jobs: int)
             *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
     print("| task | split | batch | shipped plan (trained) | the rule's plan (trained) | "
           "rule minus shipped | collapsed (rule) |")  # fmt: skip
+    fit_diffs: list[float] = []  # a row's mean difference; 0 where the peaks are unchanged
+    held_diffs: list[float] = []  # held-out classification tasks with an edge
     for task, b in rows:
         reads, _ = batch_runs(task, b, jobs)
         new = [batch_rule_peak(r, b, alpha, scaled) for r in reads]
         old = [batch_rule_peak(r, b, 0.0, False) for r in reads]
         split = "fit" if task in S.FIT_TASKS else "held out"
-        if all(r.suggestions.get("edge") is None for r in reads) or new == old:
+        flat = all(r.suggestions.get("edge") is None for r in reads)
+        counted = fit_diffs if split == "fit" else held_diffs if S.higher(task) and not flat else []
+        if flat or new == old:
+            counted.append(0.0)
             print(f"| {task} | {split} | {b} | (peaks unchanged) |", flush=True)
             continue
         grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
@@ -807,9 +821,14 @@ def batchrule_train(tasks: Sequence[str], alpha: float, scaled: bool, jobs: int)
             k * (n["scores"][-1] - o["scores"][-1]) for n, o in zip(runs_new, runs_old, strict=True)
         ]
         sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+        counted.append(statistics.fmean(diffs))
         print(f"| {task} | {split} | {b} | {k * m_old:.4g} | {k * m_new:.4g} | "
               f"{statistics.fmean(diffs):+.3g} ± {sd:.2g} | {n_col}/{len(runs_new)} |",
               flush=True)  # fmt: skip
+    for label, values in (("fit rows", fit_diffs), ("held-out classification", held_diffs)):
+        if values:
+            print(f"rule minus shipped, mean of the {label} ({len(values)}): "
+                  f"{statistics.fmean(values):+.2f}")  # fmt: skip
 
 
 def batchrule(tasks: Sequence[str], jobs: int) -> None:
@@ -817,6 +836,8 @@ def batchrule(tasks: Sequence[str], jobs: int) -> None:
             *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
     names = [f"alpha {a:g}{', noise scaled' if sc else ''}" for a, sc in BATCH_RULES]
     print("| task | split | batch | " + " | ".join(names) + " |")
+    fit_rows: list[list[float]] = []
+    held_rows: list[list[float]] = []  # held-out classification tasks with an edge
     for task, b in rows:
         reads, scanned = batch_runs(task, b, jobs)
         split = "fit" if task in S.FIT_TASKS else "held out"
@@ -824,12 +845,22 @@ def batchrule(tasks: Sequence[str], jobs: int) -> None:
             print(f"| {task} | {split} | {b} | (no edge: flat readings) |", flush=True)
             continue
         k = 100 if S.higher(task) else 1
-        cells = []
+        means = []
         for a, sc in BATCH_RULES:
             v = [N._interp(scanned, i, batch_rule_peak(r, b, a, sc), -1)
                  for i, r in enumerate(reads)]  # fmt: skip
-            cells.append(f"{k * statistics.fmean(v):.4g}")
+            means.append(k * statistics.fmean(v))
+        if split == "fit":
+            fit_rows.append(means)
+        elif S.higher(task):
+            held_rows.append(means)
+        cells = [f"{m:.4g}" for m in means]
         print(f"| {task} | {split} | {b} | " + " | ".join(cells) + " |", flush=True)
+    for label, table in (("fit rows", fit_rows), ("held-out classification", held_rows)):
+        if table:
+            print(f"mean of the {label}: " + ", ".join(
+                f"{n}: {statistics.fmean(col):.2f}"
+                for n, col in zip(names, zip(*table, strict=True), strict=True)))  # fmt: skip
 
 
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
@@ -890,15 +921,21 @@ def spreadstat(tasks: Sequence[str]) -> None:
     for sd in (0.08, 0.1, 0.12, 0.15):
         print(f"10 draws of log-sd {sd:g} spread at most 1.5x with chance {_chance_within(sd):.2f}")
     print("| task | split | peak: spread, log-sd, chance | max_lr: spread, log-sd, chance |")
+    expected, met = [0.0, 0.0], [0, 0]
     for task in tasks:
         reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
         peaks = S.plan_peaks(task, reads, S.SEEDS, 1, False)
         cells = []
-        for vals in (peaks, [r.max_lr for r in reads]):
+        for j, vals in enumerate((peaks, [r.max_lr for r in reads])):
             sd = statistics.stdev(math.log(v) for v in vals)
-            cells.append(f"{_spread(vals):.2f}x, {sd:.3f}, {_chance_within(sd):.2f}")
+            chance = _chance_within(sd)
+            expected[j] += chance
+            met[j] += _spread(vals) <= 1.5
+            cells.append(f"{_spread(vals):.2f}x, {sd:.3f}, {chance:.2f}")
         split = "fit" if task in S.FIT_TASKS else "held out"
         print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
+    print(f"met / expected by the chances: peak {met[0]} / {expected[0]:.1f}, "
+          f"max_lr {met[1]} / {expected[1]:.1f}")  # fmt: skip
 
 
 def blind(tasks: Sequence[str]) -> None:
