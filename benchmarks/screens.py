@@ -87,7 +87,7 @@ import dataclasses
 import math
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -972,16 +972,20 @@ def blind(tasks: Sequence[str]) -> None:
             for p, f in zip(plan, fixed, strict=True)))  # fmt: skip
 
 
+#: The screens that take the tasks alone, by command.
+BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
+    "smooth": smooth, "pretrained": pretrained, "flat": flat, "margin": margin,
+    "curvature": curvature, "flatpeak": flatpeak, "factors": factors, "heldout": heldout,
+    "spreadstat": spreadstat, "blind": blind,
+}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
-        choices=(
-            "stop", "pace", "smooth", "pretrained", "flat", "margin", "curvature", "flatpeak",
-            "probe", "midrun", "factors", "batch", "noisypeak", "batchrule", "heldout",
-            "spreadstat", "blind",
-        ),
-    )  # fmt: skip
+        choices=("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", *BY_TASKS),
+    )
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
@@ -996,43 +1000,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--train", nargs=2, metavar=("ALPHA", "scaled|plain"), help="batchrule: train this rule"
     )
     args = p.parse_args(argv)
-    if args.command == "stop":
+    if args.command in BY_TASKS:
+        BY_TASKS[args.command](args.tasks)
+    elif args.command == "stop":
         stop(args.tasks, STOP_VARIANTS)
     elif args.command == "pace":
         paces = [tuple(map(float, v.split(","))) for v in args.sweeps or []]
         pace(args.tasks, args.jobs, [(a, b, int(n)) for a, b, n in paces] or PACES)
-    elif args.command == "smooth":
-        smooth(args.tasks)
-    elif args.command == "pretrained":
-        pretrained(args.tasks)
-    elif args.command == "flat":
-        flat(args.tasks)
-    elif args.command == "curvature":
-        curvature(args.tasks)
-    elif args.command == "flatpeak":
-        flatpeak(args.tasks)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":
         midrun(args.tasks, args.jobs)
-    elif args.command == "factors":
-        factors(args.tasks)
     elif args.command == "batch":
         batch(args.tasks, args.batches, args.jobs)
     elif args.command == "noisypeak":
         noisypeak(args.tasks, args.batches, args.jobs)
-    elif args.command == "batchrule" and args.train:
+    elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
-    elif args.command == "batchrule":
-        batchrule(args.tasks, args.jobs)
-    elif args.command == "heldout":
-        heldout(args.tasks)
-    elif args.command == "spreadstat":
-        spreadstat(args.tasks)
-    elif args.command == "blind":
-        blind(args.tasks)
     else:
-        margin(args.tasks)
+        batchrule(args.tasks, args.jobs)
     return 0
 
 
