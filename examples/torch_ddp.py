@@ -72,6 +72,9 @@ def worker(rank, port):
         with torch.no_grad():
             pred = model.module(torch.tensor(x_test, dtype=torch.float32)).argmax(-1)
         print(f"test accuracy: {(pred == torch.tensor(y_test)).float().mean().item():.4f}")
+    # DDP's reducer holds the process group: release it while both ranks still hold theirs,
+    # so gloo is not torn down later, by the interpreter's exit (a rank aborted there in CI)
+    del scheduler, optimizer, model
     dist.barrier()  # both ranks done before gloo is torn down (else one may abort at exit)
     dist.destroy_process_group()
 
