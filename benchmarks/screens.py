@@ -57,6 +57,11 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   1.5x) is from each task's reading: the log-standard deviation of the plan's peak and of
   ``max_lr`` across seeds, and the chance that 10 log-normal draws of that deviation meet
   1.5x (by simulation, fixed seed).
+* ``gns``: the gradient noise scale ``tr(Sigma) / |G|^2`` measured in each seed's range test
+  (the gradient on the whole batch and on its halves at every step), over the decade below the
+  edge; peak rules that shrink the edge by ``1 / (1 + B_noise / B)`` (SGD) or its square root
+  (Adam), interpolated on each seed's own scan, on the fit rows of the batch rule and the
+  held-out tasks.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -78,6 +83,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py heldout --tasks <the first seven>
     python benchmarks/screens.py spreadstat --tasks <all>
     python benchmarks/screens.py blind --tasks digits-dropout-sgd clean8-mlp-sgd
+    python benchmarks/screens.py gns --tasks <all> --jobs 2
 """
 
 from __future__ import annotations
@@ -863,6 +869,216 @@ def batchrule(tasks: Sequence[str], jobs: int) -> None:
                 for n, col in zip(names, zip(*table, strict=True), strict=True)))  # fmt: skip
 
 
+#: The gradient noise scale screen: each seed's sweep is read over the rates from the edge
+#: over GNS_WINDOW up to the edge (the decade in which the loss falls toward the edge); the
+#: factors c of its rules; its fit rows (the batch rule's and the noisy task at batch 512);
+#: the optimizers whose rule takes the square root (Adam's step is normalised by the
+#: gradient's own size, and its best rate follows the batch as a square root: the batch
+#: screen's AdamW rows, and Malladi et al. 2022).
+GNS_WINDOW = 10.0
+GNS_FACTORS = (0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0)
+GNS_FIT_ROWS = (*BATCH_FIT_ROWS, ("noisy-mlp-sgd", 512))
+ADAPTIVE = ("adam", "adamw")
+
+
+def gns_job(task_name: str, batch: int, seed: int) -> dict[str, Any]:
+    """The suite's range test of ``task_name`` at ``batch`` (seed ``seed``), with the squared
+    norm of the training loss's gradient on the whole batch and on each half of it recorded
+    at every step (from the same forward pass, so the sweep is the cached one). Plain data."""
+    import torch
+
+    from clr_torch import range_test
+    from clr_torch.demo.tasks import batches, make_model, make_optimizer
+
+    torch.set_num_threads(1)
+    task = dataclasses.replace(load_task(task_name), batch_size=batch)
+    torch.manual_seed(seed)
+    model = make_model(task.spec.name)
+    opt = make_optimizer(
+        task.spec.optimizer, model.parameters(), S.SWEEP.start, task.spec.weight_decay
+    )
+    stream = batches(task, torch.Generator().manual_seed(seed))
+    loader = [next(stream) for _ in range(S.SWEEP.steps)]
+    params = [q for q in model.parameters() if q.requires_grad]
+    rows: list[list[float]] = []
+
+    def squared(loss: Any) -> float:
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        return float(sum(float((g.detach() ** 2).sum()) for g in grads if g is not None))
+
+    def loss_fn(out: Any, target: Any) -> Any:
+        loss = task.loss_fn(out, target)
+        if torch.is_grad_enabled():
+            b = int(out.shape[0])
+            h = b // 2
+            halves = [squared(task.loss_fn(out[:h], target[:h])),
+                      squared(task.loss_fn(out[h:], target[h:]))]  # fmt: skip
+            rows.append([b, h, squared(loss), *halves])
+        return loss
+
+    result = range_test(model, opt, loader, loss_fn, start_lr=S.SWEEP.start,
+                        end_lr=S.SWEEP.end, num_steps=S.SWEEP.steps, progress=False)  # fmt: skip
+    return {"lrs": list(result.lrs), "losses": list(result.losses), "grads": rows}
+
+
+def gns_runs(task: str, batch: int, jobs: int) -> list[dict[str, Any]]:
+    """Every seed's :func:`gns_job` at ``batch`` (cached as ``<task>-gns``)."""
+    cache = S.Cache(f"{task}-gns")
+    keys = [S.key_of("gns", dataclasses.asdict(S.SWEEP), f"b{batch}", f"s{s}") for s in S.SEEDS]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task} at batch {batch}: {len(todo)} sweep(s) to measure", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(gns_job, [(task, batch, S.SEEDS[i]) for i in todo], jobs, on_done=done)
+    return [cache.get(key) for key in keys]
+
+
+def noise_scale(rec: dict[str, Any], edge: float) -> tuple[float, int]:
+    """The simple gradient noise scale ``B = tr(Sigma) / |G|^2`` (McCandlish et al. 2018) over
+    the steps whose rate lies in ``[edge / GNS_WINDOW, edge]``, and their count.
+
+    Per step, with ``|g_b|^2`` the squared gradient norm on the batch of ``b`` examples and
+    ``|g_h|^2`` the mean over its two halves (``h`` their harmonic mean size), the unbiased
+    ``S = (|g_h|^2 - |g_b|^2) / (1/h - 1/b)`` and ``G = |g_b|^2 - S / b``; each is averaged over
+    the window before the ratio (inf where the mean ``G`` is not positive)."""
+    traces, signals = [], []
+    for lr, (b, h, full, h1, h2) in zip(rec["lrs"], rec["grads"], strict=False):
+        if not edge / GNS_WINDOW <= lr <= edge:
+            continue
+        inv_h = (1.0 / h + 1.0 / (b - h)) / 2.0
+        trace = ((h1 + h2) / 2.0 - full) / (inv_h - 1.0 / b)
+        traces.append(trace)
+        signals.append(full - trace / b)
+    if not traces:
+        return math.nan, 0
+    g = statistics.fmean(signals)
+    return (statistics.fmean(traces) / g if g > 0 else math.inf), len(traces)
+
+
+def gns_factor(x: float, optimizer: str) -> float:
+    """The rule's shrinkage at noise scale over batch ``x``: ``1 / (1 + x)`` for SGD (the
+    optimal step of McCandlish et al.), ``1 / sqrt(1 + x)`` for Adam and AdamW."""
+    return 1.0 / math.sqrt(1.0 + x) if optimizer in ADAPTIVE else 1.0 / (1.0 + x)
+
+
+def gns_peak(r: Any, x: float, optimizer: str, c: float | None, keep_noise: bool) -> float:
+    """The plan's peak under the noise-scale rule: ``c * gns_factor * edge``, the noise-limited
+    weight applied on top if ``keep_noise``; the shipped peak where ``c`` is None or the
+    noise scale is undefined (no window, or a mean signal that is not positive)."""
+    edge = r.suggestions.get("edge")
+    if c is None or edge is None or not math.isfinite(x):
+        return one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight)
+    clean = c * gns_factor(x, optimizer)
+    return (edge_factor(clean, NOISY_PEAK_FACTOR, r.noise_weight) if keep_noise else clean) * edge
+
+
+def gns_rows(tasks: Sequence[str], jobs: int) -> list[tuple[str, int, list[Any], list[float]]]:
+    """The screen's rows (fit rows first, then the held-out tasks at their own batch): each
+    row's readings and each seed's noise scale over its batch; every measured sweep is checked
+    to be the cached one, point for point."""
+    rows = [*GNS_FIT_ROWS,
+            *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
+    out = []
+    for task, b in rows:
+        reads, _ = batch_runs(task, b, jobs)
+        recs = gns_runs(task, b, jobs)
+        xs = []
+        for r, rec in zip(reads, recs, strict=True):
+            if list(r.lrs) != rec["lrs"] or list(r.losses) != rec["losses"]:
+                raise SystemExit(f"{task} at batch {b}: the measured sweep is not the cached one")
+            if len(rec["grads"]) != len(rec["lrs"]):
+                raise SystemExit(f"{task} at batch {b}: {len(rec['grads'])} gradients recorded")
+            edge = r.suggestions.get("edge")
+            xs.append(math.nan if edge is None else noise_scale(rec, edge)[0] / b)
+        out.append((task, b, reads, xs))
+    return out
+
+
+def gns(tasks: Sequence[str], jobs: int) -> None:
+    rows = gns_rows(tasks, jobs)
+    print(
+        "| task | split | optimizer | batch | noise scale (median, spread) | noise scale / batch "
+        "(median) | the rule's shrinkage (median) | best peak / median edge (R) | R / shrinkage |"
+    )
+    ranks: dict[tuple[bool, bool], list[tuple[float, float]]] = {}
+    for task, b, reads, xs in rows:
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        opt = SUITE[task].optimizer
+        found = [x for x in xs if math.isfinite(x)]
+        if not found:
+            print(f"| {task} | {split} | {opt} | {b} | (no edge, or no signal) |", flush=True)
+            continue
+        scanned = (
+            S.peak_scan(task, S.SEEDS, 1, False)
+            if b == SUITE[task].batch_size
+            else batch_runs(task, b, jobs)[1]
+        )
+        best, _, _ = _best_window(task, scanned)
+        med_edge = statistics.median(r.suggestions["edge"] for r in reads
+                                     if r.suggestions.get("edge") is not None)  # fmt: skip
+        x = statistics.median(found)
+        f = gns_factor(x, opt)
+        ratio = best / med_edge
+        ranks.setdefault((split == "fit", opt in ADAPTIVE), []).append((f, ratio))
+        print(f"| {task} | {split} | {opt} | {b} | {x * b:.3g}, {_spread(found):.2f}x"
+              f"{'' if len(found) == len(xs) else f' ({len(xs) - len(found)} undefined)'} | "
+              f"{x:.3g} | {f:.3g} | {ratio:.3g} | {ratio / f:.3g} |", flush=True)  # fmt: skip
+    for (fit, adaptive), pairs in sorted(ranks.items()):
+        if len(pairs) > 2:
+            rho = spearman([p for p, _ in pairs], [q for _, q in pairs])
+            print(f"Spearman(shrinkage, R), {'fit' if fit else 'held-out'} "
+                  f"{'Adam' if adaptive else 'SGD'} rows ({len(pairs)}): {rho:+.2f}")  # fmt: skip
+    variants = [(None, False), *((c, k) for k in (False, True) for c in GNS_FACTORS)]
+    names = ["shipped", *(f"c {c:g}{' + noise rule' if k else ''}" for c, k in variants[1:])]
+    print("| task | split | batch | " + " | ".join(names) + " |")
+    fit_rows: list[list[float]] = []
+    held: list[tuple[str, list[float]]] = []
+    for task, b, reads, xs in rows:
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        if all(r.suggestions.get("edge") is None for r in reads):
+            print(f"| {task} | {split} | {b} | (no edge: flat readings) |", flush=True)
+            continue
+        scanned = batch_runs(task, b, jobs)[1]
+        k = 100 if S.higher(task) else 1
+        opt = SUITE[task].optimizer
+        means = []
+        for c, keep in variants:
+            v = [N._interp(scanned, i, gns_peak(r, xs[i], opt, c, keep), -1)
+                 for i, r in enumerate(reads)]  # fmt: skip
+            means.append(k * statistics.fmean(v))
+        if split == "fit":
+            fit_rows.append(means)
+        else:
+            held.append((task, means))
+        print(f"| {task} | {split} | {b} | " + " | ".join(f"{m:.4g}" for m in means) + " |",
+              flush=True)  # fmt: skip
+    fit_means = [statistics.fmean(col) for col in zip(*fit_rows, strict=True)]
+    print("mean of the fit rows: " + ", ".join(
+        f"{n}: {m:.2f}" for n, m in zip(names, fit_means, strict=True)))  # fmt: skip
+    j = max(range(1, len(variants)), key=lambda i: fit_means[i])
+    print(f"chosen on the fit rows: {names[j]} ({fit_means[j] - fit_means[0]:+.2f} over shipped)")
+    worse = []
+    acc = []
+    for task, means in held:
+        if S.higher(task):
+            acc.append(means[j] - means[0])
+            bad = means[j] - means[0] < -0.3
+        else:
+            bad = means[j] > 1.02 * means[0]
+        print(
+            f"  {task}: shipped {means[0]:.4g}, chosen {means[j]:.4g}" + (" (worse)" if bad else "")
+        )
+        worse += [task] if bad else []
+    gain = statistics.fmean(acc) if acc else math.nan
+    print(f"held-out classification, chosen minus shipped, mean: {gain:+.2f}; worse than the bar "
+          f"on: {', '.join(worse) or 'none'}")  # fmt: skip
+    passed = fit_means[j] - fit_means[0] >= 0.3 and gain >= 0 and not worse
+    print("decision: " + ("passes the screen (next: trained check)" if passed else "rejected"))
+
+
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
 HELDOUT_CONFIG = "wide300"
 HELDOUT_MARKS = (
@@ -984,7 +1200,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
-        choices=("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", *BY_TASKS),
+        choices=(
+            "stop",
+            "pace",
+            "probe",
+            "midrun",
+            "batch",
+            "noisypeak",
+            "batchrule",
+            "gns",
+            *BY_TASKS,
+        ),
     )
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1015,6 +1241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch(args.tasks, args.batches, args.jobs)
     elif args.command == "noisypeak":
         noisypeak(args.tasks, args.batches, args.jobs)
+    elif args.command == "gns":
+        gns(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
