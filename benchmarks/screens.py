@@ -1055,7 +1055,11 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
             held.append((task, means))
         print(f"| {task} | {split} | {b} | " + " | ".join(f"{m:.4g}" for m in means) + " |",
               flush=True)  # fmt: skip
-    fit_means = [statistics.fmean(col) for col in zip(*fit_rows, strict=True)]
+    whole = [m for m in fit_rows if all(math.isfinite(v) for v in m)]
+    if len(whole) < len(fit_rows):
+        print(f"{len(fit_rows) - len(whole)} fit row(s) left out of the means: a peak above "
+              "the row's scan (nan)")  # fmt: skip
+    fit_means = [statistics.fmean(col) for col in zip(*whole, strict=True)]
     print("mean of the fit rows: " + ", ".join(
         f"{n}: {m:.2f}" for n, m in zip(names, fit_means, strict=True)))  # fmt: skip
     j = max(range(1, len(variants)), key=lambda i: fit_means[i])
@@ -1072,6 +1076,14 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
             f"  {task}: shipped {means[0]:.4g}, chosen {means[j]:.4g}" + (" (worse)" if bad else "")
         )
         worse += [task] if bad else []
+
+    def misses(i: int) -> int:
+        return sum(
+            not (m[i] - m[0] >= -0.3 if S.higher(t) else m[i] <= 1.02 * m[0]) for t, m in held
+        )
+
+    print("held-out tasks worse than the bar, by column: " + ", ".join(
+        f"{n}: {misses(i)}" for i, n in enumerate(names) if i))  # fmt: skip
     gain = statistics.fmean(acc) if acc else math.nan
     print(f"held-out classification, chosen minus shipped, mean: {gain:+.2f}; worse than the bar "
           f"on: {', '.join(worse) or 'none'}")  # fmt: skip
