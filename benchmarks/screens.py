@@ -62,6 +62,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   edge; peak rules that shrink the edge by ``1 / (1 + B_noise / B)`` (SGD) or its square root
   (Adam), interpolated on each seed's own scan, on the fit rows of the batch rule and the
   held-out tasks.
+* ``repeats``: ``combine()`` of one, two and three range tests from each seed's initial weights
+  (each with its own batch order): the spreads of the plan's peak and ``max_lr`` across seeds,
+  the plan interpolated on each seed's own scan, and the steps.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -84,6 +87,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py spreadstat --tasks <all>
     python benchmarks/screens.py blind --tasks digits-dropout-sgd clean8-mlp-sgd
     python benchmarks/screens.py gns --tasks <all> --jobs 2
+    python benchmarks/screens.py repeats --tasks <all> --jobs 2
 """
 
 from __future__ import annotations
@@ -1091,6 +1095,88 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
     print("decision: " + ("passes the screen (next: trained check)" if passed else "rejected"))
 
 
+#: The repeats screen: how many range tests from the same initial weights (each with its own
+#: batch order) ``combine()`` takes, and the offset of the extra batch orders' generator seeds.
+REPEATS = (1, 2, 3)
+REPEAT_ORDER_SEED = 7919
+
+
+def repeat_job(task_name: str, seed: int, order: int) -> dict[str, Any]:
+    """The suite's default range test of ``task_name`` from seed ``seed``'s initial weights,
+    its batches drawn in another order (``order`` >= 1). Plain data back."""
+    import torch
+
+    from clr_torch import range_test
+    from clr_torch.demo.tasks import batches, make_model, make_optimizer
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    torch.manual_seed(seed)
+    model = make_model(task.spec.name)
+    opt = make_optimizer(
+        task.spec.optimizer, model.parameters(), S.SWEEP.start, task.spec.weight_decay
+    )
+    stream = batches(task, torch.Generator().manual_seed(seed + REPEAT_ORDER_SEED * order))
+    loader = [next(stream) for _ in range(S.SWEEP.steps)]
+    result = range_test(model, opt, loader, task.loss_fn, start_lr=S.SWEEP.start,
+                        end_lr=S.SWEEP.end, num_steps=S.SWEEP.steps, progress=False)  # fmt: skip
+    return {"result": result.to_json(indent=None), "steps": len(result.lrs)}
+
+
+def repeat_reads(task: str, jobs: int) -> list[list[tuple[RangeTestResult, int]]]:
+    """Per seed, its cached range test and ``max(REPEATS) - 1`` more from the same weights
+    (cached as ``<task>-repeats``), each read by the current analysis."""
+    cache = S.Cache(f"{task}-repeats")
+    work = [(s, o) for s in S.SEEDS for o in range(1, max(REPEATS))]
+    keys = [S.key_of("repeat", dataclasses.asdict(S.SWEEP), f"s{s}", f"o{o}") for s, o in work]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task}: {len(todo)} range test(s) to run", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(repeat_job, [(task, *work[i]) for i in todo], jobs, on_done=done)
+    first = S.readings(task, S.SEEDS, 1)
+    out = []
+    for i, s in enumerate(S.SEEDS):
+        more = [cache.get(k) for k, (s2, _) in zip(keys, work, strict=True) if s2 == s]
+        out.append([first[i], *((S.reread(RangeTestResult.from_json(v["result"])), v["steps"])
+                                for v in more)])  # fmt: skip
+    return out
+
+
+def repeats(tasks: Sequence[str], jobs: int) -> None:
+    from clr_core.rangetest import combine
+
+    head = ["task", "split"]
+    for n in REPEATS:
+        head += [f"{n}: steps", f"{n}: peak spread", f"{n}: max_lr spread", f"{n}: plan"]
+    print("| " + " | ".join(head) + " |")
+    met = {n: [0, 0, 0.0, 0.0] for n in REPEATS}  # peak met, max_lr met, their chances
+    for task in tasks:
+        per_seed = repeat_reads(task, jobs)
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        k = 100 if S.higher(task) else 1
+        cells = [task, "fit" if task in S.FIT_TASKS else "held out"]
+        for n in REPEATS:
+            reads = [combine([r for r, _ in rs[:n]]) for rs in per_seed]
+            steps = statistics.median(sum(st for _, st in rs[:n]) for rs in per_seed)
+            peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight) for r in reads]
+            tops = [r.max_lr for r in reads]
+            plan = statistics.fmean(N._interp(scan, i, p, -1) for i, p in enumerate(peaks))
+            for j, vals in enumerate((peaks, tops)):
+                met[n][j] += _spread(vals) <= 1.5
+                met[n][2 + j] += _chance_within(statistics.stdev(math.log(v) for v in vals))
+            cells += [f"{steps:g}", f"{_spread(peaks):.2f}x", f"{_spread(tops):.2f}x",
+                      f"{k * plan:.4g}"]  # fmt: skip
+        print("| " + " | ".join(cells) + " |", flush=True)
+    for n in REPEATS:
+        a, b, ca, cb = met[n]
+        print(f"{n} range test(s): peak spread met on {a} of {len(tasks)} (expected by the "
+              f"chances {ca:.1f}), max_lr on {b} (expected {cb:.1f})")  # fmt: skip
+
+
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
 HELDOUT_CONFIG = "wide300"
 HELDOUT_MARKS = (
@@ -1210,20 +1296,9 @@ BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "command",
-        choices=(
-            "stop",
-            "pace",
-            "probe",
-            "midrun",
-            "batch",
-            "noisypeak",
-            "batchrule",
-            "gns",
-            *BY_TASKS,
-        ),
-    )
+    commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
+                "repeats", *BY_TASKS)  # fmt: skip
+    p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
@@ -1255,6 +1330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         noisypeak(args.tasks, args.batches, args.jobs)
     elif args.command == "gns":
         gns(args.tasks, args.jobs)
+    elif args.command == "repeats":
+        repeats(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
