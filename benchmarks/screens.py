@@ -1154,6 +1154,7 @@ def repeats(tasks: Sequence[str], jobs: int) -> None:
         head += [f"{n}: steps", f"{n}: peak spread", f"{n}: max_lr spread", f"{n}: plan"]
     print("| " + " | ".join(head) + " |")
     met = {n: [0, 0, 0.0, 0.0] for n in REPEATS}  # peak met, max_lr met, their chances
+    fit_plans: dict[int, list[float]] = {n: [] for n in REPEATS}
     for task in tasks:
         per_seed = repeat_reads(task, jobs)
         scan = S.peak_scan(task, S.SEEDS, 1, False)
@@ -1165,6 +1166,8 @@ def repeats(tasks: Sequence[str], jobs: int) -> None:
             peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight) for r in reads]
             tops = [r.max_lr for r in reads]
             plan = statistics.fmean(N._interp(scan, i, p, -1) for i, p in enumerate(peaks))
+            if task in S.FIT_TASKS:
+                fit_plans[n].append(k * plan)
             for j, vals in enumerate((peaks, tops)):
                 met[n][j] += _spread(vals) <= 1.5
                 met[n][2 + j] += _chance_within(statistics.stdev(math.log(v) for v in vals))
@@ -1174,7 +1177,9 @@ def repeats(tasks: Sequence[str], jobs: int) -> None:
     for n in REPEATS:
         a, b, ca, cb = met[n]
         print(f"{n} range test(s): peak spread met on {a} of {len(tasks)} (expected by the "
-              f"chances {ca:.1f}), max_lr on {b} (expected {cb:.1f})")  # fmt: skip
+              f"chances {ca:.1f}), max_lr on {b} (expected {cb:.1f})"
+              + (f"; the plan's mean on the fit tasks {statistics.fmean(fit_plans[n]):.3f}"
+                 if fit_plans[n] else ""))  # fmt: skip
 
 
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
