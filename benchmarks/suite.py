@@ -77,6 +77,7 @@ HELD_OUT_TASKS = (
     "mnist1d-dropout-sgd",
     "digits-dropout-sgd",
     "clean8-mlp-sgd",
+    "digits-cnn-adam",
 )
 
 
@@ -105,6 +106,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "mnist1d-dropout-sgd": _decade_grid(1e-2, 0.464),
     "digits-dropout-sgd": _decade_grid(1e-3, 0.147),
     "clean8-mlp-sgd": _decade_grid(1e-3, 0.147),
+    "digits-cnn-adam": _decade_grid(1e-4, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -123,6 +125,7 @@ GRID_EPOCHS = {
     "mnist1d-dropout-sgd": 100,
     "digits-dropout-sgd": 60,
     "clean8-mlp-sgd": 60,
+    "digits-cnn-adam": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

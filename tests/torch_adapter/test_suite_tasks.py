@@ -113,3 +113,21 @@ def test_generated_tasks_are_deterministic_and_fit_their_networks(name):
     loss = task.loss_fn(out, a[1][:5])
     loss.backward()  # every parameter gets a gradient: nothing is left unused
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_the_digits_cnn_task_is_the_digits_images_in_batches_of_32_without_normalisation():
+    task, resnet = tasks.load_task("digits-cnn-adam"), tasks.load_task("digits-resnet-sgd")
+    assert torch.equal(task.x, resnet.x)
+    assert task.x.shape == (1400, 1, 8, 8)
+    assert torch.equal(task.y_test, resnet.y_test)
+    assert (task.batch_size, task.spec.optimizer) == (32, "adam")
+    assert task.steps_per_epoch == 44  # 1400 examples
+    torch.manual_seed(0)
+    model = tasks.make_model(task.name)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    convs = [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [16, 32]
+    out = model(task.x[:5])
+    assert out.shape == (5, 10)
+    task.loss_fn(out, task.y[:5]).backward()
+    assert all(p.grad is not None for p in model.parameters())

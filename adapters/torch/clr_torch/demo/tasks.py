@@ -37,6 +37,8 @@ task                         data and network                                   
                              with dropout 0.5 after each hidden layer            batch 16
 ``clean8-mlp-sgd``           ``make_classification``, 8 classes, clean labels,   SGD 0.9,   accuracy
                              2000/1000, MLP 20-128-128-8                         batch 16
+``digits-cnn-adam``          digits as 8x8 images, CNN (2 conv, max-pool, 2      Adam,      accuracy
+                             linear), no normalisation                           batch 32
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -114,7 +116,7 @@ class TaskSpec:
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
-        ``"mlp-digits-dropout"``, ``"mlp-clean8"``).
+        ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
     batch_size : int
@@ -159,6 +161,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("mnist1d-dropout-sgd", "mnist1d", "mlp-dropout", "sgd", 128),
         TaskSpec("digits-dropout-sgd", "digits", "mlp-digits-dropout", "sgd", 16),
         TaskSpec("clean8-mlp-sgd", "clean8", "mlp-clean8", "sgd", 16),
+        TaskSpec("digits-cnn-adam", "digits-images", "cnn-digits", "adam", 32),
     )
 }
 
@@ -509,6 +512,18 @@ def make_model(name: str) -> nn.Module:
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
             nn.Linear(32, 10),
+        )
+    if spec.model == "cnn-digits":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 4 * 4, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
         )
     if spec.model == "gru":
         return _RecurrentClassifier(nn.GRU, channels=6, hidden=48, classes=4)
