@@ -86,8 +86,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py heldout --tasks <the first seven>
     python benchmarks/screens.py spreadstat --tasks <all>
     python benchmarks/screens.py blind --tasks digits-dropout-sgd clean8-mlp-sgd
-    python benchmarks/screens.py gns --tasks <all> --jobs 2
-    python benchmarks/screens.py repeats --tasks <all> --jobs 2
+    python benchmarks/screens.py gns --tasks <the first fifteen> --jobs 2
+    python benchmarks/screens.py repeats --tasks <the first fifteen> --jobs 2
 """
 
 from __future__ import annotations
