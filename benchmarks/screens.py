@@ -949,7 +949,7 @@ def noise_scale(rec: dict[str, Any], edge: float) -> tuple[float, int]:
     ``S = (|g_h|^2 - |g_b|^2) / (1/h - 1/b)`` and ``G = |g_b|^2 - S / b``; each is averaged over
     the window before the ratio (inf where the mean ``G`` is not positive)."""
     traces, signals = [], []
-    for lr, (b, h, full, h1, h2) in zip(rec["lrs"], rec["grads"], strict=False):
+    for lr, (b, h, full, h1, h2) in zip(rec["lrs"], rec["grads"], strict=True):
         if not edge / GNS_WINDOW <= lr <= edge:
             continue
         inv_h = (1.0 / h + 1.0 / (b - h)) / 2.0
@@ -979,15 +979,17 @@ def gns_peak(r: Any, x: float, optimizer: str, c: float | None, keep_noise: bool
     return (edge_factor(clean, NOISY_PEAK_FACTOR, r.noise_weight) if keep_noise else clean) * edge
 
 
-def gns_rows(tasks: Sequence[str], jobs: int) -> list[tuple[str, int, list[Any], list[float]]]:
+def gns_rows(
+    tasks: Sequence[str], jobs: int
+) -> list[tuple[str, int, list[Any], dict, list[float]]]:
     """The screen's rows (fit rows first, then the held-out tasks at their own batch): each
-    row's readings and each seed's noise scale over its batch; every measured sweep is checked
-    to be the cached one, point for point."""
+    row's readings, its 1cycle scan and each seed's noise scale over its batch; every measured
+    sweep is checked to be the cached one, point for point."""
     rows = [*GNS_FIT_ROWS,
             *((t, SUITE[t].batch_size) for t in tasks if t not in S.FIT_TASKS)]  # fmt: skip
     out = []
     for task, b in rows:
-        reads, _ = batch_runs(task, b, jobs)
+        reads, scanned = batch_runs(task, b, jobs)
         recs = gns_runs(task, b, jobs)
         xs = []
         for r, rec in zip(reads, recs, strict=True):
@@ -997,7 +999,7 @@ def gns_rows(tasks: Sequence[str], jobs: int) -> list[tuple[str, int, list[Any],
                 raise SystemExit(f"{task} at batch {b}: {len(rec['grads'])} gradients recorded")
             edge = r.suggestions.get("edge")
             xs.append(math.nan if edge is None else noise_scale(rec, edge)[0] / b)
-        out.append((task, b, reads, xs))
+        out.append((task, b, reads, scanned, xs))
     return out
 
 
@@ -1008,18 +1010,13 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
         "(median) | the rule's shrinkage (median) | best peak / median edge (R) | R / shrinkage |"
     )
     ranks: dict[tuple[bool, bool], list[tuple[float, float]]] = {}
-    for task, b, reads, xs in rows:
+    for task, b, reads, scanned, xs in rows:
         split = "fit" if task in S.FIT_TASKS else "held out"
         opt = SUITE[task].optimizer
         found = [x for x in xs if math.isfinite(x)]
         if not found:
             print(f"| {task} | {split} | {opt} | {b} | (no edge, or no signal) |", flush=True)
             continue
-        scanned = (
-            S.peak_scan(task, S.SEEDS, 1, False)
-            if b == SUITE[task].batch_size
-            else batch_runs(task, b, jobs)[1]
-        )
         best, _, _ = _best_window(task, scanned)
         med_edge = statistics.median(r.suggestions["edge"] for r in reads
                                      if r.suggestions.get("edge") is not None)  # fmt: skip
@@ -1040,12 +1037,11 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
     print("| task | split | batch | " + " | ".join(names) + " |")
     fit_rows: list[list[float]] = []
     held: list[tuple[str, list[float]]] = []
-    for task, b, reads, xs in rows:
+    for task, b, reads, scanned, xs in rows:
         split = "fit" if task in S.FIT_TASKS else "held out"
         if all(r.suggestions.get("edge") is None for r in reads):
             print(f"| {task} | {split} | {b} | (no edge: flat readings) |", flush=True)
             continue
-        scanned = batch_runs(task, b, jobs)[1]
         k = 100 if S.higher(task) else 1
         opt = SUITE[task].optimizer
         means = []
