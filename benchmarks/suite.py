@@ -78,6 +78,7 @@ HELD_OUT_TASKS = (
     "digits-dropout-sgd",
     "clean8-mlp-sgd",
     "digits-cnn-adam",
+    "spirals-mlp-adam",
 )
 
 
@@ -107,6 +108,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-dropout-sgd": _decade_grid(1e-3, 0.147),
     "clean8-mlp-sgd": _decade_grid(1e-3, 0.147),
     "digits-cnn-adam": _decade_grid(1e-4, 0.1),
+    "spirals-mlp-adam": _decade_grid(3.16e-4, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -126,6 +128,7 @@ GRID_EPOCHS = {
     "digits-dropout-sgd": 60,
     "clean8-mlp-sgd": 60,
     "digits-cnn-adam": 60,
+    "spirals-mlp-adam": 80,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -131,3 +131,21 @@ def test_the_digits_cnn_task_is_the_digits_images_in_batches_of_32_without_norma
     assert out.shape == (5, 10)
     task.loss_fn(out, task.y[:5]).backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_spirals_are_three_noisy_arms_of_three_turns_in_the_unit_disc():
+    x, y, xt, _ = tasks._spirals()
+    assert (x.shape, xt.shape) == ((12_000, 2), (3_000, 2))
+    assert set(y.tolist()) == {0, 1, 2}
+    assert min(torch.bincount(y).tolist()) > 3_700  # balanced: about 4,000 a class
+    clean, y0, _, _ = tasks._spirals(noise=0.0)  # the same draws, without the noise
+    assert torch.equal(y, y0)
+    radius = clean.norm(dim=1)
+    assert float(radius.max()) <= 1.0
+    # Each clean point of class k at radius t lies at angle 2 pi (3 t + k / 3).
+    implied = 2 * torch.pi * (3.0 * radius + y / 3.0)
+    assert torch.allclose(clean[:, 0], radius * torch.cos(implied), atol=1e-5)
+    assert torch.allclose(clean[:, 1], radius * torch.sin(implied), atol=1e-5)
+    assert abs(float((x - clean).std()) - 0.03) < 0.002  # the Gaussian noise
+    task = tasks.load_task("spirals-mlp-adam")
+    assert (task.batch_size, task.spec.optimizer, task.steps_per_epoch) == (256, "adam", 47)

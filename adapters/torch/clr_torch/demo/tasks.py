@@ -39,6 +39,8 @@ task                         data and network                                   
                              2000/1000, MLP 20-128-128-8                         batch 16
 ``digits-cnn-adam``          digits as 8x8 images, CNN (2 conv, max-pool, 2      Adam,      accuracy
                              linear), no normalisation                           batch 32
+``spirals-mlp-adam``         three interleaved spiral arms in the plane (3       Adam,      accuracy
+                             turns, noise 0.03), 12000/3000, MLP 2-128x3-3       batch 256
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -111,12 +113,13 @@ class TaskSpec:
     data : str
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
-        ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``).
+        ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
-        ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``).
+        ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
+        ``"mlp-spirals"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
     batch_size : int
@@ -162,6 +165,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("digits-dropout-sgd", "digits", "mlp-digits-dropout", "sgd", 16),
         TaskSpec("clean8-mlp-sgd", "clean8", "mlp-clean8", "sgd", 16),
         TaskSpec("digits-cnn-adam", "digits-images", "cnn-digits", "adam", 32),
+        TaskSpec("spirals-mlp-adam", "spirals", "mlp-spirals", "adam", 256),
     )
 }
 
@@ -304,6 +308,8 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         return _counts()
     if key == "recall":
         return _recall()
+    if key == "spirals":
+        return _spirals()
     raise ValueError(f"unknown data set {key!r}")
 
 
@@ -420,6 +426,22 @@ def _recall(
     x = torch.randn(n, length, classes, generator=g)
     x[torch.arange(n), 0, y] += 2.0
     return x[:2000], y[:2000], x[2000:], y[2000:]
+
+
+def _spirals(
+    n: int = 15_000, classes: int = 3, turns: float = 3.0, noise: float = 0.03
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Points on ``classes`` interleaved spiral arms in the plane, ``(n, 2)``: for class
+    ``k`` and ``t`` uniform in [0, 1], radius ``t`` at angle ``2 pi (turns t + k / classes)``,
+    plus Gaussian noise of deviation ``noise``; 12,000 to train, the rest to test. Generated
+    by a seeded torch RNG."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, classes, (n,), generator=g)
+    t = torch.rand(n, generator=g)
+    angle = 2 * math.pi * (turns * t + y / classes)
+    x = torch.stack([t * torch.cos(angle), t * torch.sin(angle)], dim=1)
+    x = x + noise * torch.randn(n, 2, generator=g)
+    return x[:12_000], y[:12_000], x[12_000:], y[12_000:]
 
 
 class _TransformerClassifier(nn.Module):
@@ -552,6 +574,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-mnist1d": (40, 256, 256, 10),
         "mlp-deep": (4, 64, 64, 64, 64, 64, 64, 1),
         "mlp-clean8": (20, 128, 128, 8),
+        "mlp-spirals": (2, 128, 128, 128, 3),
     }
     return _mlp(*widths[spec.model])
 
