@@ -162,7 +162,9 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
         reasons.append(
             f"The loss is noisy next to its fall: the reading counts as noise-limited (weight "
             f"{w:.2f} of 1), as on tasks where generalisation rather than stability sets the "
-            f"best rate, so the peak is {factor:.2g} times the edge instead of {PEAK_FACTOR}."
+            f"best rate, so the peak is {factor:.2g} times the edge instead of {PEAK_FACTOR}. "
+            "A loss that falls little within the sweep (a network slow to learn) reads the "
+            "same; in the benchmarks such a task did as well at any peak over a wide range."
         )
     batch = result.provenance.get("batch_size")
     compare = (

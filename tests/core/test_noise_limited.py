@@ -72,6 +72,11 @@ def test_a_noisy_reading_is_noise_limited_and_reads_lower():
     assert plan.lr.max_lr == pytest.approx(noisy.one_cycle_peak)
     assert any("noise-limited" in s for s in plan.reasons)
     assert any(f"{NOISY_PEAK_FACTOR:.2g} x the edge" in s for s in plan.reasons)
+    # the reading names both causes the benchmarks found: overfitting, and a loss slow to fall
+    (why,) = [s for s in plan.reasons if s.startswith("The loss is noisy next to its fall")]
+    assert "generalisation" in why
+    assert "falls little within the sweep" in why
+    assert not any("falls little" in s for s in clean.recommend(32, 30).reasons)
     # the small-batch caveat comes with the noise-limited peak, and only with it
     assert any("small batch" in s for s in plan.reasons)
     assert not any("small batch" in s for s in clean.recommend(32, 30).reasons)
