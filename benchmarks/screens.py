@@ -52,7 +52,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``blind``: the details a blind task's result table quotes: each grid rate's mean-curve peak,
   its epoch, the final score and the runs collapsed; the grid chosen on other seeds; the
   readings (noise / span, noise-limited weights, edges, confidence, steps, ``lr``, the plan's
-  peaks); each seed's trained plan and fixed ``result.lr``;
+  peaks, how many plans carry the small-batch caveat); each 1cycle scan peak's mean final
+  score and collapses; each seed's trained plan and fixed ``result.lr``;
 * ``spreadstat``: how far the steadiness target (largest over smallest of 10 seeds at most
   1.5x) is from each task's reading: the log-standard deviation of the plan's peak and of
   ``max_lr`` across seeds, and the chance that 10 log-normal draws of that deviation meet
@@ -891,37 +892,30 @@ def gns_job(task_name: str, batch: int, seed: int) -> dict[str, Any]:
     at every step (from the same forward pass, so the sweep is the cached one). Plain data."""
     import torch
 
-    from clr_torch import range_test
-    from clr_torch.demo.tasks import batches, make_model, make_optimizer
+    from clr_torch.demo.tasks import sweep
 
     torch.set_num_threads(1)
     task = dataclasses.replace(load_task(task_name), batch_size=batch)
-    torch.manual_seed(seed)
-    model = make_model(task.spec.name)
-    opt = make_optimizer(
-        task.spec.optimizer, model.parameters(), S.SWEEP.start, task.spec.weight_decay
-    )
-    stream = batches(task, torch.Generator().manual_seed(seed))
-    loader = [next(stream) for _ in range(S.SWEEP.steps)]
-    params = [q for q in model.parameters() if q.requires_grad]
     rows: list[list[float]] = []
 
-    def squared(loss: Any) -> float:
-        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        return float(sum(float((g.detach() ** 2).sum()) for g in grads if g is not None))
+    def step(model: Any, batch_xy: Any) -> Any:
+        params = [q for q in model.parameters() if q.requires_grad]
 
-    def loss_fn(out: Any, target: Any) -> Any:
+        def squared(loss: Any) -> float:
+            grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            return float(sum(float((g.detach() ** 2).sum()) for g in grads if g is not None))
+
+        x, target = batch_xy[0], batch_xy[1]
+        out = model(x)
         loss = task.loss_fn(out, target)
-        if torch.is_grad_enabled():
-            b = int(out.shape[0])
-            h = b // 2
-            halves = [squared(task.loss_fn(out[:h], target[:h])),
-                      squared(task.loss_fn(out[h:], target[h:]))]  # fmt: skip
-            rows.append([b, h, squared(loss), *halves])
+        b = int(out.shape[0])
+        h = b // 2
+        halves = [squared(task.loss_fn(out[:h], target[:h])),
+                  squared(task.loss_fn(out[h:], target[h:]))]  # fmt: skip
+        rows.append([b, h, squared(loss), *halves])
         return loss
 
-    result = range_test(model, opt, loader, loss_fn, start_lr=S.SWEEP.start,
-                        end_lr=S.SWEEP.end, num_steps=S.SWEEP.steps, progress=False)  # fmt: skip
+    result = sweep(task, seed, S.SWEEP, step_fn=step)
     return {"lrs": list(result.lrs), "losses": list(result.losses), "grads": rows}
 
 
@@ -1092,9 +1086,8 @@ def gns(tasks: Sequence[str], jobs: int) -> None:
 
 
 #: The repeats screen: how many range tests from the same initial weights (each with its own
-#: batch order) ``combine()`` takes, and the offset of the extra batch orders' generator seeds.
+#: batch order, ``clr_torch.demo.tasks.sweep``'s ``order``) ``combine()`` takes.
 REPEATS = (1, 2, 3)
-REPEAT_ORDER_SEED = 7919
 
 
 def repeat_job(task_name: str, seed: int, order: int) -> dict[str, Any]:
@@ -1102,20 +1095,10 @@ def repeat_job(task_name: str, seed: int, order: int) -> dict[str, Any]:
     its batches drawn in another order (``order`` >= 1). Plain data back."""
     import torch
 
-    from clr_torch import range_test
-    from clr_torch.demo.tasks import batches, make_model, make_optimizer
+    from clr_torch.demo.tasks import sweep
 
     torch.set_num_threads(1)
-    task = load_task(task_name)
-    torch.manual_seed(seed)
-    model = make_model(task.spec.name)
-    opt = make_optimizer(
-        task.spec.optimizer, model.parameters(), S.SWEEP.start, task.spec.weight_decay
-    )
-    stream = batches(task, torch.Generator().manual_seed(seed + REPEAT_ORDER_SEED * order))
-    loader = [next(stream) for _ in range(S.SWEEP.steps)]
-    result = range_test(model, opt, loader, task.loss_fn, start_lr=S.SWEEP.start,
-                        end_lr=S.SWEEP.end, num_steps=S.SWEEP.steps, progress=False)  # fmt: skip
+    result = sweep(load_task(task_name), seed, S.SWEEP, order=order)
     return {"result": result.to_json(indent=None), "steps": len(result.lrs)}
 
 
@@ -1280,6 +1263,14 @@ def blind(tasks: Sequence[str]) -> None:
             print(f"  edges {span(edges)} (median {statistics.median(edges):.3g}), {len(edges)} "
                   f"of {len(reads)} seeds; the plan's peaks "
                   f"{span(S.plan_peaks(task, reads, S.SEEDS, 1, False))}")  # fmt: skip
+        ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, 1, False)
+        plans = [r.recommend(ipe, epochs) for r in reads]
+        small = sum(any(x.startswith("The batch is small") for x in p.reasons) for p in plans)
+        print(f"  plans whose reasons carry the small-batch caveat: {small} of {len(reads)}")
+        scan = S.peak_scan(task, S.SEEDS, 1, False)
+        print("  1cycle scan, peak: mean final (collapsed): " + ", ".join(
+            f"{p:g}: {k * m:.4g} ({c})" for p, (m, _, c) in
+            ((p, S._stats(task, scan[p], g["peak"])) for p in sorted(scan))))  # fmt: skip
         plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "recommend")
         fixed, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "fixed")
         print("  per seed, plan / fixed: " + ", ".join(

@@ -164,7 +164,7 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
             f"{w:.2f} of 1), as on tasks where generalisation rather than stability sets the "
             f"best rate, so the peak is {factor:.2g} times the edge instead of {PEAK_FACTOR}. "
             "A loss that falls little within the sweep (a network slow to learn) reads the "
-            "same; in the benchmarks such a task did as well at any peak over a wide range."
+            "same; in the benchmarks one such task did as well at any peak over a wide range."
         )
     batch = result.provenance.get("batch_size")
     compare = (

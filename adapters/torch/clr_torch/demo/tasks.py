@@ -781,13 +781,27 @@ class SweepSettings:
 DEMO_SWEEP = SweepSettings()
 
 
+#: The offset between the generator seeds of a seed's batch orders (see :func:`sweep`).
+ORDER_SEED = 7919
+
+
 def sweep(
-    task: Task, seed: int, settings: SweepSettings = DEMO_SWEEP, optimizer: str | None = None
+    task: Task,
+    seed: int,
+    settings: SweepSettings = DEMO_SWEEP,
+    optimizer: str | None = None,
+    *,
+    order: int = 0,
+    step_fn: Callable[[nn.Module, Any], Any] | None = None,
 ) -> RangeTestResult:
     """Our range test on a fresh model of ``task`` (seed ``seed``), read by clr_core.
 
     The held-out batches are the last of the training set; the test set plays no part.
-    ``len(result.lrs)`` is the optimizer steps it took.
+    ``len(result.lrs)`` is the optimizer steps it took. ``order`` 0 draws the batches in the
+    seed's own order (what every cached sweep used); ``order`` k > 0 in another, from the
+    generator seed ``seed + ORDER_SEED * k``, the initial weights unchanged. ``step_fn``, if
+    given, replaces ``task.loss_fn`` as the range test's step (``step_fn(model, batch) ->
+    loss``; the benchmarks use it to record gradients along the sweep).
     """
     if settings.held_out:
         sub, val = hold_out(task, settings.held_out)
@@ -797,14 +811,15 @@ def sweep(
     model = make_model(task.spec.name)
     kind = task.spec.optimizer if optimizer is None else optimizer
     opt = make_optimizer(kind, model.parameters(), settings.start, task.spec.weight_decay)
-    stream = batches(sub, torch.Generator().manual_seed(seed))
+    stream = batches(sub, torch.Generator().manual_seed(seed + ORDER_SEED * order))
     loader = [next(stream) for _ in range(settings.steps)]
     use_val = bool(val) and task.metric == "accuracy"
     result: RangeTestResult = range_test(
         model,
         opt,
         loader,
-        task.loss_fn,
+        task.loss_fn if step_fn is None else None,
+        step_fn=step_fn,
         start_lr=settings.start,
         end_lr=settings.end,
         num_steps=settings.steps,
