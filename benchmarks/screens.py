@@ -66,6 +66,12 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``repeats``: ``combine()`` of one, two and three range tests from each seed's initial weights
   (each with its own batch order): the spreads of the plan's peak and ``max_lr`` across seeds,
   the plan interpolated on each seed's own scan, and the steps.
+* ``robust``: the issue's "robust fit on the log-LR axis instead of running smoothers": the
+  landmarks read off a LOESS fit (local linear or quadratic, tricube weights, bisquare
+  robustness iterations; ``LOESS_VARIANTS``) in place of the shipped smoother, the noise still
+  read about the shipped one; on the shipped sweeps and on 100-step sweeps (the cost target),
+  the peak rule scaled by ``SHORT_SCALES`` on the latter; each seed's plan interpolated on its
+  own scan; the decision lines of the rule written in the notebook.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -89,6 +95,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py blind --tasks digits-dropout-sgd clean8-mlp-sgd
     python benchmarks/screens.py gns --tasks <the first fifteen> --jobs 2
     python benchmarks/screens.py repeats --tasks <the first fifteen> --jobs 2
+    python benchmarks/screens.py robust --tasks <all> --jobs 2
 """
 
 from __future__ import annotations
@@ -1161,6 +1168,224 @@ def repeats(tasks: Sequence[str], jobs: int) -> None:
                  if fit_plans[n] else ""))  # fmt: skip
 
 
+#: Variants of the robust-fit screen: (degree, span as a fraction of the points, robustness
+#: iterations) of a LOESS fit on the log-LR axis in place of the analysis' smoother.
+LOESS_VARIANTS = (
+    (1, 0.1, 2), (1, 0.15, 2), (1, 0.2, 2), (2, 0.15, 2), (2, 0.2, 2), (2, 0.3, 2), (2, 0.2, 0),
+)  # fmt: skip
+#: The cost target's sweep (1e-5 -> 10 in 100 steps) and the scales of the shipped peak rule
+#: tried on it (the edge of a faster sweep reads higher).
+SHORT_SWEEP = S.SweepSettings(1e-5, 10.0, 100, 0)
+SHORT_SCALES = (0.6, 0.75, 0.9, 1.0)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
+    """Gaussian elimination with partial pivoting; ``None`` for a singular system."""
+    n = len(b)
+    m = [[*row, v] for row, v in zip(a, b, strict=True)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        if abs(m[p][c]) < 1e-12:
+            return None
+        m[c], m[p] = m[p], m[c]
+        for r in range(c + 1, n):
+            f = m[r][c] / m[c][c]
+            for k in range(c, n + 1):
+                m[r][k] -= f * m[c][k]
+    out = [0.0] * n
+    for c in range(n - 1, -1, -1):
+        out[c] = (m[c][n] - sum(m[c][k] * out[k] for k in range(c + 1, n))) / m[c][c]
+    return out
+
+
+def loess(y: Sequence[float], frac: float, degree: int, iterations: int) -> list[float]:
+    """Cleveland's LOESS of ``y`` at equally spaced points (an exponential sweep is equally
+    spaced in ``ln lr``): at each point a polynomial of ``degree`` fitted by weighted least
+    squares to the nearest ``ceil(frac n)`` points, tricube weights in the distance; then
+    ``iterations`` refits with bisquare robustness weights (residuals over six median absolute
+    residuals)."""
+    n = len(y)
+    q = max(degree + 2, min(n, math.ceil(frac * n)))
+    robust = [1.0] * n
+    fit = list(y)
+    for it in range(iterations + 1):
+        fit = []
+        for i in range(n):
+            lo = max(0, min(i - q // 2, n - q))
+            idx = range(lo, lo + q)
+            dmax = max(abs(j - i) for j in idx) * 1.0001 or 1.0
+            a = [[0.0] * (degree + 1) for _ in range(degree + 1)]
+            b = [0.0] * (degree + 1)
+            for j in idx:
+                u = (j - i) / dmax
+                w = (1 - abs(u) ** 3) ** 3 * robust[j]
+                pw = [u**k for k in range(degree + 1)]
+                for r in range(degree + 1):
+                    b[r] += w * pw[r] * y[j]
+                    for c in range(degree + 1):
+                        a[r][c] += w * pw[r] * pw[c]
+            coef = _solve(a, b)
+            if coef is None:
+                tw = a[0][0] or 1.0
+                fit.append(b[0] / tw)
+            else:
+                fit.append(coef[0])
+        if it == iterations:
+            break
+        resid = [v - f for v, f in zip(y, fit, strict=True)]
+        mad = statistics.median(abs(r) for r in resid)
+        if mad <= 0:
+            break
+        robust = [(1 - (r / (6 * mad)) ** 2) ** 2 if abs(r) < 6 * mad else 0.0 for r in resid]
+    return fit
+
+
+class _Smoother:
+    """Within the block, the landmarks' smoothed curve is a LOESS fit (``variant``; ``None``:
+    the shipped smoother) while the noise, and with it the noise-limited weight, is read about
+    the shipped smoother as before (the noise-limited band was fitted at that reading)."""
+
+    def __init__(self, variant: tuple[int, float, int] | None) -> None:
+        self.variant = variant
+
+    def __enter__(self) -> None:
+        from clr_core.rangetest import _landmarks as L
+
+        self.saved = (L.smooth, L._noise)
+        if self.variant is None:
+            return
+        shipped_smooth, shipped_noise = self.saved
+        degree, frac, iterations = self.variant
+
+        def fit(values: Sequence[float], half_width: int) -> list[float]:
+            return loess(values, frac, degree, iterations)
+
+        def noise(y: Sequence[float], s: Sequence[float], end: int) -> float:
+            h = max(1, round(L.SMOOTH * len(y)))
+            return shipped_noise(y, shipped_smooth(y, h), end)
+
+        L.smooth, L._noise = fit, noise
+
+    def __exit__(self, *exc: object) -> None:
+        from clr_core.rangetest import _landmarks as L
+
+        L.smooth, L._noise = self.saved
+
+
+def _variant_name(v: tuple[int, float, int] | None) -> str:
+    return "shipped" if v is None else f"loess d{v[0]} f{v[1]:g} r{v[2]}"
+
+
+def robust(tasks: Sequence[str], jobs: int) -> None:
+    """The robust-fit screen: the shipped reading against LOESS fits, on the shipped sweeps
+    and on 100-step sweeps (the latter with the peak rule scaled by ``SHORT_SCALES``)."""
+    variants: list[tuple[int, float, int] | None] = [None, *LOESS_VARIANTS]
+    head = ("task", "split", "sweep", "smoother", "scale", "steps (median)", "edge spread",
+            "`max_lr` spread", "peak (median, spread)", "plan, interpolated",
+            "noise-limited weight (sum)")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    # rows[(sweep, variant, scale)][task] = (plan, log peak spread, peak spread)
+    rows: dict[tuple[int, str, float], dict[str, tuple[float, float, float]]] = {}
+    for task in tasks:
+        scan = S.peak_scan(task, S.SEEDS, jobs, False)
+        k = 100 if S.higher(task) else 1
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        for settings in (S.SWEEP, SHORT_SWEEP):
+            sweeps = S.range_tests(task, settings, S.SEEDS, jobs)
+            for v in variants:
+                with _Smoother(v):
+                    reads = [S.reread(r) for r, _ in sweeps]
+                edges = [a.suggestions.get("edge", a.max_lr) for a in reads]
+                base = [one_cycle_peak(a.max_lr, a.suggestions, a.noise_weight) for a in reads]
+                scales = (1.0,) if settings is S.SWEEP else SHORT_SCALES
+                for c in scales:
+                    peaks = [c * p for p in base]
+                    plan = statistics.fmean(
+                        k * N._interp(scan, i, p, -1) for i, p in enumerate(peaks)
+                    )
+                    sd = statistics.stdev(math.log(p) for p in peaks)
+                    key = (settings.steps, _variant_name(v), c)
+                    rows.setdefault(key, {})[task] = (plan, sd, _spread(peaks))
+                    cells = (task, split, settings.steps, _variant_name(v), c,
+                             f"{statistics.median(n for _, n in sweeps):.0f}",
+                             f"{_spread(edges):.2f}x",
+                             f"{_spread([a.max_lr for a in reads]):.2f}x",
+                             f"{statistics.median(peaks):.3g}, {_spread(peaks):.2f}x",
+                             f"{plan:.4g}",
+                             f"{sum(a.noise_weight for a in reads):.1f}")  # fmt: skip
+                    print("| " + " | ".join(str(x) for x in cells) + " |", flush=True)
+    _robust_decide(tasks, rows)
+
+
+def _robust_decide(
+    tasks: Sequence[str], rows: dict[tuple[int, str, float], dict[str, tuple[float, float, float]]]
+) -> None:
+    """The decision lines of the robust-fit screen (the rule in docs/benchmarks.md)."""
+    fit = [t for t in tasks if t in S.FIT_TASKS]
+    held = [t for t in tasks if t not in S.FIT_TASKS]
+    ship = rows[(S.SWEEP.steps, "shipped", 1.0)]
+
+    def worse(task: str, plan: float, ref: float, bar: float) -> bool:
+        if math.isnan(plan):
+            return True
+        if S.higher(task):
+            return plan < ref - bar
+        return plan > ref * (1 + bar / 15)  # 0.3 -> 2% of MSE, 0.1 -> 0.67%
+
+    def held_check(key: tuple[int, str, float]) -> str:
+        row = rows[key]
+        met = sum(row[t][2] <= 1.5 for t in held)
+        met0 = sum(ship[t][2] <= 1.5 for t in held)
+        sd = statistics.fmean(row[t][1] for t in held)
+        sd0 = statistics.fmean(ship[t][1] for t in held)
+        losses = [t for t in held if worse(t, row[t][0], ship[t][0], 0.3)]
+        cls = [t for t in held if S.higher(t)]
+        mean = statistics.fmean(row[t][0] for t in cls)
+        mean0 = statistics.fmean(ship[t][0] for t in cls)
+        ok = met >= met0 and sd < sd0 and not losses and mean >= mean0
+        return (f"held out: peak target met on {met} (shipped {met0}), mean log-sd {sd:.3f} "
+                f"(shipped {sd0:.3f}), beyond the bar on {losses or 'none'}, classification "
+                f"mean {mean:.3f} (shipped {mean0:.3f}) -> "
+                f"{'PASSES' if ok else 'FAILS'}")  # fmt: skip
+
+    # Q1: the shipped sweep, the smoother replaced
+    eligible = []
+    for (steps, name, c), row in rows.items():
+        if steps != S.SWEEP.steps or name == "shipped":
+            continue
+        if all(not worse(t, row[t][0], ship[t][0], 0.1) for t in fit):
+            eligible.append((statistics.fmean(row[t][1] for t in fit), name, (steps, name, c)))
+    sd0 = statistics.fmean(ship[t][1] for t in fit)
+    print(
+        f"Q1 (200 steps): fit-task mean log-sd of the peak, shipped {sd0:.3f}; eligible "
+        + (", ".join(f"{n} {sd:.3f}" for sd, n, _ in sorted(eligible)) or "none")
+    )
+    if eligible and min(eligible)[0] < sd0:
+        sd, name, key = min(eligible)
+        print(f"Q1 chosen: {name} ({sd:.3f}); " + (held_check(key) if held else ""))
+    else:
+        print("Q1: no variant lowers the fit tasks' spread within the plan's bar -> rejected")
+    # Q2: the 100-step sweep, any smoother, the peak rule scaled
+    cands = []
+    for (steps, name, c), row in rows.items():
+        if steps != SHORT_SWEEP.steps:
+            continue
+        if all(not worse(t, row[t][0], ship[t][0], 0.1) and row[t][2] <= max(1.5, ship[t][2])
+               for t in fit):  # fmt: skip
+            cands.append((statistics.fmean(row[t][0] for t in fit), name, c, (steps, name, c)))
+    print("Q2 (100 steps): candidates on the fit tasks: "
+          + (", ".join(f"{n} x{c:g} {m:.3f}" for m, n, c, _ in sorted(cands, reverse=True))
+             or "none"))  # fmt: skip
+    if cands:
+        m, name, c, key = max(cands)
+        print(f"Q2 chosen: {name} x{c:g} (fit mean {m:.3f}); " + (held_check(key) if held else ""))
+    else:
+        print(
+            "Q2: no 100-step reading keeps the fit tasks' plan and spread -> the cost target "
+            "cannot come from a robust fit"
+        )
+
+
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
 HELDOUT_CONFIG = "wide300"
 HELDOUT_MARKS = (
@@ -1289,7 +1514,7 @@ BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", *BY_TASKS)  # fmt: skip
+                "repeats", "robust", *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1324,6 +1549,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         gns(args.tasks, args.jobs)
     elif args.command == "repeats":
         repeats(args.tasks, args.jobs)
+    elif args.command == "robust":
+        robust(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
