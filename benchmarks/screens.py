@@ -1326,8 +1326,9 @@ def _robust_decide(
     ship = rows[(S.SWEEP.steps, "shipped", 1.0)]
 
     def worse(task: str, plan: float, ref: float, bar: float) -> bool:
+        # a flat reading's plan is its fallback rate, not a 1cycle at this peak: no scan to read
         if math.isnan(plan):
-            return True
+            return not math.isnan(ref)
         if S.higher(task):
             return plan < ref - bar
         return plan > ref * (1 + bar / 15)  # 0.3 -> 2% of MSE, 0.1 -> 0.67%
@@ -1339,7 +1340,7 @@ def _robust_decide(
         sd = statistics.fmean(row[t][1] for t in held)
         sd0 = statistics.fmean(ship[t][1] for t in held)
         losses = [t for t in held if worse(t, row[t][0], ship[t][0], 0.3)]
-        cls = [t for t in held if S.higher(t)]
+        cls = [t for t in held if S.higher(t) and not math.isnan(ship[t][0] + row[t][0])]
         mean = statistics.fmean(row[t][0] for t in cls)
         mean0 = statistics.fmean(ship[t][0] for t in cls)
         ok = met >= met0 and sd < sd0 and not losses and mean >= mean0
