@@ -1349,6 +1349,11 @@ def _robust_decide(
                 f"mean {mean:.3f} (shipped {mean0:.3f}) -> "
                 f"{'PASSES' if ok else 'FAILS'}")  # fmt: skip
 
+    for key, row in rows.items():
+        met = sum(row[t][2] <= 1.5 for t in tasks)
+        print(f"{key[0]} steps, {key[1]} x{key[2]:g}: peak spread <= 1.5x on {met} of "
+              f"{len(tasks)} (held out {sum(row[t][2] <= 1.5 for t in held)} of {len(held)}); "
+              f"fit-task plans {', '.join(f'{row[t][0]:.4g}' for t in fit)}")  # fmt: skip
     # Q1: the shipped sweep, the smoother replaced
     eligible = []
     for (steps, name, c), row in rows.items():
