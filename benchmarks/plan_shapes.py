@@ -10,7 +10,17 @@ suite's cache like every other run. The variants:
 * ``wsd-lr`` - warm-up, stable, decay (WSD) at ``result.lr``: a linear warm-up from
   lr/25 over 5% of the budget, the rate held, a linear decay to lr/1e4 over the last
   20%; momentum left alone;
-* ``wsd-mid`` - the same at the geometric middle of ``result.lr`` and ``one_cycle_peak``.
+* ``wsd-mid`` - the same at the geometric middle of ``result.lr`` and ``one_cycle_peak``;
+* ``tri2-bounds`` - the paper's triangular2 between the reading's CLR bounds, as the hand-off
+  gives it (``result.to_schedule("triangular2", ipe, epochs=budget)``: whole cycles of about
+  4 epochs a half cycle, the run ending at ``base_lr``); momentum left alone, as in the paper;
+* ``exp-bounds`` - the paper's exp_range between the bounds, as the hand-off gives it (the
+  amplitude falling to 10% over the budget);
+* ``tri2-peak`` - triangular2 with the same cycles, from ``min(base_lr, peak / 25)`` up to the
+  plan's 1cycle peak (a cyclic hedge at the plan's own rate).
+
+The cyclic shapes apply where the plan is a 1cycle; on a reading without confidence they are
+the plan itself (its constant), so those runs are the plan's.
 
     python benchmarks/plan_shapes.py [--tasks ...] [--jobs N] [--shapes wsd-lr ...]
 
@@ -35,8 +45,10 @@ for _p in (ROOT / "adapters" / "torch", ROOT):
 
 import suite as S
 
-from clr_core import Constant, Join, Linear, Schedule
+from clr_core import Constant, Join, Linear, Schedule, Triangular2
 from clr_core.rangetest import RangeTestResult
+from clr_core.rangetest._handoff import half_cycle
+from clr_core.rangetest._recommend import PLAN_DIV
 from clr_torch.demo.tasks import SUITE, load_task
 
 #: WSD: the warm-up's and the decay's share of the budget.
@@ -59,11 +71,31 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
         p = r.recommend(ipe, epochs)
         return p.lr, p.momentum
 
+    step, _ = half_cycle(ipe, epochs)
+
+    def cyclic(make: Callable[[RangeTestResult, float], Schedule]) -> Callable[..., Any]:
+        def shape(r: RangeTestResult) -> tuple[Schedule, Schedule | None]:
+            p = r.recommend(ipe, epochs)
+            if p.policy != "one_cycle":
+                return p.lr, p.momentum
+            return make(r, p.lr.bounds()[1]), None
+
+        return shape
+
     return {
         "plan": plan,
         "wsd-lr": lambda r: (wsd(r.lr, total), None),
         "wsd-mid": lambda r: (wsd(math.sqrt(r.lr * r.one_cycle_peak), total), None),
+        "tri2-bounds": cyclic(lambda r, _: r.to_schedule("triangular2", ipe, epochs=epochs)),
+        "exp-bounds": cyclic(lambda r, _: r.to_schedule("exp_range", ipe, epochs=epochs)),
+        "tri2-peak": cyclic(
+            lambda r, peak: Triangular2(min(r.base_lr, peak / PLAN_DIV), peak, step)
+        ),
     }
+
+
+#: The shapes this script can train besides the plan.
+SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak")
 
 
 def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
@@ -80,8 +112,14 @@ def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
     return f"{statistics.fmean(diff):+.2f} ± {se:.2f}{unit}"
 
 
+#: Per task and shape: the mean final score, the paired mean difference to the plan and
+#: the gap to the reference (filled by :func:`run`, read by :func:`decide`).
+RESULTS: dict[str, dict[str, tuple[float, float, float]]] = {}
+
+
 def run(task: str, jobs: int, shapes: Sequence[str] = ("plan", "wsd-lr", "wsd-mid")) -> list[str]:
     epochs = S.budget(task, S.SEEDS, jobs, False)
+    ref = S.reference(task, S.SEEDS, jobs, False)
     ipe = load_task(task).steps_per_epoch
     grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))["peak"]
     reads = [r for r, _ in S.readings(task, S.SEEDS, jobs)]
@@ -101,12 +139,44 @@ def run(task: str, jobs: int, shapes: Sequence[str] = ("plan", "wsd-lr", "wsd-mi
         k = 100 if S.higher(task) else 1
         diff = [k * (a - b) for a, b in zip(final, base, strict=True)]
         se = statistics.stdev(diff) / math.sqrt(len(diff)) if name != "plan" else 0.0
+        gap = 100 * (mean - ref) if S.higher(task) else 100 * (ref - mean) / ref
+        RESULTS.setdefault(task, {})[name] = (mean, statistics.fmean(diff), gap)
         rows.append(
             f"| {task} | {split} | {name} | {S.fmt(task, mean)} ± {S.fmt(task, std)} | "
             f"{n_collapsed}/{len(runs)} | {statistics.fmean(diff):+.3g} ± {se:.2g} | "
-            f"{_paired(task, final, fixed)} |"
+            f"{_paired(task, final, fixed)} | {S._gap(task, mean, ref)} |"
         )
     return rows
+
+
+def decide(shapes: Sequence[str]) -> list[str]:
+    """The decision lines (docs/benchmarks.md): per shape, the mean paired difference to the
+    plan over the fit tasks (points; a shape replaces 1cycle only if it is positive), the
+    held-out tasks where it is worse than the plan by more than 0.3 points (2% of MSE), the
+    held-out classification mean against the plan's, and how many tasks end within 0.2
+    points (2% of MSE) of the reference."""
+    out = []
+    fit = [t for t in RESULTS if t in S.FIT_TASKS]
+    held = [t for t in RESULTS if t not in S.FIT_TASKS]
+    for name in shapes:
+        if name == "plan":
+            continue
+        d = {t: RESULTS[t][name][1] for t in RESULTS}
+        rel = {t: d[t] if S.higher(t) else -100 * d[t] / RESULTS[t]["plan"][0] for t in d}
+        bad = [t for t in held if (rel[t] < -0.3 if S.higher(t) else rel[t] < -2.0)]
+        cls = [t for t in held if S.higher(t)]
+        fit_mean = statistics.fmean(d[t] for t in fit) if fit else math.nan
+        cls_mean = statistics.fmean(d[t] for t in cls) if cls else math.nan
+        met = sum(RESULTS[t][name][2] >= (-0.2 if S.higher(t) else -2.0) for t in RESULTS)
+        met0 = sum(RESULTS[t]["plan"][2] >= (-0.2 if S.higher(t) else -2.0) for t in RESULTS)
+        ok = fit_mean > 0 and not bad and cls_mean >= 0
+        out.append(
+            f"{name}: fit tasks {fit_mean:+.3f} against the plan; held out worse than the bar on "
+            f"{bad or 'none'}; held-out classification mean {cls_mean:+.3f}; within the 0.2 "
+            f"target on {met} of {len(RESULTS)} (the plan {met0}) -> "
+            + ("replaces 1cycle" if ok else "does not ship")
+        )
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,17 +184,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="*", default=list(SUITE), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument(
-        "--shapes", nargs="*", default=["wsd-lr", "wsd-mid"], choices=["wsd-lr", "wsd-mid"],
+        "--shapes", nargs="*", default=["wsd-lr", "wsd-mid"], choices=list(SHAPES),
         help="the shapes besides the plan, which is always run (the paired base)",
     )  # fmt: skip
     args = p.parse_args(argv)
     print(
         "| task | split | shape | final | collapsed | minus the plan (paired) | minus the "
-        "fixed `result.lr` (paired) |"
+        "fixed `result.lr` (paired) | gap to the reference |"
     )
-    print("|:--|:--|:--|--:|--:|--:|--:|")
+    print("|:--|:--|:--|--:|--:|--:|--:|--:|")
     for task in args.tasks:
         print("\n".join(run(task, args.jobs, ["plan", *args.shapes])), flush=True)
+    print("\n".join(decide(args.shapes)))
     return 0
 
 

@@ -611,6 +611,13 @@ def _gap(task: str, value: float, ref: float) -> str:
     return f"{100 * (ref - value) / ref:+.1f}%"
 
 
+def reference(task: str, seeds: Sequence[int], jobs: int, quick: bool) -> float:
+    """The better of the grid's best (its mean curve's peak) and Prodigy's mean final score."""
+    g = grid_summary(task, grid_runs(task, seeds, jobs, quick))
+    m = _stats(task, anchor_runs(task, seeds, jobs, quick)["prodigy"], g["peak"])[0]
+    return max(g["peak"], m) if higher(task) else min(g["peak"], m)
+
+
 def spread(values: Sequence[float]) -> float:
     return max(values) / min(values) if values and min(values) > 0 else math.inf
 
@@ -643,12 +650,10 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
         g = grid_summary(task, runs)
         anchors = anchor_runs(task, seeds, jobs, quick)
         split = "fit" if task in FIT_TASKS else "held out"
-        cells, best_ref = [], g["peak"]
+        cells, best_ref = [], reference(task, seeds, jobs, quick)
         for name in ANCHORS:
             m, sd, n_col = _stats(task, anchors[name], g["peak"])
             cells.append(f"{fmt(task, m)} ± {fmt(task, sd)} ({n_col})")
-            if name == "prodigy":
-                best_ref = max(best_ref, m) if higher(task) else min(best_ref, m)
         cols = [
             f"{lr:g}" for lr, rs in runs.items()
             if sum(collapsed(task, r["scores"][-1], g["peak"], r["diverged"]) for r in rs)
