@@ -72,6 +72,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   read about the shipped one; on the shipped sweeps and on 100-step sweeps (the cost target),
   the peak rule scaled by ``SHORT_SCALES`` on the latter; each seed's plan interpolated on its
   own scan; the decision lines of the rule written in the notebook.
+* ``plainsgd``: the SGD tasks with SGD without momentum, for the range test and for training;
+  the plan's momentum cycle (which turns heavy-ball momentum on) against the plan's rates
+  alone (momentum left at 0), trained over the equal budget, 10 seeds, paired by seed.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -96,6 +99,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py gns --tasks <the first fifteen> --jobs 2
     python benchmarks/screens.py repeats --tasks <the first fifteen> --jobs 2
     python benchmarks/screens.py robust --tasks <all> --jobs 2
+    python benchmarks/screens.py plainsgd --tasks <the SGD tasks that read a slope> --jobs 2
 """
 
 from __future__ import annotations
@@ -1392,6 +1396,82 @@ def _robust_decide(
         )
 
 
+def plain_job(task_name: str, seed: int) -> dict[str, Any]:
+    """The suite's default range test of ``task_name`` from seed ``seed``, the task's SGD run
+    without momentum (``"sgd-plain"``). Plain data back."""
+    import torch
+
+    from clr_torch.demo.tasks import sweep
+
+    torch.set_num_threads(1)
+    result = sweep(load_task(task_name), seed, S.SWEEP, optimizer="sgd-plain")
+    return {"result": result.to_json(indent=None), "steps": len(result.lrs)}
+
+
+def plain_reads(task: str, jobs: int) -> list[RangeTestResult]:
+    """Each seed's plain-SGD range test (cached as ``<task>-plainsgd``), read again."""
+    cache = S.Cache(f"{task}-plainsgd")
+    keys = [S.key_of("plain", dataclasses.asdict(S.SWEEP), f"s{s}") for s in S.SEEDS]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(plain_job, [(task, S.SEEDS[i]) for i in todo], jobs, on_done=done)
+    return [S.reread(RangeTestResult.from_json(cache.get(k)["result"])) for k in keys]
+
+
+def plainsgd(tasks: Sequence[str], jobs: int) -> None:
+    """The plan for a sweep run without momentum: its momentum cycle (0.95 -> 0.85 -> 0.95,
+    turning heavy-ball momentum on) against its rates alone (momentum left at 0), trained over
+    the equal budget, paired by seed; the decision lines of the rule in the notebook."""
+    head = ("task", "split", "peak (median, spread)", "momentum cycled", "collapsed",
+            "momentum left at 0", "collapsed", "left minus cycled (paired)")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    rows: dict[str, tuple[float, int, int]] = {}  # task -> (left - cycled, collapses a, b)
+    for task in tasks:
+        epochs = S.budget(task, S.SEEDS, jobs, False)
+        ipe = load_task(task).steps_per_epoch
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))["peak"]
+        plans = [r.recommend(ipe, epochs) for r in plain_reads(task, jobs)]
+        out = []
+        for cycled in (True, False):
+            specs = [(p.lr, p.momentum if cycled else None, epochs, s, "sgd-plain")
+                     for p, s in zip(plans, S.SEEDS, strict=True)]  # fmt: skip
+            out.append(S.train_many(task, specs, jobs, "plain, cycled" if cycled else "plain"))
+        (ma, sa, ca), (mb, sb, cb) = (S._stats(task, rs, grid_peak) for rs in out)
+        k = 100 if S.higher(task) else 1
+        diff = [k * (b["scores"][-1] - a["scores"][-1]) for a, b in zip(*out, strict=True)]
+        if not S.higher(task):  # percent better (+) or worse (-) in MSE
+            diff = [-100 * d / ma for d in diff]
+        se = statistics.stdev(diff) / math.sqrt(len(diff))
+        rows[task] = (statistics.fmean(diff), ca, cb)
+        peaks = [p.lr.bounds()[1] for p in plans]
+        cells = (
+            task,
+            "fit" if task in S.FIT_TASKS else "held out",
+            f"{statistics.median(peaks):.3g}, {_spread(peaks):.2f}x",
+            f"{S.fmt(task, ma)} ± {S.fmt(task, sa)}",
+            f"{ca}/10",
+            f"{S.fmt(task, mb)} ± {S.fmt(task, sb)}",
+            f"{cb}/10",
+            f"{statistics.fmean(diff):+.2f} ± {se:.2f}" + (" pt" if S.higher(task) else "%"),
+        )
+        print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)  # fmt: skip
+    fit = [t for t in rows if t in S.FIT_TASKS]
+    held = [t for t in rows if t not in S.FIT_TASKS]
+    fit_mean = statistics.fmean(rows[t][0] for t in fit) if fit else math.nan
+    bad = [t for t in held if rows[t][0] < (-0.3 if S.higher(t) else -2.0)]
+    safer = [t for t in rows if rows[t][1] > 0 and rows[t][2] == 0]
+    riskier = [t for t in rows if rows[t][2] > 0 and rows[t][1] == 0]
+    leave = not riskier and (bool(safer) or (fit_mean >= 0 and not bad))
+    print(f"left minus cycled: fit-task mean {fit_mean:+.3f}; held out worse than the bar on "
+          f"{bad or 'none'}; collapses only when cycled on {safer or 'none'}, only when left "
+          f"on {riskier or 'none'} -> "
+          + ("the plan leaves momentum alone after a sweep without it" if leave
+             else "the cycle stays"))  # fmt: skip
+
+
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
 HELDOUT_CONFIG = "wide300"
 HELDOUT_MARKS = (
@@ -1520,7 +1600,7 @@ BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", "robust", *BY_TASKS)  # fmt: skip
+                "repeats", "robust", "plainsgd", *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1557,6 +1637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats(args.tasks, args.jobs)
     elif args.command == "robust":
         robust(args.tasks, args.jobs)
+    elif args.command == "plainsgd":
+        plainsgd(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:

@@ -582,14 +582,19 @@ def make_model(name: str) -> nn.Module:
 def make_optimizer(
     kind: str, params: Any, lr: float, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """``"sgd"`` (momentum 0.9, as in the paper), ``"adam"`` or ``"adamw"`` (torch defaults)."""
+    """``"sgd"`` (momentum 0.9, as in the paper), ``"sgd-plain"`` (no momentum), ``"adam"`` or
+    ``"adamw"`` (torch defaults)."""
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if kind == "sgd-plain":
+        return torch.optim.SGD(params, lr=lr, momentum=0.0, weight_decay=weight_decay)
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if kind == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"Argument `kind` must be 'sgd', 'adam' or 'adamw'. Received: kind={kind!r}")
+    raise ValueError(
+        f"Argument `kind` must be 'sgd', 'sgd-plain', 'adam' or 'adamw'. Received: kind={kind!r}"
+    )
 
 
 def batches(task: Task, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
