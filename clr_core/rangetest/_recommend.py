@@ -26,6 +26,7 @@ __all__ = [
     "Plan",
     "recommend",
     "plan_peak",
+    "recorded_momentum",
     "PEAK_FACTOR",
     "PLAN_DIV",
     "PLAN_PCT_START",
@@ -186,6 +187,91 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
     return peak, reasons
 
 
+def recorded_momentum(provenance: Mapping[str, Any]) -> float | None:
+    """The momentum (or beta1) the range test ran with, from its provenance: the adapters
+    record it as ``"momentum"``; a ``combine``-d result has it if every repeat agrees.
+    ``None`` when unknown (older files, other tools) or not a number in [0, 1] (provenance
+    is untrusted data: anything else is ignored, never an error).
+
+    >>> recorded_momentum({"momentum": 0.9}), recorded_momentum({"momentum": "x"})
+    (0.9, None)
+    >>> recorded_momentum({"combined": [{"momentum": 0.0}, {"momentum": 0.0}]})
+    0.0
+    """
+
+    def one(value: Any) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if 0.0 <= value <= 1.0 else None
+
+    if "momentum" in provenance:
+        return one(provenance["momentum"])
+    repeats = provenance.get("combined")
+    if isinstance(repeats, list) and repeats and all(isinstance(p, Mapping) for p in repeats):
+        values = {one(p.get("momentum")) for p in repeats}
+        return values.pop() if len(values) == 1 else None
+    return None
+
+
+#: The advice a plan gives after a sweep without momentum (docs/benchmarks.md, "the plan's
+#: momentum after a sweep without momentum").
+_PLAIN_SGD = (
+    "In the benchmarks the same plans trained up to 23 points better (22% in test MSE) with "
+    "momentum: give the optimizer momentum (e.g. 0.9) and run the range test again."
+)
+
+
+#: Why a plan after a sweep without momentum leaves it at 0.
+_LEFT_AT_ZERO = (
+    "The sweep ran without momentum, so the plan leaves it at 0: cycling it would turn "
+    "heavy-ball momentum on at rates read without it, which collapsed runs on a benchmark "
+    "task. " + _PLAIN_SGD
+)
+#: What a plan's momentum cycle does.
+_CYCLED = (
+    "Momentum (beta1 for Adam) cycled 0.95 -> 0.85 -> 0.95 inversely to the rate; it "
+    "replaces the optimizer's own (cycle_momentum=False leaves that alone)."
+)
+
+
+def _constant_reasons(plain: bool) -> tuple[str, ...]:
+    """The reasons of the plan for a reading without confidence (a fixed rate)."""
+    reasons = [
+        "The reading has no confidence (see its reasons): a fixed rate at result.lr, "
+        "the safest reading; run the range test again as its reasons say."
+    ]
+    if plain:
+        reasons.append(
+            "The sweep ran without momentum. The fallback rate was set on sweeps with "
+            "momentum 0.9, which moves the weights up to ten times further at the same rate: "
+            "in the benchmarks, plain SGD at this rate collapsed every run on two tasks of "
+            "three. " + _PLAIN_SGD
+        )
+    return tuple(reasons)
+
+
+def _one_cycle(result: Reading, ipe: int, epochs: float) -> tuple[OneCycle, list[str]]:
+    """The plan's 1cycle over ``epochs`` and the reasons for its peak."""
+    total = budget_steps(ipe, epochs)
+    if total < PLAN_MIN_STEPS:
+        raise fail(
+            "epochs",
+            f"long enough for the plan's 1cycle ({PLAN_MIN_STEPS} steps or more) at {ipe} "
+            "iterations per epoch",
+            epochs,
+        )
+    peak, reasons = plan_peak(result)
+    one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
+    edge = result.suggestions.get("edge")
+    source = "max_lr" if edge is None else f"{peak / edge:.2g} x the edge read off the sweep"
+    reasons.append(
+        f"1cycle over the budget ({total} steps): peak {peak:.3g} "
+        f"({source}), from peak/{PLAN_DIV:g}, "
+        f"warm-up {PLAN_PCT_START:.0%} of the budget, annealed to peak/{PLAN_DIV * 1e4:g}."
+    )
+    return one, reasons
+
+
 def recommend(
     result: Reading,
     iterations_per_epoch: int,
@@ -206,7 +292,10 @@ def recommend(
         triangular cycle between the bounds (the paper's policy).
     cycle_momentum : bool
         Cycle momentum / beta1 inversely to the rate (``False``: ``plan.momentum``
-        is ``None`` and the optimizer keeps its own).
+        is ``None`` and the optimizer keeps its own). A sweep that ran without
+        momentum (its provenance's ``"momentum"`` is 0, see :func:`recorded_momentum`)
+        never gets a momentum cycle: turning momentum on at rates read without it
+        collapsed runs in the benchmarks.
 
     Returns
     -------
@@ -222,46 +311,33 @@ def recommend(
         \\eta_t = \\text{OneCycle}(\\eta^*, T, \\text{pct\\_start}=0.3,
         \\text{div}=25, \\text{final\\_div}=10^4)
 
-    with momentum cycled ``0.95 -> 0.85 -> 0.95``.
+    with momentum cycled ``0.95 -> 0.85 -> 0.95`` (unless the sweep ran without
+    momentum).
     """
     ipe = iterations(iterations_per_epoch)
     cycle_momentum = boolean("cycle_momentum", cycle_momentum)
-    reasons: list[str] = []
+    plain = recorded_momentum(result.provenance) == 0.0
     if result.confidence <= 0.0 or not math.isfinite(result.max_lr):
-        lr = Constant(result.lr)
-        reasons.append(
-            "The reading has no confidence (see its reasons): a fixed rate at result.lr, "
-            "the safest reading; run the range test again as its reasons say."
-        )
-        return Plan(lr, None, "constant", tuple(reasons))
+        return Plan(Constant(result.lr), None, "constant", _constant_reasons(plain))
+    reasons: list[str] = []
+    if cycle_momentum and plain:
+        cycle_momentum = False
+        reasons.append(_LEFT_AT_ZERO)
     if epochs is None:
         from ._handoff import half_cycle
 
         step, _ = half_cycle(ipe)
-        lr_s = Triangular(result.base_lr, result.max_lr, step)
+        lr_s: Schedule = Triangular(result.base_lr, result.max_lr, step)
+        policy = "triangular"
         reasons.append(
             "No budget given: the paper's triangular cycle between base_lr and max_lr, "
             "half cycles of 4 epochs, open-ended."
         )
-        mom = lr_s.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
-        return Plan(lr_s, mom, "triangular", tuple(reasons))
-    total = budget_steps(ipe, epochs)
-    if total < PLAN_MIN_STEPS:
-        raise fail(
-            "epochs",
-            f"long enough for the plan's 1cycle ({PLAN_MIN_STEPS} steps or more) at {ipe} "
-            "iterations per epoch",
-            epochs,
-        )
-    peak, why = plan_peak(result)
-    reasons += why
-    one = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
-    edge = result.suggestions.get("edge")
-    source = "max_lr" if edge is None else f"{peak / edge:.2g} x the edge read off the sweep"
-    reasons.append(
-        f"1cycle over the budget ({total} steps): peak {peak:.3g} "
-        f"({source}), from peak/{PLAN_DIV:g}, "
-        f"warm-up {PLAN_PCT_START:.0%} of the budget, annealed to peak/{PLAN_DIV * 1e4:g}."
-    )
-    mom = one.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
-    return Plan(one, mom, "one_cycle", tuple(reasons))
+    else:
+        lr_s, why = _one_cycle(result, ipe, epochs)
+        policy = "one_cycle"
+        reasons += why
+    mom = lr_s.momentum(*PLAN_MOMENTUM) if cycle_momentum else None
+    if mom is not None:
+        reasons.append(_CYCLED)
+    return Plan(lr_s, mom, policy, tuple(reasons))

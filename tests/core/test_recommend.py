@@ -164,3 +164,78 @@ def test_unknown_plan_keys_of_mixed_types_are_named(clear):
     config = {**clear.recommend(32, 30).to_config(), 1: 2, "a": 3}
     with pytest.raises(ValueError, match=r"\['1', 'a'\]"):
         Plan.from_config(config)
+
+
+# --- the sweep's momentum (docs/benchmarks.md: the plan's momentum after a sweep without it)
+
+
+def _with_momentum(result: RangeTestResult, momentum: object) -> RangeTestResult:
+    return analyze(result.lrs, result.losses, provenance={"momentum": momentum})
+
+
+def test_a_cycled_plan_says_that_its_cycle_replaces_the_optimizers_momentum(clear):
+    for plan in (clear.recommend(32, 30), clear.recommend(32)):
+        assert plan.momentum is not None
+        assert any("replaces the optimizer's own" in r for r in plan.reasons)
+    quiet = clear.recommend(32, 30, cycle_momentum=False)
+    assert not any("replaces the optimizer's own" in r for r in quiet.reasons)
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.5, 1.0])
+def test_a_sweep_with_momentum_keeps_the_cycle(clear, momentum):
+    plan = _with_momentum(clear, momentum).recommend(32, 30)
+    assert plan.momentum == clear.recommend(32, 30).momentum
+    assert not any("without momentum" in r for r in plan.reasons)
+
+
+@pytest.mark.parametrize("epochs", [30, None])
+def test_a_sweep_without_momentum_gets_no_momentum_cycle(clear, epochs):
+    plain = _with_momentum(clear, 0.0)
+    plan = plain.recommend(32, epochs)
+    assert plan.momentum is None
+    assert plan.lr == clear.recommend(32, epochs).lr  # the rates are the same
+    why = [r for r in plan.reasons if "without momentum" in r]
+    assert len(why) == 1
+    assert "momentum (e.g. 0.9)" in why[0]
+    assert not any("replaces the optimizer's own" in r for r in plan.reasons)
+
+
+def test_a_flat_reading_after_a_sweep_without_momentum_advises_momentum():
+    flat = analyze(LRS, [0.5] * 100, provenance={"momentum": 0})
+    plan = flat.recommend(32, 30)
+    assert (plan.policy, plan.momentum) == ("constant", None)
+    assert any("without momentum" in r and "momentum (e.g. 0.9)" in r for r in plan.reasons)
+    with_momentum = analyze(LRS, [0.5] * 100, provenance={"momentum": 0.9}).recommend(32, 30)
+    assert not any("without momentum" in r for r in with_momentum.reasons)
+
+
+@pytest.mark.parametrize(
+    "momentum", [None, True, False, "0", [0.0], {"m": 0}, math.nan, -0.5, 1.5, math.inf]
+)
+def test_an_untrusted_momentum_in_the_provenance_is_ignored_not_an_error(clear, momentum):
+    plan = _with_momentum(clear, momentum).recommend(32, 30)
+    assert plan.momentum == clear.recommend(32, 30).momentum
+
+
+def test_recorded_momentum_of_combined_sweeps_needs_them_to_agree(clear):
+    from clr_core.rangetest import combine
+    from clr_core.rangetest._recommend import recorded_momentum
+
+    plain = [_with_momentum(clear, 0.0), _with_momentum(clear, 0)]
+    assert recorded_momentum(combine(plain).provenance) == 0.0
+    assert combine(plain).recommend(32, 30).momentum is None
+    mixed = [_with_momentum(clear, 0.0), _with_momentum(clear, 0.9)]
+    assert recorded_momentum(combine(mixed).provenance) is None
+    assert combine(mixed).recommend(32, 30).momentum is not None
+    assert recorded_momentum({"combined": "junk"}) is None
+    assert recorded_momentum({"combined": [1, 2]}) is None
+
+
+@pytest.mark.parametrize("suffix", ["json", "csv"])
+def test_the_sweeps_momentum_survives_a_file_round_trip(clear, tmp_path, suffix):
+    plain = _with_momentum(clear, 0.0)
+    path = tmp_path / f"sweep.{suffix}"
+    getattr(plain, f"to_{suffix}")(path)
+    loaded = getattr(RangeTestResult, f"from_{suffix}")(path)
+    assert loaded.provenance["momentum"] == 0.0
+    assert loaded.recommend(32, 30).momentum is None

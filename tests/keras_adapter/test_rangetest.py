@@ -437,3 +437,24 @@ def test_the_rate_each_step_uses_is_the_sweep(lr_kind):
     used = -np.diff([0.0, *kernel.w])
     np.testing.assert_allclose(used, result.lrs, rtol=1e-5)
     np.testing.assert_allclose(result.lrs, np.geomspace(1e-3, 1.0, 12), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("make", "momentum"),
+    [
+        (lambda: keras.optimizers.SGD(learning_rate=0.01), 0.0),
+        (lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9), 0.9),
+        (lambda: keras.optimizers.Adam(beta_1=0.8), 0.8),
+        (lambda: keras.optimizers.Adagrad(), None),
+    ],
+)
+def test_the_sweeps_momentum_is_recorded_for_recommend(digits, make, momentum):
+    x, y, _, _ = digits
+    model = _compile(_mlp(), make())
+    result = clr_keras.range_test(
+        model, x, y, batch_size=64, start_lr=1e-4, end_lr=1.0, num_steps=20, progress=False
+    )
+    recorded = result.provenance["momentum"]
+    assert recorded == (None if momentum is None else pytest.approx(momentum))
+    plan = result.recommend(22, 3)
+    assert (plan.momentum is None) == (momentum == 0.0)

@@ -207,6 +207,7 @@ def test_sweep_rates_points_and_provenance():
     assert prov["world_size"] == 1
     assert prov["stop_reason"] == "sweep complete"
     assert prov["sweep"]["type"] == "LinearSweep"
+    assert prov["momentum"] == pytest.approx(0.9)  # SGD's, for recommend
 
 
 def test_accumulation_gives_one_point_per_optimizer_step():

@@ -471,3 +471,43 @@ def test_a_non_finite_loss_in_the_first_steps_reads_diverged_at_once(digits, bad
     assert any("diverged at once" in r and "tart" in r for r in result.reasons), result.reasons
     _assert_same(before, _state(model, opt))
     _assert_rng_same(rng, _rng_states())
+
+
+@pytest.mark.parametrize(
+    ("make", "momentum"),
+    [
+        (lambda p: torch.optim.SGD(p, lr=0.1), 0.0),
+        (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), 0.9),
+        (lambda p: torch.optim.Adam(p, betas=(0.8, 0.99)), 0.8),
+        (lambda p: torch.optim.Adagrad(p), None),
+    ],
+)
+def test_the_sweeps_momentum_is_recorded_for_recommend(digits, make, momentum):
+    train, _ = digits
+    model = _mlp()
+    opt = make(model.parameters())
+    result = clr_torch.range_test(
+        model, opt, _loader(train, seed=0), torch.nn.functional.cross_entropy,
+        start_lr=1e-4, end_lr=1.0, num_steps=20, progress=False,
+    )  # fmt: skip
+    recorded = result.provenance["momentum"]
+    assert recorded == (None if momentum is None else pytest.approx(momentum))
+    again = rangetest.RangeTestResult.from_json(result.to_json())
+    assert again.provenance["momentum"] == recorded
+
+
+def test_the_plan_after_plain_sgd_leaves_its_momentum_at_zero(digits):
+    train, _ = digits
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)  # momentum 0, torch's default
+    loader = _loader(train, seed=0)
+    result = clr_torch.range_test(
+        model, opt, loader, torch.nn.functional.cross_entropy, progress=False
+    )
+    plan = result.recommend(len(loader), 3)
+    assert plan.momentum is None
+    assert any("without momentum" in r for r in plan.reasons)
+    sched = clr_torch.ScheduleLR(opt, plan)
+    _train(model, opt, sched, loader, 1)
+    assert opt.param_groups[0]["momentum"] == 0.0  # still plain SGD
+    assert opt.param_groups[0]["lr"] == pytest.approx(plan.lr(len(loader)))

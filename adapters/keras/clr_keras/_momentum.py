@@ -30,6 +30,7 @@ resuming from a checkpoint resumes the momentum cycle too.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -123,6 +124,21 @@ def _attribute_for(optimizer: Any, attribute: str | None) -> str:
         "neither. Received: optimizer="
         f"{optimizer!r}"
     )
+
+
+def sweep_momentum(optimizer: Any) -> float | None:
+    """The momentum (``momentum``, SGD and RMSprop) or ``beta_1`` (the Adam family) of
+    ``optimizer`` (a loss-scale wrapper's inner one), as a float; ``None`` for an optimizer
+    with neither, or one whose value is not a plain number. Recorded in a range test's
+    provenance (``"momentum"``), where ``recommend`` reads it."""
+    inner = unwrap_optimizer(optimizer)
+    for name in _ATTRIBUTES:
+        if hasattr(inner, name):
+            value = getattr(inner, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            return float(value) if math.isfinite(value) else None
+    return None
 
 
 def driven_momentum(

@@ -53,6 +53,7 @@ from clr_core.rangetest import (
 )
 from clr_core.validation import MAX_STEPS, boolean, choice, fail, integer, real
 
+from ._momentum import sweep_momentum
 from ._util import to_numpy, unwrap_optimizer
 
 __all__ = ["range_test", "RangeTestCallback"]
@@ -412,7 +413,8 @@ def range_test(
     finally:
         run.restore(variables=restore)
     provenance: dict[str, Any] = {
-        "framework": f"keras {keras.__version__} ({keras.backend.backend()})"
+        "framework": f"keras {keras.__version__} ({keras.backend.backend()})",
+        "momentum": sweep_momentum(model.optimizer),
     }
     if monitor.stop_reason is None:
         cause = "the data ran out" if one_pass else "fit stopped"

@@ -43,7 +43,7 @@ from clr_core import rangetest as _rt
 from clr_core.validation import MAX_STEPS, fail, integer, real
 
 from ._rangetest import _batch_len, _set_lr, _Snapshot
-from ._scheduler import ScheduleLR, momentum_key_for
+from ._scheduler import ScheduleLR, momentum_key_for, sweep_momentum
 
 __all__ = ["LearningRateFinder"]
 
@@ -746,6 +746,7 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
             "world_size": world,
             "skipped_steps": sweeper.skipped_steps,
             "param_groups": len(optimizer.param_groups),
+            "momentum": sweep_momentum(optimizer),
             "strategy": type(trainer.strategy).__name__,
             "precision": str(trainer.precision),
         }

@@ -34,6 +34,8 @@ import torch
 from clr_core import rangetest as _rt
 from clr_core.validation import fail
 
+from ._scheduler import sweep_momentum
+
 __all__ = ["RangeTest", "range_test", "accuracy"]
 
 _INPUT_KEYS = ("inputs", "input", "x", "input_ids", "features", "image", "images")
@@ -726,6 +728,7 @@ class RangeTest:
             "world_size": world,
             "skipped_steps": self.skipped_steps,
             "param_groups": len(self.optimizer.param_groups),
+            "momentum": sweep_momentum(self.optimizer),
         }
         kw: dict[str, Any] = {"batch_size": effective, "provenance": provenance}
         if self.metric is not None or self.val_loader is not None:

@@ -144,6 +144,20 @@ def momentum_key_for(optimizer: Optimizer, momentum_key: str | None = None) -> s
     return _check_key(optimizer, found, "momentum_key")
 
 
+def sweep_momentum(optimizer: Optimizer) -> float | None:
+    """The momentum (or beta1) of ``optimizer``'s first param group, as a float; ``None`` for
+    an optimizer without one. Recorded in a range test's provenance (``"momentum"``), where
+    ``recommend`` reads it."""
+    try:
+        key = momentum_key_for(optimizer)
+    except (TypeError, ValueError):
+        return None
+    value = optimizer.param_groups[0][key]
+    value = value[0] if isinstance(value, (tuple, list)) else value
+    m = float(value.item() if isinstance(value, torch.Tensor) else value)
+    return m if math.isfinite(m) else None
+
+
 def _per_group(name: str, value: Any, n: int, allow_none: bool = False) -> list[Any]:
     """A schedule (or None) for each of ``n`` param groups, from one value or a sequence."""
     if isinstance(value, (list, tuple)):
