@@ -79,6 +79,7 @@ HELD_OUT_TASKS = (
     "clean8-mlp-sgd",
     "digits-cnn-adam",
     "spirals-mlp-adam",
+    "hastie-mlp-plainsgd",
 )
 
 
@@ -109,6 +110,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "clean8-mlp-sgd": _decade_grid(1e-3, 0.147),
     "digits-cnn-adam": _decade_grid(1e-4, 0.1),
     "spirals-mlp-adam": _decade_grid(3.16e-4, 0.1),
+    "hastie-mlp-plainsgd": _decade_grid(1e-2, 10.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -129,6 +131,7 @@ GRID_EPOCHS = {
     "clean8-mlp-sgd": 60,
     "digits-cnn-adam": 60,
     "spirals-mlp-adam": 80,
+    "hastie-mlp-plainsgd": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

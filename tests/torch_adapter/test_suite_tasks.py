@@ -149,3 +149,18 @@ def test_spirals_are_three_noisy_arms_of_three_turns_in_the_unit_disc():
     assert abs(float((x - clean).std()) - 0.03) < 0.002  # the Gaussian noise
     task = tasks.load_task("spirals-mlp-adam")
     assert (task.batch_size, task.spec.optimizer, task.steps_per_epoch) == (256, "adam", 47)
+
+
+def test_hastie_is_the_sum_of_squares_rule_trained_by_sgd_without_momentum():
+    x, y, xt, yt = tasks._data("hastie")
+    assert (x.shape, xt.shape) == ((1_000, 10), (2_000, 10))
+    for features, labels in ((x, y), (xt, yt)):
+        # Hastie et al.'s rule: class 1 when the sum of squares exceeds chi2_10's median
+        assert torch.equal(labels, ((features**2).sum(dim=1) > 9.34).long())
+    assert 0.4 < float(y.float().mean()) < 0.6  # balanced by construction
+    task = tasks.load_task("hastie-mlp-plainsgd")
+    assert (task.batch_size, task.spec.optimizer, task.steps_per_epoch) == (64, "sgd-plain", 16)
+    model = tasks.make_model("hastie-mlp-plainsgd")
+    opt = tasks.make_optimizer("sgd-plain", model.parameters(), 0.1)
+    assert opt.param_groups[0]["momentum"] == 0.0
+    assert model(x[:3]).shape == (3, 2)

@@ -41,6 +41,9 @@ task                         data and network                                   
                              linear), no normalisation                           batch 32
 ``spirals-mlp-adam``         three interleaved spiral arms in the plane (3       Adam,      accuracy
                              turns, noise 0.03), 12000/3000, MLP 2-128x3-3       batch 256
+``hastie-mlp-plainsgd``      ``make_hastie_10_2`` (10 Gaussian features; is the  SGD, no    accuracy
+                             sum of squares above 9.34?), 1000/2000, MLP         momentum
+                             10-64-64-2
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -113,15 +116,17 @@ class TaskSpec:
     data : str
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
-        ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``).
+        ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``,
+        ``"hastie"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
-        ``"mlp-spirals"``).
+        ``"mlp-spirals"``, ``"mlp-hastie"``).
     optimizer : str
-        ``"sgd"`` (momentum 0.9), ``"adam"`` or ``"adamw"`` (torch defaults).
+        ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
+        (torch defaults).
     batch_size : int
     metric : str
         ``"accuracy"`` (higher is better) or ``"mse"`` (test mean squared error of the
@@ -166,6 +171,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("clean8-mlp-sgd", "clean8", "mlp-clean8", "sgd", 16),
         TaskSpec("digits-cnn-adam", "digits-images", "cnn-digits", "adam", 32),
         TaskSpec("spirals-mlp-adam", "spirals", "mlp-spirals", "adam", 256),
+        TaskSpec("hastie-mlp-plainsgd", "hastie", "mlp-hastie", "sgd-plain", 64),
     )
 }
 
@@ -290,6 +296,11 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         return _classes(
             datasets, 3000, 2000, classes=8, informative=12, redundant=4, flip=0.0, seed=1
         )
+    if key == "hastie":  # binary: is the sum of squares of 10 standard normals above 9.34?
+        x, y = datasets.make_hastie_10_2(n_samples=3000, random_state=0)
+        xt = torch.tensor(x, dtype=torch.float32)
+        yt = torch.tensor((y > 0).astype("int64"))
+        return xt[:1000], yt[:1000], xt[1000:], yt[1000:]
     if key == "friedman":
         x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
         xt = _standardise(x, x[:2000].mean(0), x[:2000].std(0))
@@ -575,6 +586,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-deep": (4, 64, 64, 64, 64, 64, 64, 1),
         "mlp-clean8": (20, 128, 128, 8),
         "mlp-spirals": (2, 128, 128, 128, 3),
+        "mlp-hastie": (10, 64, 64, 2),
     }
     return _mlp(*widths[spec.model])
 
@@ -694,7 +706,7 @@ def train(
     seed : int
         Seeds the initial weights and the batch order.
     optimizer : str or callable, optional
-        ``"sgd"`` (momentum 0.9), ``"adam"``, ``"adamw"``, or a factory
+        ``"sgd"`` (momentum 0.9), ``"sgd-plain"``, ``"adam"``, ``"adamw"``, or a factory
         ``(params, lr) -> Optimizer``; default the task's own. An optimizer with
         ``train()`` / ``eval()`` methods (schedule-free) is switched to ``eval()``
         for every evaluation.
