@@ -1421,6 +1421,13 @@ def plain_reads(task: str, jobs: int) -> list[RangeTestResult]:
     return [S.reread(RangeTestResult.from_json(cache.get(k)["result"])) for k in keys]
 
 
+def _cycle(plan: Any) -> Any:
+    """The plan's inverse momentum cycle (``PLAN_MOMENTUM``); none for a constant plan."""
+    from clr_core.rangetest._recommend import PLAN_MOMENTUM
+
+    return None if plan.policy == "constant" else plan.lr.momentum(*PLAN_MOMENTUM)
+
+
 def plainsgd(tasks: Sequence[str], jobs: int) -> None:
     """The plan for a sweep run without momentum: its momentum cycle (0.95 -> 0.85 -> 0.95,
     turning heavy-ball momentum on) against its rates alone (momentum left at 0), trained over
@@ -1436,7 +1443,9 @@ def plainsgd(tasks: Sequence[str], jobs: int) -> None:
         plans = [r.recommend(ipe, epochs) for r in plain_reads(task, jobs)]
         out = []
         for cycled in (True, False):
-            specs = [(p.lr, p.momentum if cycled else None, epochs, s, "sgd-plain")
+            # the cycle written out: since this screen's rule shipped, recommend itself
+            # leaves momentum alone after a sweep whose provenance records momentum 0
+            specs = [(p.lr, _cycle(p) if cycled else None, epochs, s, "sgd-plain")
                      for p, s in zip(plans, S.SEEDS, strict=True)]  # fmt: skip
             out.append(S.train_many(task, specs, jobs, "plain, cycled" if cycled else "plain"))
         (ma, sa, ca), (mb, sb, cb) = (S._stats(task, rs, grid_peak) for rs in out)
