@@ -17,7 +17,10 @@ suite's cache like every other run. The variants:
 * ``exp-bounds`` - the paper's exp_range between the bounds, as the hand-off gives it (the
   amplitude falling to 10% over the budget);
 * ``tri2-peak`` - triangular2 with the same cycles, from ``min(base_lr, peak / 25)`` up to the
-  plan's 1cycle peak (a cyclic hedge at the plan's own rate).
+  plan's 1cycle peak (a cyclic hedge at the plan's own rate);
+* ``open`` - the plan ``recommend`` gives without a budget (``epochs=None``: the paper's
+  open-ended triangular cycle between the bounds, half cycles of 4 epochs, momentum cycled),
+  stopped at the budget wherever the cycle is.
 
 The cyclic shapes apply where the plan is a 1cycle; on a reading without confidence they are
 the plan itself (its constant), so those runs are the plan's.
@@ -91,11 +94,12 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
         "tri2-peak": cyclic(
             lambda r, peak: Triangular2(min(r.base_lr, peak / PLAN_DIV), peak, step)
         ),
+        "open": lambda r: (r.recommend(ipe).lr, r.recommend(ipe).momentum),
     }
 
 
 #: The shapes this script can train besides the plan.
-SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak")
+SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak", "open")
 
 
 def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
