@@ -331,7 +331,9 @@ def recommend(
         policy = "triangular"
         reasons.append(
             "No budget given: the paper's triangular cycle between base_lr and max_lr, "
-            "half cycles of 4 epochs, open-ended."
+            "half cycles of 4 epochs, open-ended. It never anneals: in the benchmarks, stopped "
+            "after a fixed budget, it ended 2.1 points below the budgeted plan on the fitted "
+            "tasks' mean, and below it on 13 of 15 tasks; pass epochs for the 1cycle plan."
         )
     else:
         lr_s, why = _one_cycle(result, ipe, epochs)

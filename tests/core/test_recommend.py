@@ -46,6 +46,8 @@ def test_no_budget_gives_the_papers_open_ended_triangular_cycle(clear):
     assert plan.policy == "triangular"
     assert isinstance(plan.lr, Triangular)
     assert (plan.lr.base_lr, plan.lr.max_lr) == (clear.base_lr, clear.max_lr)
+    assert "pass epochs" in plan.reasons[0]  # it never anneals: the benchmarks' advice
+    assert not any("pass epochs" in r for r in clear.recommend(32, 30).reasons)
 
 
 def test_cycle_momentum_false_leaves_momentum_alone(clear):
