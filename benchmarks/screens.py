@@ -75,6 +75,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``plainsgd``: the SGD tasks with SGD without momentum, for the range test and for training;
   the plan's momentum cycle (which turns heavy-ball momentum on) against the plan's rates
   alone (momentum left at 0), trained over the equal budget, 10 seeds, paired by seed.
+* ``plainflat``: after a plain-SGD sweep that reads flat, the constant plan at 1, 10 and 19 times
+  the fallback rate (``PLAIN_FLAT_FACTORS``), plain SGD, 10 seeds.
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -100,6 +102,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py repeats --tasks <the first fifteen> --jobs 2
     python benchmarks/screens.py robust --tasks <all> --jobs 2
     python benchmarks/screens.py plainsgd --tasks <the SGD tasks that read a slope> --jobs 2
+    python benchmarks/screens.py plainflat --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
 """
 
 from __future__ import annotations
@@ -1481,6 +1484,42 @@ def plainsgd(tasks: Sequence[str], jobs: int) -> None:
              else "the cycle stays"))  # fmt: skip
 
 
+#: Multiples of the fallback rate tried after a flat plain-SGD sweep: 1 (as shipped), 10 (heavy
+#: ball's step factor 1 / (1 - beta) alone) and 19 ((1 + beta) / (1 - beta), beta = 0.9: the step
+#: factor and the stability limit's, together; see the notebook).
+PLAIN_FLAT_FACTORS = (1.0, 10.0, 19.0)
+
+
+def plainflat(tasks: Sequence[str], jobs: int) -> None:
+    """After a plain-SGD sweep that reads flat: the constant plan at ``k`` times the fallback
+    rate, plain SGD, over the equal budget, 10 seeds; the decision line of the notebook's rule."""
+    from clr_core import Constant
+
+    head = ["task", "fallback rates"] + [f"x{k:g}" for k in PLAIN_FLAT_FACTORS]
+    print("| " + " | ".join(head) + " |")
+    ok = True
+    for task in tasks:
+        epochs = S.budget(task, S.SEEDS, jobs, False)
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))["peak"]
+        reads = plain_reads(task, jobs)
+        flat = [r.confidence <= 0.0 for r in reads]
+        stats = {}
+        for k in PLAIN_FLAT_FACTORS:
+            specs = [(Constant(k * r.lr), None, epochs, s, "sgd-plain")
+                     for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
+            stats[k] = S._stats(task, S.train_many(task, specs, jobs, f"plain x{k:g}"), grid_peak)
+        sign = 1 if S.higher(task) else -1
+        top = max(PLAIN_FLAT_FACTORS)
+        ok = ok and all(flat) and stats[top][2] == 0
+        ok = ok and sign * (stats[top][0] - stats[1.0][0]) > 0
+        lrs = [r.lr for r in reads]
+        cells = [task, f"{min(lrs):.3g}-{max(lrs):.3g} ({sum(flat)} of 10 flat)"] + [
+            f"{S.fmt(task, m)} ± {S.fmt(task, sd)} ({c}/10)" for m, sd, c in stats.values()
+        ]
+        print("| " + " | ".join(cells) + " |", flush=True)
+    print(f"x{max(PLAIN_FLAT_FACTORS):g}: no collapse and better than x1 on every task: {ok}")
+
+
 #: The raw sweeps the heldout screen reads, and its landmarks: (reading, suggestion).
 HELDOUT_CONFIG = "wide300"
 HELDOUT_MARKS = (
@@ -1609,7 +1648,7 @@ BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", "robust", "plainsgd", *BY_TASKS)  # fmt: skip
+                "repeats", "robust", "plainsgd", "plainflat", *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1648,6 +1687,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         robust(args.tasks, args.jobs)
     elif args.command == "plainsgd":
         plainsgd(args.tasks, args.jobs)
+    elif args.command == "plainflat":
+        plainflat(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
