@@ -69,10 +69,13 @@ def wsd(peak: float, total: int) -> Schedule:
     )
 
 
+def _lr_and_momentum(plan: Any) -> tuple[Schedule, Schedule | None]:
+    return plan.lr, plan.momentum
+
+
 def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTestResult], Any]]:
     def plan(r: RangeTestResult) -> tuple[Schedule, Schedule | None]:
-        p = r.recommend(ipe, epochs)
-        return p.lr, p.momentum
+        return _lr_and_momentum(r.recommend(ipe, epochs))
 
     step, _ = half_cycle(ipe, epochs)
 
@@ -94,7 +97,7 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
         "tri2-peak": cyclic(
             lambda r, peak: Triangular2(min(r.base_lr, peak / PLAN_DIV), peak, step)
         ),
-        "open": lambda r: (r.recommend(ipe).lr, r.recommend(ipe).momentum),
+        "open": lambda r: _lr_and_momentum(r.recommend(ipe)),
     }
 
 

@@ -1289,7 +1289,7 @@ def robust(tasks: Sequence[str], jobs: int) -> None:
     variants: list[tuple[int, float, int] | None] = [None, *LOESS_VARIANTS]
     head = ("task", "split", "sweep", "smoother", "scale", "steps (median)", "edge spread",
             "`max_lr` spread", "peak (median, spread)", "plan, interpolated",
-            "noise-limited weight (sum)")  # fmt: skip
+            "noise-limited weight (sum)", "seeds without an edge")  # fmt: skip
     print("| " + " | ".join(head) + " |")
     # rows[(sweep, variant, scale)][task] = (plan, log peak spread, peak spread)
     rows: dict[tuple[int, str, float], dict[str, tuple[float, float, float]]] = {}
@@ -1319,7 +1319,8 @@ def robust(tasks: Sequence[str], jobs: int) -> None:
                              f"{_spread([a.max_lr for a in reads]):.2f}x",
                              f"{statistics.median(peaks):.3g}, {_spread(peaks):.2f}x",
                              f"{plan:.4g}",
-                             f"{sum(a.noise_weight for a in reads):.1f}")  # fmt: skip
+                             f"{sum(a.noise_weight for a in reads):.1f}",
+                             sum("edge" not in a.suggestions for a in reads))  # fmt: skip
                     print("| " + " | ".join(str(x) for x in cells) + " |", flush=True)
     _robust_decide(tasks, rows)
 

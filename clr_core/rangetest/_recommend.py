@@ -18,7 +18,7 @@ from .._base import Schedule, from_config
 from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
-from ..validation import boolean, fail, instance
+from ..validation import boolean, fail, instance, real
 from ._handoff import PEAK_FACTOR, budget_steps, iterations
 from ._reading import Reading
 
@@ -200,9 +200,10 @@ def recorded_momentum(provenance: Mapping[str, Any]) -> float | None:
     """
 
     def one(value: Any) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            return real("momentum", value, low=0.0, high=1.0)
+        except (TypeError, ValueError):
             return None
-        return float(value) if 0.0 <= value <= 1.0 else None
 
     if "momentum" in provenance:
         return one(provenance["momentum"])

@@ -212,7 +212,8 @@ def test_a_flat_reading_after_a_sweep_without_momentum_advises_momentum():
 
 
 @pytest.mark.parametrize(
-    "momentum", [None, True, False, "0", [0.0], {"m": 0}, math.nan, -0.5, 1.5, math.inf]
+    "momentum",
+    [None, True, False, "0", [0.0], {"m": 0}, math.nan, -0.5, 1.5, math.inf, 10**400],
 )
 def test_an_untrusted_momentum_in_the_provenance_is_ignored_not_an_error(clear, momentum):
     plan = _with_momentum(clear, momentum).recommend(32, 30)

@@ -132,13 +132,13 @@ def sweep_momentum(optimizer: Any) -> float | None:
     with neither, or one whose value is not a plain number. Recorded in a range test's
     provenance (``"momentum"``), where ``recommend`` reads it."""
     inner = unwrap_optimizer(optimizer)
-    for name in _ATTRIBUTES:
-        if hasattr(inner, name):
-            value = getattr(inner, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return None
-            return float(value) if math.isfinite(value) else None
-    return None
+    try:
+        value = getattr(inner, _attribute_for(inner, None))
+    except ValueError:  # neither attribute
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def driven_momentum(
