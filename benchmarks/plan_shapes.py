@@ -20,7 +20,12 @@ suite's cache like every other run. The variants:
   plan's 1cycle peak (a cyclic hedge at the plan's own rate);
 * ``open`` - the plan ``recommend`` gives without a budget (``epochs=None``: the paper's
   open-ended triangular cycle between the bounds, half cycles of 4 epochs, momentum cycled),
-  stopped at the budget wherever the cycle is.
+  stopped at the budget wherever the cycle is;
+* ``lin``, ``lin-short``, ``cos-short``, ``paper`` - the plan's 1cycle at its own peak in
+  another shape (:data:`ONE_CYCLE_SHAPES`): linear instead of cosine phases, a 10% warm-up
+  instead of 30%, or the paper's three phases (linear, up 45%, down 45% to peak/25, the last
+  10% to peak/2.5e5); the momentum cycle follows the same phases (left alone where the plan
+  leaves it alone).
 
 The cyclic shapes apply where the plan is a 1cycle; on a reading without confidence they are
 the plan itself (its constant), so those runs are the plan's.
@@ -34,6 +39,7 @@ reading without confidence the plan itself is that constant.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import sys
@@ -51,7 +57,7 @@ import suite as S
 from clr_core import Constant, Join, Linear, Schedule, Triangular2
 from clr_core.rangetest import RangeTestResult
 from clr_core.rangetest._handoff import half_cycle
-from clr_core.rangetest._recommend import PLAN_DIV
+from clr_core.rangetest._recommend import PLAN_DIV, PLAN_MOMENTUM
 from clr_torch.demo.tasks import SUITE, load_task
 
 #: WSD: the warm-up's and the decay's share of the budget.
@@ -67,6 +73,16 @@ def wsd(peak: float, total: int) -> Schedule:
         (Linear(peak / 25, peak, w), Constant(peak), Linear(peak, peak / 1e4, d)),
         (w, total - d),
     )
+
+
+#: The 1cycle shapes: ``(pct_start, anneal_strategy, three_phase)``; the plan's own is
+#: ``(0.3, "cos", False)``.
+ONE_CYCLE_SHAPES = {
+    "lin": (0.3, "linear", False),
+    "lin-short": (0.1, "linear", False),
+    "cos-short": (0.1, "cos", False),
+    "paper": (0.45, "linear", True),
+}
 
 
 def _lr_and_momentum(plan: Any) -> tuple[Schedule, Schedule | None]:
@@ -88,6 +104,18 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
 
         return shape
 
+    def reshaped(pct: float, anneal: str, three: bool) -> Callable[..., Any]:
+        def shape(r: RangeTestResult) -> tuple[Schedule, Schedule | None]:
+            p = r.recommend(ipe, epochs)
+            if p.policy != "one_cycle":
+                return p.lr, p.momentum
+            one = dataclasses.replace(
+                p.lr, pct_start=pct, anneal_strategy=anneal, three_phase=three
+            )
+            return one, None if p.momentum is None else one.momentum(*PLAN_MOMENTUM)
+
+        return shape
+
     return {
         "plan": plan,
         "wsd-lr": lambda r: (wsd(r.lr, total), None),
@@ -98,11 +126,12 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
             lambda r, peak: Triangular2(min(r.base_lr, peak / PLAN_DIV), peak, step)
         ),
         "open": lambda r: _lr_and_momentum(r.recommend(ipe)),
+        **{name: reshaped(*shape) for name, shape in ONE_CYCLE_SHAPES.items()},
     }
 
 
 #: The shapes this script can train besides the plan.
-SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak", "open")
+SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak", "open", *ONE_CYCLE_SHAPES)
 
 
 def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
