@@ -456,5 +456,6 @@ def test_the_sweeps_momentum_is_recorded_for_recommend(digits, make, momentum):
     )
     recorded = result.provenance["momentum"]
     assert recorded == (None if momentum is None else pytest.approx(momentum))
+    assert result.provenance["optimizer"] == type(model.optimizer).__name__
     plan = result.recommend(22, 3)
     assert (plan.momentum is None) == (momentum == 0.0)

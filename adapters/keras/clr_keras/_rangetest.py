@@ -414,6 +414,7 @@ def range_test(
         run.restore(variables=restore)
     provenance: dict[str, Any] = {
         "framework": f"keras {keras.__version__} ({keras.backend.backend()})",
+        "optimizer": type(model.optimizer).__name__,
         "momentum": sweep_momentum(model.optimizer),
     }
     if monitor.stop_reason is None:
