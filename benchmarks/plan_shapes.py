@@ -25,7 +25,9 @@ suite's cache like every other run. The variants:
   another shape (:data:`ONE_CYCLE_SHAPES`): linear instead of cosine phases, a 10% warm-up
   instead of 30%, or the paper's three phases (linear, up 45%, down 45% to peak/25, the last
   10% to peak/2.5e5); the momentum cycle follows the same phases (left alone where the plan
-  leaves it alone).
+  leaves it alone);
+* ``fixed-mom`` - the plan's rates with its momentum cycle taken out (``plan.momentum``
+  ``None``): the optimizer keeps its own momentum (0.9, Adam's beta1 0.9, or none).
 
 The cyclic shapes apply where the plan is a 1cycle; on a reading without confidence they are
 the plan itself (its constant), so those runs are the plan's.
@@ -127,11 +129,16 @@ def _variants(total: int, ipe: int, epochs: int) -> dict[str, Callable[[RangeTes
         ),
         "open": lambda r: _lr_and_momentum(r.recommend(ipe)),
         **{name: reshaped(*shape) for name, shape in ONE_CYCLE_SHAPES.items()},
+        "fixed-mom": lambda r: (r.recommend(ipe, epochs).lr, None),
     }
 
 
 #: The shapes this script can train besides the plan.
-SHAPES = ("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak", "open", *ONE_CYCLE_SHAPES)
+SHAPES = (
+    *("wsd-lr", "wsd-mid", "tri2-bounds", "exp-bounds", "tri2-peak", "open"),
+    *ONE_CYCLE_SHAPES,
+    "fixed-mom",
+)
 
 
 def _paired(task: str, final: Sequence[float], base: Sequence[float]) -> str:
