@@ -80,6 +80,7 @@ HELD_OUT_TASKS = (
     "digits-cnn-adam",
     "spirals-mlp-adam",
     "hastie-mlp-plainsgd",
+    "digits-linear-sgd",
 )
 
 
@@ -111,6 +112,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-cnn-adam": _decade_grid(1e-4, 0.1),
     "spirals-mlp-adam": _decade_grid(3.16e-4, 0.1),
     "hastie-mlp-plainsgd": _decade_grid(1e-2, 10.0),
+    "digits-linear-sgd": _decade_grid(1e-3, 10.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -132,6 +134,7 @@ GRID_EPOCHS = {
     "digits-cnn-adam": 60,
     "spirals-mlp-adam": 80,
     "hastie-mlp-plainsgd": 100,
+    "digits-linear-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -164,3 +164,13 @@ def test_hastie_is_the_sum_of_squares_rule_trained_by_sgd_without_momentum():
     opt = tasks.make_optimizer("sgd-plain", model.parameters(), 0.1)
     assert opt.param_groups[0]["momentum"] == 0.0
     assert model(x[:3]).shape == (3, 2)
+
+
+def test_digits_linear_is_logistic_regression_on_the_digits_split():
+    task = tasks.load_task("digits-linear-sgd")
+    assert torch.equal(task.x, tasks.load_task("digits-mlp-sgd").x)  # the same split
+    assert (task.batch_size, task.spec.optimizer, task.steps_per_epoch) == (32, "sgd", 44)
+    model = tasks.make_model("digits-linear-sgd")
+    layers = [m for m in model.modules() if len(list(m.children())) == 0]
+    assert len(layers) == 1 and isinstance(layers[0], torch.nn.Linear)  # no hidden layer
+    assert (layers[0].in_features, layers[0].out_features) == (64, 10)

@@ -44,6 +44,8 @@ task                         data and network                                   
 ``hastie-mlp-plainsgd``      ``make_hastie_10_2`` (10 Gaussian features; is the  SGD, no    accuracy
                              sum of squares above 9.34?), 1000/2000, MLP         momentum
                              10-64-64-2
+``digits-linear-sgd``        scikit-learn digits 1400/397, a linear softmax      SGD 0.9,   accuracy
+                             classifier 64-10 (logistic regression)              batch 32
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -123,7 +125,7 @@ class TaskSpec:
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
-        ``"mlp-spirals"``, ``"mlp-hastie"``).
+        ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
         (torch defaults).
@@ -172,6 +174,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("digits-cnn-adam", "digits-images", "cnn-digits", "adam", 32),
         TaskSpec("spirals-mlp-adam", "spirals", "mlp-spirals", "adam", 256),
         TaskSpec("hastie-mlp-plainsgd", "hastie", "mlp-hastie", "sgd-plain", 64),
+        TaskSpec("digits-linear-sgd", "digits", "linear-digits", "sgd", 32),
     )
 }
 
@@ -587,6 +590,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-clean8": (20, 128, 128, 8),
         "mlp-spirals": (2, 128, 128, 128, 3),
         "mlp-hastie": (10, 64, 64, 2),
+        "linear-digits": (64, 10),
     }
     return _mlp(*widths[spec.model])
 
