@@ -172,5 +172,6 @@ def test_digits_linear_is_logistic_regression_on_the_digits_split():
     assert (task.batch_size, task.spec.optimizer, task.steps_per_epoch) == (32, "sgd", 44)
     model = tasks.make_model("digits-linear-sgd")
     layers = [m for m in model.modules() if len(list(m.children())) == 0]
-    assert len(layers) == 1 and isinstance(layers[0], torch.nn.Linear)  # no hidden layer
+    assert len(layers) == 1
+    assert isinstance(layers[0], torch.nn.Linear)
     assert (layers[0].in_features, layers[0].out_features) == (64, 10)
