@@ -147,13 +147,17 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
 
     The edge (the ``edge`` suggestion) lies three quarters of the way across the
     loss valley on the log-LR axis, from where the loss has fallen half its fall to
-    where it has risen back half of it. Without one (a flat curve, or a sweep that
-    never saw the loss rise back) the peak is ``max_lr``, a lower bound.
+    where it has risen back half of it. Without one (a flat curve, or a sweep whose
+    loss never rose back halfway) the peak is ``max_lr``, the valley's centre.
     """
     if result.suggestions.get("edge") is None:
         return result.max_lr, [
-            "The sweep never saw the loss rise back, so the peak is max_lr, a lower bound: "
-            "widen the sweep (raise end_lr) for a better one."
+            "The loss never rose back halfway to where it started, so there is no edge and "
+            "the peak is max_lr, the valley's centre. If the loss blows up past end_lr, a "
+            "wider sweep (raise end_lr) finds the edge. A model whose loss blows up at no "
+            "rate may never show one: on such a benchmark task (logistic regression) max_lr "
+            "lay 1.2-2.8 times above the best 1cycle peak, so compare a lower one: "
+            "result.to_one_cycle(iterations_per_epoch, epochs, peak=0.5 * result.max_lr)."
         ]
     peak = result.one_cycle_peak
     factor = peak / result.suggestions["edge"]

@@ -246,3 +246,20 @@ def test_the_sweeps_momentum_survives_a_file_round_trip(clear, tmp_path, suffix)
     loaded = getattr(RangeTestResult, f"from_{suffix}")(path)
     assert loaded.provenance["momentum"] == 0.0
     assert loaded.recommend(32, 30).momentum is None
+
+
+def test_a_loss_that_never_rises_back_halfway_peaks_at_max_lr_and_says_so():
+    # falls from 2.3 to 0.1, then rises to 0.8 by the end: a rise, but not halfway back
+    losses = [0.1 + 2.2 / (1 + (v / 1e-2) ** 2) + 0.3 * max(0.0, math.log10(v / 0.1)) for v in LRS]
+    result = analyze(LRS, losses)
+    assert result.confidence > 0.0
+    assert result.suggestions.get("edge") is None
+    peak, reasons = plan_peak(result)
+    assert peak == result.max_lr
+    (why,) = reasons
+    assert "never rose back halfway" in why
+    assert "lower bound" not in why  # it is not one: it can lie above the best peak
+    assert "peak=0.5 * result.max_lr" in why
+    plan = result.recommend(32, 30)
+    assert plan.lr.max_lr == result.max_lr
+    assert why in plan.reasons
