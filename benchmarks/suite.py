@@ -81,6 +81,7 @@ HELD_OUT_TASKS = (
     "spirals-mlp-adam",
     "hastie-mlp-plainsgd",
     "digits-linear-sgd",
+    "digits-ae-adam",
 )
 
 
@@ -113,6 +114,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "spirals-mlp-adam": _decade_grid(3.16e-4, 0.1),
     "hastie-mlp-plainsgd": _decade_grid(1e-2, 10.0),
     "digits-linear-sgd": _decade_grid(1e-3, 10.0),
+    "digits-ae-adam": _decade_grid(1e-4, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -135,6 +137,7 @@ GRID_EPOCHS = {
     "spirals-mlp-adam": 80,
     "hastie-mlp-plainsgd": 100,
     "digits-linear-sgd": 60,
+    "digits-ae-adam": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

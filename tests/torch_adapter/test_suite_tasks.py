@@ -175,3 +175,20 @@ def test_digits_linear_is_logistic_regression_on_the_digits_split():
     assert len(layers) == 1
     assert isinstance(layers[0], torch.nn.Linear)
     assert (layers[0].in_features, layers[0].out_features) == (64, 10)
+
+
+def test_digits_ae_reconstructs_its_centred_input_through_a_bottleneck():
+    x, y, xt, yt = tasks._data("digits-ae")
+    assert torch.equal(x, y)  # the target is the input
+    assert torch.equal(xt, yt)
+    assert (x.shape, xt.shape) == ((1_400, 64), (397, 64))
+    assert float(x.mean(0).abs().max()) < 1e-5  # centred on the training mean image
+    task = tasks.load_task("digits-ae-adam")
+    assert (task.batch_size, task.spec.optimizer, task.metric) == (64, "adam", "mse")
+    assert task.chance == pytest.approx(float((xt**2).mean()))  # predicting the mean image
+    model = tasks.make_model("digits-ae-adam")
+    widths = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [32, 8, 32, 64]
+    out = model(x[:5])
+    assert out.shape == (5, 64)
+    assert task.loss_fn(out, y[:5]).shape == ()  # one number over every pixel

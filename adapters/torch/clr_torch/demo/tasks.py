@@ -46,6 +46,9 @@ task                         data and network                                   
                              10-64-64-2
 ``digits-linear-sgd``        scikit-learn digits 1400/397, a linear softmax      SGD 0.9,   accuracy
                              classifier 64-10 (logistic regression)              batch 32
+``digits-ae-adam``           scikit-learn digits 1400/397 reconstructed through  Adam       test MSE
+                             a bottleneck: autoencoder 64-32-8-32-64, pixels
+                             centred on the training mean image
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -119,13 +122,13 @@ class TaskSpec:
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
         ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``,
-        ``"hastie"``).
+        ``"hastie"``, ``"digits-ae"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
-        ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``).
+        ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
         (torch defaults).
@@ -175,6 +178,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("spirals-mlp-adam", "spirals", "mlp-spirals", "adam", 256),
         TaskSpec("hastie-mlp-plainsgd", "hastie", "mlp-hastie", "sgd-plain", 64),
         TaskSpec("digits-linear-sgd", "digits", "linear-digits", "sgd", 32),
+        TaskSpec("digits-ae-adam", "digits-ae", "ae-digits", "adam", 64, "mse"),
     )
 }
 
@@ -291,6 +295,11 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
             xt = xt.reshape(-1, 1, 8, 8)
         yt = torch.tensor(y).long()
         return xt[:1400], yt[:1400], xt[1400:], yt[1400:]
+    if key == "digits-ae":  # reconstruct the image: the target is the input
+        x, _ = datasets.load_digits(return_X_y=True)
+        # centred on the training mean image, one scale for all pixels (some are always 0)
+        xt = torch.tensor((x - x[:1400].mean(0)) / x[:1400].std(), dtype=torch.float32)
+        return xt[:1400], xt[:1400], xt[1400:], xt[1400:]
     if key == "noisy":  # 4 classes, 20% of the labels flipped
         return _classes(
             datasets, 2000, 1000, classes=4, informative=10, redundant=5, flip=0.2, seed=0
@@ -591,6 +600,7 @@ def make_model(name: str) -> nn.Module:
         "mlp-spirals": (2, 128, 128, 128, 3),
         "mlp-hastie": (10, 64, 64, 2),
         "linear-digits": (64, 10),
+        "ae-digits": (64, 32, 8, 32, 64),
     }
     return _mlp(*widths[spec.model])
 
