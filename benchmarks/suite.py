@@ -82,6 +82,7 @@ HELD_OUT_TASKS = (
     "hastie-mlp-plainsgd",
     "digits-linear-sgd",
     "digits-ae-adam",
+    "digits-finetune-adamw",
 )
 
 
@@ -115,6 +116,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "hastie-mlp-plainsgd": _decade_grid(1e-2, 10.0),
     "digits-linear-sgd": _decade_grid(1e-3, 10.0),
     "digits-ae-adam": _decade_grid(1e-4, 0.316),
+    "digits-finetune-adamw": _decade_grid(1e-4, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -138,6 +140,7 @@ GRID_EPOCHS = {
     "hastie-mlp-plainsgd": 100,
     "digits-linear-sgd": 60,
     "digits-ae-adam": 100,
+    "digits-finetune-adamw": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

@@ -192,3 +192,32 @@ def test_digits_ae_reconstructs_its_centred_input_through_a_bottleneck():
     out = model(x[:5])
     assert out.shape == (5, 64)
     assert task.loss_fn(out, y[:5]).shape == ()  # one number over every pixel
+
+
+def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
+    x, y, _, yt = tasks._data("digits-few")
+    full_x, full_y, _, _ = tasks._data("digits-images")
+    assert len(x) == tasks.FEW_SHOT
+    assert set(y.tolist()) == set(yt.tolist()) == set(range(5))
+    assert torch.equal(x, full_x[full_y >= 5][: tasks.FEW_SHOT])  # digits 5-9, relabelled 0-4
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    pre = tasks.pretrained_digits_cnn()
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG untouched
+    # pretrained on digits 0-4: it tells them apart
+    early = full_y < 5
+    net = tasks._cnn_digits(5)
+    net.load_state_dict(pre)
+    assert tasks.accuracy(net, full_x[early], full_y[early]) > 0.95
+    # every seed's model shares the pretrained body; only the new head is drawn
+    torch.manual_seed(0)
+    a = tasks.make_model("digits-finetune-adamw")
+    torch.manual_seed(1)
+    b = tasks.make_model("digits-finetune-adamw")
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]) == (not k.startswith("8.")), k
+        if not k.startswith("8."):
+            assert torch.equal(v, pre[k])
+    task = tasks.load_task("digits-finetune-adamw")
+    assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (16, "adamw", 0.01)
+    assert a(x[:3]).shape == (3, 5)

@@ -49,6 +49,9 @@ task                         data and network                                   
 ``digits-ae-adam``           scikit-learn digits 1400/397 reconstructed through  Adam       test MSE
                              a bottleneck: autoencoder 64-32-8-32-64, pixels
                              centred on the training mean image
+``digits-finetune-adamw``    fine-tuning: the digits CNN pretrained on digits    AdamW      accuracy
+                             0-4, a new head, all of it trained on 250 images    wd 0.01,
+                             of digits 5-9 (tested on the test split's 5-9)      batch 16
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -122,13 +125,14 @@ class TaskSpec:
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
         ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``,
-        ``"hastie"``, ``"digits-ae"``).
+        ``"hastie"``, ``"digits-ae"``, ``"digits-few"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
-        ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``).
+        ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
+        ``"cnn-digits-pretrained"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
         (torch defaults).
@@ -179,6 +183,15 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("hastie-mlp-plainsgd", "hastie", "mlp-hastie", "sgd-plain", 64),
         TaskSpec("digits-linear-sgd", "digits", "linear-digits", "sgd", 32),
         TaskSpec("digits-ae-adam", "digits-ae", "ae-digits", "adam", 64, "mse"),
+        TaskSpec(
+            "digits-finetune-adamw",
+            "digits-few",
+            "cnn-digits-pretrained",
+            "adamw",
+            16,
+            "accuracy",
+            0.01,
+        ),
     )
 }
 
@@ -300,6 +313,10 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         # centred on the training mean image, one scale for all pixels (some are always 0)
         xt = torch.tensor((x - x[:1400].mean(0)) / x[:1400].std(), dtype=torch.float32)
         return xt[:1400], xt[:1400], xt[1400:], xt[1400:]
+    if key == "digits-few":  # digits 5-9 (as 0-4): the first 250 to train, the test split's
+        x, y, xt, yt = _data("digits-images")
+        late, late_test = y >= 5, yt >= 5
+        return x[late][:FEW_SHOT], y[late][:FEW_SHOT] - 5, xt[late_test], yt[late_test] - 5
     if key == "noisy":  # 4 classes, 20% of the labels flipped
         return _classes(
             datasets, 2000, 1000, classes=4, informative=10, redundant=5, flip=0.2, seed=0
@@ -528,6 +545,51 @@ def _mlp(*widths: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+#: Fine-tuning: the training images of digits 5-9 the pretrained CNN is tuned on.
+FEW_SHOT = 250
+
+
+def _cnn_digits(classes: int = 10) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        nn.ReLU(),
+        nn.Linear(64, classes),
+    )
+
+
+_PRETRAINED: dict[str, dict[str, torch.Tensor]] = {}
+
+
+def pretrained_digits_cnn() -> dict[str, torch.Tensor]:
+    """The fine-tuning task's pretrained weights: the digits CNN trained on the training
+    images of digits 0-4 (Adam 1e-3, batch 32, 20 epochs, seed 0), the same in every process
+    (computed once per process, the caller's RNG state left as it was)."""
+    if "cnn" not in _PRETRAINED:
+        x, y, _, _ = _data("digits-images")
+        early = y < 5
+        x, y = x[early], y[early]
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = _cnn_digits(5)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            for _ in range(20):
+                perm = torch.randperm(len(x))
+                for i in range(0, len(x), 32):
+                    idx = perm[i : i + 32]
+                    opt.zero_grad()
+                    loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                    loss.backward()  # type: ignore[no-untyped-call]
+                    opt.step()
+        _PRETRAINED["cnn"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return _PRETRAINED["cnn"]
+
+
 def make_model(name: str) -> nn.Module:
     """The network of task ``name`` (initialised from torch's global RNG)."""
     spec = SUITE.get(_ALIASES.get(name, name))
@@ -559,17 +621,12 @@ def make_model(name: str) -> nn.Module:
             nn.Linear(32, 10),
         )
     if spec.model == "cnn-digits":
-        return nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(32 * 4 * 4, 64),
-            nn.ReLU(),
-            nn.Linear(64, 10),
-        )
+        return _cnn_digits()
+    if spec.model == "cnn-digits-pretrained":  # the pretrained body, a new 5-way head
+        model = _cnn_digits(5)
+        body = {k: v for k, v in pretrained_digits_cnn().items() if not k.startswith("8.")}
+        model.load_state_dict(body, strict=False)
+        return model
     if spec.model == "gru":
         return _RecurrentClassifier(nn.GRU, channels=6, hidden=48, classes=4)
     if spec.model == "lstm":
