@@ -77,6 +77,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   alone (momentum left at 0), trained over the equal budget, 10 seeds, paired by seed.
 * ``plainflat``: after a plain-SGD sweep that reads flat, the constant plan at 1, 10 and 19 times
   the fallback rate (``PLAIN_FLAT_FACTORS``), plain SGD, 10 seeds.
+* ``peakcap``: the plan's peak capped at ``c x max_lr`` (``--caps``): per task and cap, the
+  seeds it changes, the plan interpolated on each seed's own 1cycle scan with and without the
+  cap, and where a seed changes the capped plan trained (10 seeds).
 
     python benchmarks/screens.py stop --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
     python benchmarks/screens.py pace --tasks mnist1d-cnn-sgd noisy-mlp-sgd mnist1d-mlp-adamw
@@ -103,6 +106,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py robust --tasks <all> --jobs 2
     python benchmarks/screens.py plainsgd --tasks <the SGD tasks that read a slope> --jobs 2
     python benchmarks/screens.py plainflat --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
+    python benchmarks/screens.py peakcap --tasks <all> --caps 3 4 --jobs 2
 """
 
 from __future__ import annotations
@@ -1646,10 +1650,54 @@ BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
 }  # fmt: skip
 
 
+def peakcap(tasks: Sequence[str], caps: Sequence[float], jobs: int) -> None:
+    from clr_core.rangetest._recommend import PLAN_MOMENTUM
+
+    print("| task | split | cap | seeds changed | plan, interpolated (capped - shipped) | "
+          "the capped plan, trained | collapsed |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|--:|")
+    for task in tasks:
+        scan, _, _, k = _outcomes(task)
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        epochs = S.budget(task, S.SEEDS, 1, False)
+        ipe = load_task(task).steps_per_epoch
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        for c in caps:
+            plans = [r.recommend(ipe, epochs) for r in reads]
+            changed = [
+                i for i, (r, p) in enumerate(zip(reads, plans, strict=True))
+                if p.policy == "one_cycle" and p.lr.max_lr > c * r.max_lr
+            ]  # fmt: skip
+            diff = statistics.fmean(
+                k * (N._interp(scan, i, min(r.one_cycle_peak, c * r.max_lr), -1)
+                     - N._interp(scan, i, r.one_cycle_peak, -1))
+                for i, r in enumerate(reads)
+            )  # fmt: skip
+            trained, collapsed = "-", "-"
+            if changed:
+                specs = []
+                for i, (r, p, seed) in enumerate(zip(reads, plans, S.SEEDS, strict=True)):
+                    lr = dataclasses.replace(p.lr, max_lr=c * r.max_lr) if i in changed else p.lr
+                    mom = p.momentum
+                    if i in changed and mom is not None:
+                        mom = lr.momentum(*PLAN_MOMENTUM)
+                    specs.append((lr, mom, epochs, seed, None))
+                runs = S.train_many(task, specs, jobs, f"peakcap {c:g}")
+                m, sd, n_col = S._stats(task, runs, grid_peak)
+                trained = f"{S.fmt(task, m)} ± {S.fmt(task, sd)}"
+                collapsed = f"{n_col}/{len(runs)}"
+            print(
+                f"| {task} | {split} | {c:g} | {len(changed)} (seeds {changed or '-'}) | "
+                f"{diff:+.4g} | {trained} | {collapsed} |",
+                flush=True,
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", "robust", "plainsgd", "plainflat", *BY_TASKS)  # fmt: skip
+                "repeats", "robust", "plainsgd", "plainflat", "peakcap", *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1664,6 +1712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--train", nargs=2, metavar=("ALPHA", "scaled|plain"), help="batchrule: train this rule"
     )
+    p.add_argument("--caps", nargs="*", type=float, default=[3.0, 4.0], help="peakcap: the caps")
     args = p.parse_args(argv)
     if args.command in BY_TASKS:
         BY_TASKS[args.command](args.tasks)
@@ -1690,6 +1739,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plainsgd(args.tasks, args.jobs)
     elif args.command == "plainflat":
         plainflat(args.tasks, args.jobs)
+    elif args.command == "peakcap":
+        peakcap(args.tasks, args.caps, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
