@@ -19,6 +19,7 @@ __all__ = [
     "NOISE_LIMITED",
     "NOISY_PEAK_FACTOR",
     "ONE_CYCLE_DIV",
+    "PEAK_CAP",
     "PEAK_FACTOR",
     "POLICIES",
     "RECOMMENDED_POLICY",
@@ -53,6 +54,13 @@ NOISE_LIMITED = (0.06, 0.07)
 #: The 1cycle peak as a multiple of the edge on a fully noise-limited reading (the best
 #: peak of the noisy-label task's scan, 0.11 times its median edge).
 NOISY_PEAK_FACTOR = 0.11
+#: The 1cycle peak is at most this multiple of ``max_lr`` (the valley's centre), as
+#: ``result.lr`` is at most ``max_lr / 1.25``: on a wide valley the edge can lie far out.
+#: The fitted tasks' peaks lie at most 2.52 times ``max_lr``, every other task's at most 3.35,
+#: and a fine-tuning task's seed at 5.5 collapsed; set after that blind result, at the less
+#: intrusive of 3 and 4 that stopped the collapse (docs/benchmarks.md, the fourteenth blind
+#: task).
+PEAK_CAP = 4.0
 #: The policy the hand-off recommends: 1cycle (see :meth:`RangeTestResult.to_one_cycle`).
 RECOMMENDED_POLICY = "one_cycle"
 #: The policies :func:`to_schedule` knows.
@@ -155,19 +163,22 @@ def one_cycle_peak(
 ) -> float:
     """The 1cycle peak: the ``edge`` suggestion times :data:`PEAK_FACTOR` on a clean
     reading, :data:`NOISY_PEAK_FACTOR` on a noise-limited one (``noise_weight`` 1, see
-    :func:`noise_limited`), log-linear between; ``max_lr`` when there is no edge.
+    :func:`noise_limited`), log-linear between, and at most :data:`PEAK_CAP` times
+    ``max_lr``; ``max_lr`` when there is no edge.
 
     >>> one_cycle_peak(0.1, {"edge": 0.3})
     0.24
     >>> round(one_cycle_peak(0.1, {"edge": 0.3}, noise_weight=1.0), 4)
     0.033
+    >>> one_cycle_peak(0.1, {"edge": 0.8})   # a wide valley: capped at 4 x max_lr
+    0.4
     >>> one_cycle_peak(0.1, {"steepest": 0.01})
     0.1
     """
     edge = suggestions.get("edge")
     if edge is None:
         return max_lr
-    return edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge
+    return min(edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge, PEAK_CAP * max_lr)
 
 
 def to_one_cycle(

@@ -19,7 +19,7 @@ from .._compose import Constant
 from .._cyclic import Triangular
 from .._one_cycle import OneCycle
 from ..validation import boolean, fail, instance, real
-from ._handoff import PEAK_FACTOR, budget_steps, iterations
+from ._handoff import PEAK_CAP, PEAK_FACTOR, budget_steps, iterations
 from ._reading import Reading
 
 __all__ = [
@@ -143,7 +143,8 @@ SMALL_BATCH = 32
 
 def plan_peak(result: Reading) -> tuple[float, list[str]]:
     """The plan's peak rate and why: :attr:`RangeTestResult.one_cycle_peak`,
-    ``PEAK_FACTOR`` times the reading's edge (less on a noise-limited reading).
+    ``PEAK_FACTOR`` times the reading's edge (less on a noise-limited reading), at most
+    ``PEAK_CAP`` times ``max_lr``.
 
     The edge (the ``edge`` suggestion) lies three quarters of the way across the
     loss valley on the log-LR axis, from where the loss has fallen half its fall to
@@ -162,6 +163,13 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
     peak = result.one_cycle_peak
     factor = peak / result.suggestions["edge"]
     reasons = []
+    if peak >= PEAK_CAP * result.max_lr:
+        reasons.append(
+            f"The valley is wide: its edge lies {result.suggestions['edge'] / result.max_lr:.2g} "
+            f"times max_lr, so the peak is capped at {PEAK_CAP:g} x max_lr. In the benchmarks a "
+            "fine-tuning run peaked at 5.5 x max_lr and collapsed; no other task's peak went "
+            "past 3.35 x."
+        )
     w = result.noise_weight
     if w > 0.0:
         reasons.append(

@@ -229,7 +229,9 @@ class RangeTestResult:
 
         :data:`~clr_core.rangetest.PEAK_FACTOR` (0.8) times the edge on a clean reading,
         :data:`~clr_core.rangetest.NOISY_PEAK_FACTOR` (0.11) on a noise-limited one
-        (:attr:`noise_weight`), log-linear between; ``max_lr`` when there is no edge.
+        (:attr:`noise_weight`), log-linear between, at most
+        :data:`~clr_core.rangetest.PEAK_CAP` (4) times ``max_lr``; ``max_lr`` when there
+        is no edge.
         1cycle passes its peak once and then anneals, so it peaks above ``max_lr``, the
         centre of the valley; where the loss is noisy next to its fall (noisy labels, a
         noisy target) generalisation, not stability, limits the rate. The evidence is

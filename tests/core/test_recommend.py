@@ -263,3 +263,24 @@ def test_a_loss_that_never_rises_back_halfway_peaks_at_max_lr_and_says_so():
     plan = result.recommend(32, 30)
     assert plan.lr.max_lr == result.max_lr
     assert why in plan.reasons
+
+
+def test_a_wide_valleys_far_edge_is_capped_at_peak_cap_times_max_lr():
+    from clr_core.rangetest import PEAK_CAP
+
+    lrs = [10 ** (-6 + 7 * i / 199) for i in range(200)]
+    # falls around 1e-5, rises back only near 1: a valley five decades wide
+    losses = [0.1 + 2.2 / (1 + (v / 1e-5) ** 2) + 3 * (v / 0.5) ** 2 for v in lrs]
+    result = analyze(lrs, losses)
+    edge = result.suggestions["edge"]
+    assert 0.8 * edge > PEAK_CAP * result.max_lr  # the edge rule alone would go past the cap
+    assert result.one_cycle_peak == pytest.approx(PEAK_CAP * result.max_lr)
+    assert result.to_one_cycle(100, 10).max_lr == pytest.approx(result.one_cycle_peak)
+    plan = result.recommend(100, 10)
+    assert plan.lr.max_lr == pytest.approx(PEAK_CAP * result.max_lr)
+    (why,) = (r for r in plan.reasons if r.startswith("The valley is wide"))
+    assert f"capped at {PEAK_CAP:g} x max_lr" in why
+    # a narrow valley is untouched, and says nothing of a cap
+    narrow = analyze(LRS, [v_curve(v) for v in LRS])
+    assert narrow.one_cycle_peak == pytest.approx(0.8 * narrow.suggestions["edge"])
+    assert not any(r.startswith("The valley is wide") for r in narrow.recommend(100, 10).reasons)
