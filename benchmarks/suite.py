@@ -83,6 +83,7 @@ HELD_OUT_TASKS = (
     "digits-linear-sgd",
     "digits-ae-adam",
     "digits-finetune-adamw",
+    "digits-finetune-sgd",
 )
 
 
@@ -117,6 +118,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-linear-sgd": _decade_grid(1e-3, 10.0),
     "digits-ae-adam": _decade_grid(1e-4, 0.316),
     "digits-finetune-adamw": _decade_grid(1e-4, 0.1),
+    "digits-finetune-sgd": _decade_grid(1e-3, 1.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -141,6 +143,7 @@ GRID_EPOCHS = {
     "digits-linear-sgd": 60,
     "digits-ae-adam": 100,
     "digits-finetune-adamw": 60,
+    "digits-finetune-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

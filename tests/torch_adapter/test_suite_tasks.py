@@ -221,3 +221,6 @@ def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     task = tasks.load_task("digits-finetune-adamw")
     assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (16, "adamw", 0.01)
     assert a(x[:3]).shape == (3, 5)
+    sgd = tasks.load_task("digits-finetune-sgd")  # the same data and network, SGD 0.9
+    assert torch.equal(sgd.x, task.x)
+    assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)

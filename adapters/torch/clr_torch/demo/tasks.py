@@ -52,6 +52,8 @@ task                         data and network                                   
 ``digits-finetune-adamw``    fine-tuning: the digits CNN pretrained on digits    AdamW      accuracy
                              0-4, a new head, all of it trained on 250 images    wd 0.01,
                              of digits 5-9 (tested on the test split's 5-9)      batch 16
+``digits-finetune-sgd``      the same fine-tuning with SGD                       SGD 0.9,   accuracy
+                                                                                 batch 32
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -192,6 +194,7 @@ SUITE: dict[str, TaskSpec] = {
             "accuracy",
             0.01,
         ),
+        TaskSpec("digits-finetune-sgd", "digits-few", "cnn-digits-pretrained", "sgd", 32),
     )
 }
 
