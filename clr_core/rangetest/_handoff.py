@@ -159,12 +159,15 @@ def edge_factor(clean: float, noisy: float, weight: float) -> float:
 
 
 def one_cycle_peak(
-    max_lr: float, suggestions: Mapping[str, float], noise_weight: float = 0.0
+    max_lr: float,
+    suggestions: Mapping[str, float],
+    noise_weight: float = 0.0,
+    cap: float = PEAK_CAP,
 ) -> float:
     """The 1cycle peak: the ``edge`` suggestion times :data:`PEAK_FACTOR` on a clean
     reading, :data:`NOISY_PEAK_FACTOR` on a noise-limited one (``noise_weight`` 1, see
-    :func:`noise_limited`), log-linear between, and at most :data:`PEAK_CAP` times
-    ``max_lr``; ``max_lr`` when there is no edge.
+    :func:`noise_limited`), log-linear between, and at most ``cap`` (:data:`PEAK_CAP`)
+    times ``max_lr``; ``max_lr`` when there is no edge.
 
     >>> one_cycle_peak(0.1, {"edge": 0.3})
     0.24
@@ -178,7 +181,7 @@ def one_cycle_peak(
     edge = suggestions.get("edge")
     if edge is None:
         return max_lr
-    return min(edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge, PEAK_CAP * max_lr)
+    return min(edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge, cap * max_lr)
 
 
 def to_one_cycle(

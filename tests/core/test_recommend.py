@@ -267,6 +267,7 @@ def test_a_loss_that_never_rises_back_halfway_peaks_at_max_lr_and_says_so():
 
 def test_a_wide_valleys_far_edge_is_capped_at_peak_cap_times_max_lr():
     from clr_core.rangetest import PEAK_CAP
+    from clr_core.rangetest._handoff import one_cycle_peak
 
     lrs = [10 ** (-6 + 7 * i / 199) for i in range(200)]
     # falls around 1e-5, rises back only near 1: a valley five decades wide
@@ -275,6 +276,8 @@ def test_a_wide_valleys_far_edge_is_capped_at_peak_cap_times_max_lr():
     edge = result.suggestions["edge"]
     assert 0.8 * edge > PEAK_CAP * result.max_lr  # the edge rule alone would go past the cap
     assert result.one_cycle_peak == pytest.approx(PEAK_CAP * result.max_lr)
+    uncapped = one_cycle_peak(result.max_lr, result.suggestions, result.noise_weight, math.inf)
+    assert uncapped == pytest.approx(0.8 * edge)  # the cap is a parameter of the one formula
     assert result.to_one_cycle(100, 10).max_lr == pytest.approx(result.one_cycle_peak)
     plan = result.recommend(100, 10)
     assert plan.lr.max_lr == pytest.approx(PEAK_CAP * result.max_lr)
