@@ -78,7 +78,8 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``plainflat``: after a plain-SGD sweep that reads flat, the constant plan at 1, 10 and 19 times
   the fallback rate (``PLAIN_FLAT_FACTORS``), plain SGD, 10 seeds.
 * ``peakcap``: the plan's peak capped at ``c x max_lr`` (``--caps``; ``inf``: no cap) in place
-  of the shipped ``PEAK_CAP``: per task and cap, the seeds whose peak changes, the plan
+  of the shipped ``PEAK_CAP``: per task, the range of peak / ``max_lr`` without a cap; per cap,
+  the seeds whose peak changes, the plan
   interpolated on each seed's own 1cycle scan with that cap minus the shipped plan, and where a
   seed changes that plan trained (10 seeds).
 
@@ -1628,6 +1629,9 @@ def blind(tasks: Sequence[str]) -> None:
             print(f"  edges {span(edges)} (median {statistics.median(edges):.3g}), {len(edges)} "
                   f"of {len(reads)} seeds; the plan's peaks "
                   f"{span(S.plan_peaks(task, reads, S.SEEDS, 1, False))}")  # fmt: skip
+        if len(edges) < len(reads):
+            no_edge = [r.max_lr for r in reads if r.suggestions.get("edge") is None]
+            print(f"  seeds without an edge: {len(no_edge)}, their max_lr {span(no_edge)}")
         ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, 1, False)
         plans = [r.recommend(ipe, epochs) for r in reads]
         small = sum(any(x.startswith("The batch is small") for x in p.reasons) for p in plans)
@@ -1664,6 +1668,10 @@ def peakcap(tasks: Sequence[str], caps: Sequence[float], jobs: int) -> None:
         ipe = load_task(task).steps_per_epoch
         grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
         split = "fit" if task in S.FIT_TASKS else "held out"
+        ratios = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight, math.inf) / r.max_lr
+                  for r in reads]  # fmt: skip
+        print(f"| {task} | {split} | none | peak / max_lr without a cap: "
+              f"{min(ratios):.2f}-{max(ratios):.2f} | | | |")  # fmt: skip
         for c in caps:
             plans = [r.recommend(ipe, epochs) for r in reads]
             peaks = [one_cycle_peak(r.max_lr, r.suggestions, r.noise_weight, c) for r in reads]

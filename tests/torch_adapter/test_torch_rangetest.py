@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 import clr_core
 import clr_torch
 from clr_core import rangetest
+from clr_torch._scheduler import sweep_momentum
 
 
 @pytest.fixture(scope="module")
@@ -494,6 +495,18 @@ def test_the_sweeps_momentum_is_recorded_for_recommend(digits, make, momentum):
     assert recorded == (None if momentum is None else pytest.approx(momentum))
     again = rangetest.RangeTestResult.from_json(result.to_json())
     assert again.provenance["momentum"] == recorded
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.9, 0.9), (torch.tensor(0.5), 0.5), (None, None), ("0.9", None), (True, None),
+     (float("nan"), None), ((), None), (torch.ones(2), None)],
+)  # fmt: skip
+def test_a_momentum_that_is_not_a_plain_number_is_recorded_as_unknown(value, expected):
+    # a custom optimizer's param group is the user's: never a crash at the end of a sweep
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    opt.param_groups[0]["momentum"] = value
+    assert sweep_momentum(opt) == expected
 
 
 def test_the_plan_after_plain_sgd_leaves_its_momentum_at_zero(digits):
