@@ -84,6 +84,7 @@ HELD_OUT_TASKS = (
     "digits-ae-adam",
     "digits-finetune-adamw",
     "digits-finetune-sgd",
+    "mnist1d-finetune-adam",
 )
 
 
@@ -119,6 +120,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-ae-adam": _decade_grid(1e-4, 0.316),
     "digits-finetune-adamw": _decade_grid(1e-4, 0.1),
     "digits-finetune-sgd": _decade_grid(1e-3, 1.0),
+    "mnist1d-finetune-adam": _decade_grid(1e-4, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -144,6 +146,7 @@ GRID_EPOCHS = {
     "digits-ae-adam": 100,
     "digits-finetune-adamw": 60,
     "digits-finetune-sgd": 60,
+    "mnist1d-finetune-adam": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

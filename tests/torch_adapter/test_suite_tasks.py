@@ -224,3 +224,34 @@ def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     sgd = tasks.load_task("digits-finetune-sgd")  # the same data and network, SGD 0.9
     assert torch.equal(sgd.x, task.x)
     assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)
+
+
+def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
+    x, y, xt, yt = tasks._data("mnist1d-few")
+    full_x, full_y, full_xt, full_yt = tasks._data("mnist1d")
+    assert len(x) == tasks.FEW_SHOT_1D
+    assert set(y.tolist()) == set(yt.tolist()) == set(range(5))
+    assert torch.equal(x, full_x[full_y >= 5][: tasks.FEW_SHOT_1D])  # classes 5-9 as 0-4
+    assert torch.equal(xt, full_xt[full_yt >= 5])  # every test signal of classes 5-9
+    torch.manual_seed(7)
+    state = torch.random.get_rng_state()
+    pre = tasks.pretrained_mnist1d_cnn()
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's RNG untouched
+    assert tasks.pretrained_mnist1d_cnn() is pre  # computed once per process
+    # pretrained on classes 0-4: it tells their test signals apart
+    net = tasks._cnn1d(5)
+    net.load_state_dict(pre)
+    early = full_yt < 5
+    assert tasks.accuracy(net, full_xt[early], full_yt[early]) > 0.85
+    # every seed's model shares the pretrained body; only the new head (layer 7) is drawn
+    torch.manual_seed(0)
+    a = tasks.make_model("mnist1d-finetune-adam")
+    torch.manual_seed(1)
+    b = tasks.make_model("mnist1d-finetune-adam")
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]) == (not k.startswith("7.")), k
+        if not k.startswith("7."):
+            assert torch.equal(v, pre[k])
+    task = tasks.load_task("mnist1d-finetune-adam")
+    assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (32, "adam", 0.0)
+    assert a(x[:3]).shape == (3, 5)

@@ -54,6 +54,10 @@ task                         data and network                                   
                              of digits 5-9 (tested on the test split's 5-9)      batch 16
 ``digits-finetune-sgd``      the same fine-tuning with SGD                       SGD 0.9,   accuracy
                                                                                  batch 32
+``mnist1d-finetune-adam``    fine-tuning: the MNIST-1D CNN pretrained on         Adam,      accuracy
+                             classes 0-4, a new head, all of it trained on 500   batch 32
+                             signals of classes 5-9 (tested on the test split's
+                             5-9)
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -127,14 +131,14 @@ class TaskSpec:
         The data set (``"mnist1d"``, ``"mnist1d-10k"``, ``"digits"``,
         ``"digits-images"``, ``"noisy"``, ``"friedman"``, ``"motif"``, ``"adding"``,
         ``"count"``, ``"recall"``, ``"friedman3"``, ``"clean8"``, ``"spirals"``,
-        ``"hastie"``, ``"digits-ae"``, ``"digits-few"``).
+        ``"hastie"``, ``"digits-ae"``, ``"digits-few"``, ``"mnist1d-few"``).
     model : str
         The network (``"cnn1d"``, ``"mlp-digits"``, ``"resnet-digits"``,
         ``"mlp-noisy"``, ``"mlp-friedman"``, ``"mlp-mnist1d"``, ``"gru"``, ``"lstm"``,
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``,
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
-        ``"cnn-digits-pretrained"``).
+        ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
         (torch defaults).
@@ -195,6 +199,7 @@ SUITE: dict[str, TaskSpec] = {
             0.01,
         ),
         TaskSpec("digits-finetune-sgd", "digits-few", "cnn-digits-pretrained", "sgd", 32),
+        TaskSpec("mnist1d-finetune-adam", "mnist1d-few", "cnn1d-pretrained", "adam", 32),
     )
 }
 
@@ -320,6 +325,10 @@ def _data(key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
         x, y, xt, yt = _data("digits-images")
         late, late_test = y >= 5, yt >= 5
         return x[late][:FEW_SHOT], y[late][:FEW_SHOT] - 5, xt[late_test], yt[late_test] - 5
+    if key == "mnist1d-few":  # classes 5-9 (as 0-4): the first 500 to train, the test split's
+        x, y, xt, yt = _data("mnist1d")
+        late, late_test = y >= 5, yt >= 5
+        return x[late][:FEW_SHOT_1D], y[late][:FEW_SHOT_1D] - 5, xt[late_test], yt[late_test] - 5
     if key == "noisy":  # 4 classes, 20% of the labels flipped
         return _classes(
             datasets, 2000, 1000, classes=4, informative=10, redundant=5, flip=0.2, seed=0
@@ -550,6 +559,22 @@ def _mlp(*widths: int) -> nn.Sequential:
 
 #: Fine-tuning: the training images of digits 5-9 the pretrained CNN is tuned on.
 FEW_SHOT = 250
+#: Fine-tuning on MNIST-1D: the training signals of classes 5-9 the pretrained CNN is tuned on.
+FEW_SHOT_1D = 500
+
+
+def _cnn1d(classes: int = 10) -> nn.Sequential:
+    """The MNIST-1D CNN: two 1-D convolutions, then two linear layers."""
+    return nn.Sequential(
+        nn.Conv1d(1, 32, 5, padding=2),
+        nn.ReLU(),
+        nn.Conv1d(32, 32, 5, stride=2, padding=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(640, 20),
+        nn.ReLU(),
+        nn.Linear(20, classes),
+    )
 
 
 def _cnn_digits(classes: int = 10) -> nn.Sequential:
@@ -569,28 +594,41 @@ def _cnn_digits(classes: int = 10) -> nn.Sequential:
 _PRETRAINED: dict[str, dict[str, torch.Tensor]] = {}
 
 
-def pretrained_digits_cnn() -> dict[str, torch.Tensor]:
-    """The fine-tuning task's pretrained weights: the digits CNN trained on the training
-    images of digits 0-4 (Adam 1e-3, batch 32, 20 epochs, seed 0), the same in every process
-    (computed once per process, the caller's RNG state left as it was)."""
-    if "cnn" not in _PRETRAINED:
-        x, y, _, _ = _data("digits-images")
-        early = y < 5
-        x, y = x[early], y[early]
+def _pretrain(
+    key: str, network: Callable[[], nn.Module], data: str, epochs: int, batch: int
+) -> dict[str, torch.Tensor]:
+    """``network()`` trained on classes 0-4 of data set ``data``'s training split with Adam
+    1e-3 (seed 0, drawn before the network), its weights kept under ``key``: the same in every
+    process, computed once per process, the caller's RNG state left as it was."""
+    if key not in _PRETRAINED:
+        x, y, _, _ = _data(data)
+        x, y = x[y < 5], y[y < 5]
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            model = _cnn_digits(5)
+            model = network()
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-            for _ in range(20):
+            for _ in range(epochs):
                 perm = torch.randperm(len(x))
-                for i in range(0, len(x), 32):
-                    idx = perm[i : i + 32]
+                for i in range(0, len(x), batch):
+                    idx = perm[i : i + batch]
                     opt.zero_grad()
                     loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
                     loss.backward()  # type: ignore[no-untyped-call]
                     opt.step()
-        _PRETRAINED["cnn"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    return _PRETRAINED["cnn"]
+        _PRETRAINED[key] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return _PRETRAINED[key]
+
+
+def pretrained_digits_cnn() -> dict[str, torch.Tensor]:
+    """The digits fine-tuning tasks' pretrained weights: the digits CNN trained on the
+    training images of digits 0-4 (Adam 1e-3, batch 32, 20 epochs, seed 0)."""
+    return _pretrain("cnn", lambda: _cnn_digits(5), "digits-images", 20, 32)
+
+
+def pretrained_mnist1d_cnn() -> dict[str, torch.Tensor]:
+    """The MNIST-1D fine-tuning task's pretrained weights: the MNIST-1D CNN trained on the
+    training signals of classes 0-4 (Adam 1e-3, batch 128, 60 epochs, seed 0)."""
+    return _pretrain("cnn1d", lambda: _cnn1d(5), "mnist1d", 60, 128)
 
 
 def make_model(name: str) -> nn.Module:
@@ -599,16 +637,7 @@ def make_model(name: str) -> nn.Module:
     if spec is None:
         raise ValueError(f"Argument `name` must name a task. Received: name={name!r}")
     if spec.model == "cnn1d":
-        return nn.Sequential(
-            nn.Conv1d(1, 32, 5, padding=2),
-            nn.ReLU(),
-            nn.Conv1d(32, 32, 5, stride=2, padding=2),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(640, 20),
-            nn.ReLU(),
-            nn.Linear(20, 10),
-        )
+        return _cnn1d()
     if spec.model == "resnet-digits":
         return nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1, bias=False),
@@ -625,10 +654,14 @@ def make_model(name: str) -> nn.Module:
         )
     if spec.model == "cnn-digits":
         return _cnn_digits()
-    if spec.model == "cnn-digits-pretrained":  # the pretrained body, a new 5-way head
-        model = _cnn_digits(5)
-        body = {k: v for k, v in pretrained_digits_cnn().items() if not k.startswith("8.")}
-        model.load_state_dict(body, strict=False)
+    if spec.model in ("cnn-digits-pretrained", "cnn1d-pretrained"):  # a new 5-way head
+        digits = spec.model == "cnn-digits-pretrained"
+        model = _cnn_digits(5) if digits else _cnn1d(5)
+        head = "8." if digits else "7."
+        weights = pretrained_digits_cnn() if digits else pretrained_mnist1d_cnn()
+        model.load_state_dict(
+            {k: v for k, v in weights.items() if not k.startswith(head)}, strict=False
+        )
         return model
     if spec.model == "gru":
         return _RecurrentClassifier(nn.GRU, channels=6, hidden=48, classes=4)
