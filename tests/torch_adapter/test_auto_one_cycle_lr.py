@@ -269,3 +269,24 @@ def test_fuzz_load_state_dict_with_a_nested_value_replaced(data):
         assert [g["lr"] for g in target_opt.param_groups] == rates
         assert all(0.0 <= r <= 1.0 for r in rates)
         assert all(0.0 <= g["momentum"] <= 1.0 for g in target_opt.param_groups)
+
+
+def test_tensor_valued_rate_and_beta1_are_filled_in_place_as_schedule_lr_does():
+    # A captured CUDA graph (capturable Adam) reads these tensors: replacing one by a float
+    # would leave the graph on the old value. AutoOneCycleLR wrote a float beta1 before.
+    lr, b1, b2 = torch.tensor(0.01), torch.tensor(0.9), torch.tensor(0.999)
+    opt = make(torch.optim.Adam, lr=lr, betas=(b1, b2))
+    sched = AutoOneCycleLR(opt, total_steps=60, start_lr=1e-4, end_lr=1.0, ramp_fraction=0.5)
+    seen = set()
+    for start in range(0, 60, 6):
+        drive(sched, opt, 6, start)
+        group = opt.param_groups[0]
+        assert group["lr"] is lr
+        assert group["betas"][0] is b1
+        assert group["betas"][1] is b2
+        assert float(lr) == pytest.approx(sched.get_last_lr()[0])
+        assert float(b1) == pytest.approx(sched.auto.momentum_at(sched.last_epoch))
+        assert float(b2) == pytest.approx(0.999)  # beta2 untouched
+        seen.add(round(float(b1), 4))
+    assert sched.auto.decided
+    assert len(seen) > 3  # the cycle moved beta1

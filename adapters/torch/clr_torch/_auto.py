@@ -23,7 +23,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from clr_core.rangetest import AutoOneCycle
 from clr_core.validation import fail, short_repr
 
-from ._scheduler import _field, momentum_key_for, state_int, state_reals
+from ._scheduler import _field, _put_momentum, momentum_key_for, state_int, state_reals
 
 __all__ = ["AutoOneCycleLR"]
 
@@ -93,10 +93,8 @@ class AutoOneCycleLR(LRScheduler):
         m = self.auto.momentum_at(max(0, self.last_epoch))
         if m is None or self.momentum_key is None:
             return
-        key = self.momentum_key
-        for g in self.optimizer.param_groups:
-            old = g[key]
-            g[key] = (m, *old[1:]) if isinstance(old, tuple) else m
+        for g in self.optimizer.param_groups:  # a tensor is filled in place, as ScheduleLR does
+            _put_momentum(g, self.momentum_key, m)
 
     def step(self, loss: Any = None, epoch: None = None) -> None:  # type: ignore[override]
         """Feed the loss of the optimizer step just taken, and move to the next step."""

@@ -34,7 +34,7 @@ import torch
 from clr_core import rangetest as _rt
 from clr_core.validation import fail
 
-from ._scheduler import sweep_momentum
+from ._scheduler import _put, sweep_momentum
 
 __all__ = ["RangeTest", "range_test", "accuracy"]
 
@@ -763,11 +763,8 @@ class RangeTest:
 
 
 def _set_lr(group: dict[str, Any], lr: float) -> None:
-    old = group["lr"]
-    if isinstance(old, torch.Tensor):
-        old.fill_(lr)
-    else:
-        group["lr"] = lr
+    """Set a param group's rate (a tensor rate is filled in place)."""
+    _put(group, "lr", lr)
 
 
 def range_test(
