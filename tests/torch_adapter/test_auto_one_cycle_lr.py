@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import pytest
@@ -290,3 +291,6 @@ def test_tensor_valued_rate_and_beta1_are_filled_in_place_as_schedule_lr_does():
         seen.add(round(float(b1), 4))
     assert sched.auto.decided
     assert len(seen) > 3  # the cycle moved beta1
+    # the rates it reports and saves are floats, as ScheduleLR's: plain data, no tensors
+    assert all(type(v) is float for v in sched.get_last_lr())
+    assert json.loads(json.dumps(sched.state_dict())) == sched.state_dict()

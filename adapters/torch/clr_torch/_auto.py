@@ -111,6 +111,9 @@ class AutoOneCycleLR(LRScheduler):
                 )
         self._initial_step_done = True
         super().step()
+        # torch keeps a tensor-valued rate as a tensor; the rates are floats here, as in
+        # ScheduleLR (no device sync, and a state_dict of plain data)
+        self._last_lr = self.get_lr()
         self._write_momentum()
 
     def state_dict(self) -> dict[str, Any]:
@@ -120,8 +123,8 @@ class AutoOneCycleLR(LRScheduler):
             "last_epoch": self.last_epoch,
             "momentum_key": self.momentum_key,
             "ratios": list(self.ratios),
-            "base_lrs": list(self.base_lrs),
-            "_last_lr": list(self._last_lr),
+            "base_lrs": [float(v) for v in self.base_lrs],
+            "_last_lr": [float(v) for v in self._last_lr],
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
