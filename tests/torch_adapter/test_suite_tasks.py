@@ -194,6 +194,21 @@ def test_digits_ae_reconstructs_its_centred_input_through_a_bottleneck():
     assert task.loss_fn(out, y[:5]).shape == ()  # one number over every pixel
 
 
+def _shares_the_pretrained_body(name, pre, head):
+    """Two seeds' models of fine-tuning task ``name``: the same pretrained body, each its own
+    new head (the layer whose keys start with ``head``). Returns the first."""
+    torch.manual_seed(0)
+    a = tasks.make_model(name)
+    torch.manual_seed(1)
+    b = tasks.make_model(name)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]) == (not k.startswith(head)), k
+        if not k.startswith(head):
+            assert torch.equal(v, pre[k])
+    assert any(k.startswith(head) for k in a.state_dict())
+    return a
+
+
 def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     x, y, _, yt = tasks._data("digits-few")
     full_x, full_y, _, _ = tasks._data("digits-images")
@@ -209,15 +224,7 @@ def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     net = tasks._cnn_digits(5)
     net.load_state_dict(pre)
     assert tasks.accuracy(net, full_x[early], full_y[early]) > 0.95
-    # every seed's model shares the pretrained body; only the new head is drawn
-    torch.manual_seed(0)
-    a = tasks.make_model("digits-finetune-adamw")
-    torch.manual_seed(1)
-    b = tasks.make_model("digits-finetune-adamw")
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, b.state_dict()[k]) == (not k.startswith("8.")), k
-        if not k.startswith("8."):
-            assert torch.equal(v, pre[k])
+    a = _shares_the_pretrained_body("digits-finetune-adamw", pre, head="8.")
     task = tasks.load_task("digits-finetune-adamw")
     assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (16, "adamw", 0.01)
     assert a(x[:3]).shape == (3, 5)
@@ -243,15 +250,7 @@ def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
     net.load_state_dict(pre)
     early = full_yt < 5
     assert tasks.accuracy(net, full_xt[early], full_yt[early]) > 0.85
-    # every seed's model shares the pretrained body; only the new head (layer 7) is drawn
-    torch.manual_seed(0)
-    a = tasks.make_model("mnist1d-finetune-adam")
-    torch.manual_seed(1)
-    b = tasks.make_model("mnist1d-finetune-adam")
-    for k, v in a.state_dict().items():
-        assert torch.equal(v, b.state_dict()[k]) == (not k.startswith("7.")), k
-        if not k.startswith("7."):
-            assert torch.equal(v, pre[k])
+    a = _shares_the_pretrained_body("mnist1d-finetune-adam", pre, head="7.")
     task = tasks.load_task("mnist1d-finetune-adam")
     assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (32, "adam", 0.0)
     assert a(x[:3]).shape == (3, 5)
