@@ -254,3 +254,6 @@ def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
     task = tasks.load_task("mnist1d-finetune-adam")
     assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (32, "adam", 0.0)
     assert a(x[:3]).shape == (3, 5)
+    sgd = tasks.load_task("mnist1d-finetune-sgd")  # the same data and network, SGD 0.9
+    assert torch.equal(sgd.x, task.x)
+    assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)

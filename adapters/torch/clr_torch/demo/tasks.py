@@ -58,6 +58,8 @@ task                         data and network                                   
                              classes 0-4, a new head, all of it trained on 500   batch 32
                              signals of classes 5-9 (tested on the test split's
                              5-9)
+``mnist1d-finetune-sgd``     the same fine-tuning with SGD                       SGD 0.9,   accuracy
+                                                                                 batch 32
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -200,6 +202,7 @@ SUITE: dict[str, TaskSpec] = {
         ),
         TaskSpec("digits-finetune-sgd", "digits-few", "cnn-digits-pretrained", "sgd", 32),
         TaskSpec("mnist1d-finetune-adam", "mnist1d-few", "cnn1d-pretrained", "adam", 32),
+        TaskSpec("mnist1d-finetune-sgd", "mnist1d-few", "cnn1d-pretrained", "sgd", 32),
     )
 }
 
