@@ -665,6 +665,22 @@ def test_step_counts_the_step_counter_cannot_take_fail_at_construction_not_in_fi
         _close(_np(lr(counter)), core(t), core.bounds()[1])
 
 
+def test_a_backend_failure_unrelated_to_step_counts_is_not_blamed_on_them(monkeypatch):
+    # Seen on a GPU: JAX out of memory at the construction-time evaluation was reported as
+    # "must keep its step counts below 2**31". Small counts: the backend's error, as it is.
+    class DeviceError(RuntimeError):
+        pass
+
+    def fail(self, step, xp):
+        raise DeviceError("RESOURCE_EXHAUSTED: out of memory")
+
+    monkeypatch.setattr(clr_core.OneCycle, "evaluate", fail)
+    with pytest.raises(DeviceError, match="RESOURCE_EXHAUSTED"):
+        clr_keras.CoreSchedule(clr_core.OneCycle(0.1, 1000))
+    with pytest.raises(ValueError, match="must keep its step counts below 2"):
+        clr_keras.CoreSchedule(clr_core.OneCycle(0.1, 2**30))  # a count near it: said so
+
+
 def test_jax_refuses_a_cycle_of_2_to_the_31_steps():
     make = lambda: clr_keras.TriangularCyclicalLearningRate(0.1, 1.0, 2**30)  # noqa: E731
     if BACKEND == "jax":

@@ -88,6 +88,17 @@ def _check_float32(rates: tuple[float, ...], argument: str, received: Any) -> No
         )
 
 
+def _step_total(config: Any) -> int:
+    """The sum of the integers in a schedule's config (its step counts; rates are floats)."""
+    if isinstance(config, dict):
+        return sum(_step_total(v) for v in config.values())
+    if isinstance(config, (list, tuple)):
+        return sum(_step_total(v) for v in config)
+    if isinstance(config, int) and not isinstance(config, bool):
+        return abs(config)
+    return 0
+
+
 def _check_int32_steps(schedule: clr_core.Schedule, argument: str, received: Any) -> None:
     """Evaluate the schedule once at an int32 step tensor, as a train step will.
 
@@ -100,6 +111,8 @@ def _check_int32_steps(schedule: clr_core.Schedule, argument: str, received: Any
     try:
         schedule.evaluate(ops.convert_to_tensor(0, dtype="int32"), ops)
     except Exception as error:  # any backend's conversion error: said once, clearly
+        if 4 * _step_total(schedule.to_config()) < 2**31:
+            raise  # no count it holds (nor a cycle of them) nears 2**31: not the steps
         raise ValueError(
             f"Argument `{argument}` must keep its step counts below 2**31 = {2**31}: Keras "
             "counts optimizer steps in int32 on the JAX and torch backends, and evaluating "

@@ -113,7 +113,7 @@ class AutoOneCycleLR(LRScheduler):
         super().step()
         # torch keeps a tensor-valued rate as a tensor; the rates are floats here, as in
         # ScheduleLR (no device sync, and a state_dict of plain data)
-        self._last_lr = self.get_lr()
+        self._last_lr = list(self.get_lr())
         self._write_momentum()
 
     def state_dict(self) -> dict[str, Any]:
