@@ -54,6 +54,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   readings (noise / span, noise-limited weights, edges, confidence, steps, ``lr``, the plan's
   peaks, how many plans carry the small-batch caveat); each 1cycle scan peak's mean final
   score and collapses; each seed's trained plan and fixed ``result.lr``;
+* ``maxlr``: each seed's own 1cycle scan interpolated at fixed multiples of its ``max_lr``
+  (:data:`MAXLR_MULTIPLES`) against the shipped plan and the scan's best peak, and that best
+  peak over the median ``max_lr``: where the fine-tuning tasks' best peaks sit (descriptive);
 * ``spreadstat``: how far the steadiness target (largest over smallest of 10 seeds at most
   1.5x) is from each task's reading: the log-standard deviation of the plan's peak and of
   ``max_lr`` across seeds, and the chance that 10 log-normal draws of that deviation meet
@@ -1647,11 +1650,36 @@ def blind(tasks: Sequence[str]) -> None:
             for p, f in zip(plan, fixed, strict=True)))  # fmt: skip
 
 
+#: Multiples of each seed's ``max_lr`` tried as the 1cycle peak by the maxlr screen.
+MAXLR_MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+
+
+def maxlr(tasks: Sequence[str]) -> None:
+    head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
+            "the plan, interpolated",
+            *(f"1cycle at {c:g} x max_lr" for c in MAXLR_MULTIPLES))  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    print("|" + ":--|" * 2 + "--:|" * (len(head) - 2))
+    for task in tasks:
+        scan, _, _, k = _outcomes(task)
+        best, _, stats = _best_window(task, scan)
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        median = statistics.median(r.max_lr for r in reads)
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        cells = [f"{median:.3g}", f"{best / median:.2f} ({k * stats[best][0]:.4g})"]
+        plan = [N._interp(scan, i, r.one_cycle_peak, -1) for i, r in enumerate(reads)]
+        cells.append(f"{k * statistics.fmean(plan):.4g}")
+        for c in MAXLR_MULTIPLES:
+            v = [N._interp(scan, i, c * r.max_lr, -1) for i, r in enumerate(reads)]
+            cells.append(f"{k * statistics.fmean(v):.4g}")
+        print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
+
+
 #: The screens that take the tasks alone, by command.
 BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
     "smooth": smooth, "pretrained": pretrained, "flat": flat, "margin": margin,
     "curvature": curvature, "flatpeak": flatpeak, "factors": factors, "heldout": heldout,
-    "spreadstat": spreadstat, "blind": blind,
+    "spreadstat": spreadstat, "blind": blind, "maxlr": maxlr,
 }  # fmt: skip
 
 
