@@ -209,6 +209,15 @@ def _shares_the_pretrained_body(name, pre, head):
     return a
 
 
+def _two_optimizers(name, settings, sgd_name):
+    """Fine-tuning task ``name`` has ``(batch, optimizer, weight decay)`` ``settings``, and
+    ``sgd_name`` is the same data and network with SGD 0.9 at batch 32."""
+    task, sgd = tasks.load_task(name), tasks.load_task(sgd_name)
+    assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == settings
+    assert torch.equal(sgd.x, task.x)
+    assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)
+
+
 def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     x, y, _, yt = tasks._data("digits-few")
     full_x, full_y, _, _ = tasks._data("digits-images")
@@ -225,12 +234,8 @@ def test_digits_finetune_starts_from_weights_pretrained_on_other_digits():
     net.load_state_dict(pre)
     assert tasks.accuracy(net, full_x[early], full_y[early]) > 0.95
     a = _shares_the_pretrained_body("digits-finetune-adamw", pre, head="8.")
-    task = tasks.load_task("digits-finetune-adamw")
-    assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (16, "adamw", 0.01)
     assert a(x[:3]).shape == (3, 5)
-    sgd = tasks.load_task("digits-finetune-sgd")  # the same data and network, SGD 0.9
-    assert torch.equal(sgd.x, task.x)
-    assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)
+    _two_optimizers("digits-finetune-adamw", (16, "adamw", 0.01), "digits-finetune-sgd")
 
 
 def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
@@ -251,9 +256,5 @@ def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
     early = full_yt < 5
     assert tasks.accuracy(net, full_xt[early], full_yt[early]) > 0.85
     a = _shares_the_pretrained_body("mnist1d-finetune-adam", pre, head="7.")
-    task = tasks.load_task("mnist1d-finetune-adam")
-    assert (task.batch_size, task.spec.optimizer, task.spec.weight_decay) == (32, "adam", 0.0)
     assert a(x[:3]).shape == (3, 5)
-    sgd = tasks.load_task("mnist1d-finetune-sgd")  # the same data and network, SGD 0.9
-    assert torch.equal(sgd.x, task.x)
-    assert (sgd.batch_size, sgd.spec.optimizer, sgd.spec.model) == (32, "sgd", task.spec.model)
+    _two_optimizers("mnist1d-finetune-adam", (32, "adam", 0.0), "mnist1d-finetune-sgd")
