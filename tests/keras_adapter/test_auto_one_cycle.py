@@ -479,9 +479,9 @@ def test_digits_decides_and_trains_without_collapse(digits):
     assert np.all(np.isfinite(losses))
     assert losses[-1] < 0.25 * losses[0]
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    # "without collapse", not a tuned score: 0.96 here on a CPU, 0.83 on an H200 (JAX,
-    # TF32 matmuls), where float rounding moved the decision; chance is 0.10
-    assert accuracy > 0.75
+    # 0.96 on a CPU; on an H200 (JAX, TF32 matmuls) float rounding moved the decision and
+    # this seed reached 0.83: the bar fails there (docs/keras.md), it is not loosened for it
+    assert accuracy > 0.88
 
 
 # ----------------------------------------------------------------- refusals
