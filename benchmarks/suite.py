@@ -153,6 +153,22 @@ GRID_EPOCHS = {
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
+#: The cache file's entry that lists the machines whose runs it holds.
+MACHINE_KEY = "__machines__"
+
+
+def machine() -> dict[str, str]:
+    """What decides whether a seeded run repeats to the digit: torch, its CPU kernels, Python."""
+    import platform
+
+    import torch
+
+    return {
+        "torch": torch.__version__,
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
+        "python": platform.python_version(),
+        "arch": platform.machine(),
+    }
 
 
 # --------------------------------------------------------------------------- #
@@ -172,6 +188,38 @@ class Cache:
         self.path = CACHE_DIR / f"{task}.json"
         self.lock = CACHE_DIR / f"{task}.lock"
         self.data: dict[str, Any] = self._read()
+        self._check_machine()
+
+    def _check_machine(self) -> None:
+        """Refuse to mix runs of two machines in one file, unless told to.
+
+        Seeded runs near the edge of stability do not repeat to the digit on another
+        machine (torch's CPU kernels), so a file records every machine that wrote to it
+        (:func:`machine`). A file of another machine is refused unless
+        ``CLR_BENCH_MIX_MACHINES=1``, which adds this machine to its list; a file from
+        before the record (none listed) is taken as this machine's, with a warning."""
+        here = machine()
+        seen = self.data.get(MACHINE_KEY)
+        if seen is None:
+            if self.data:
+                print(
+                    f"warning: {self.path} names no machine; recording this one "
+                    f"({here}) as its own",
+                    file=sys.stderr,
+                )
+            self.put(MACHINE_KEY, [here])
+        elif here not in seen:
+            if os.environ.get("CLR_BENCH_MIX_MACHINES") != "1":
+                raise RuntimeError(
+                    f"{self.path} holds runs of {seen}, not of this machine ({here}); "
+                    "point CLR_BENCH_CACHE at another folder, or set "
+                    "CLR_BENCH_MIX_MACHINES=1 to add to it knowingly"
+                )
+            self.put(MACHINE_KEY, [*seen, here])
+
+    def machines(self) -> list[dict[str, str]]:
+        """The machines whose runs this file holds."""
+        return list(self.data.get(MACHINE_KEY) or [])
 
     def _read(self) -> dict[str, Any]:
         if not self.path.exists():
@@ -733,7 +781,21 @@ def report(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -
             f"{spread([r.max_lr for r in reads]):.2f}x | {statistics.median(steps):.0f} "
             f"(max {max(steps)}) |"
         )
-    return "\n".join(ref) + "\n\n" + "\n".join(auto) + "\n\n" + _targets(met)
+    return (
+        "\n".join(ref) + "\n\n" + "\n".join(auto) + "\n\n" + _targets(met) + "\n\n"
+        + _machines(tasks)
+    )  # fmt: skip
+
+
+def _machines(tasks: Sequence[str]) -> str:
+    """Which machine ran each task's runs (more than one only when mixed knowingly)."""
+    by: dict[str, list[str]] = {}
+    for task in tasks:
+        for m in Cache(task).machines():
+            label = ", ".join(f"{k} {v}" for k, v in m.items())
+            by.setdefault(label, []).append(task)
+    lines = [f"- {label}: {', '.join(ts)}" for label, ts in by.items()]
+    return "Runs made on:\n" + "\n".join(lines)
 
 
 def report_scans(tasks: Sequence[str], seeds: Sequence[int], jobs: int, quick: bool) -> str:
