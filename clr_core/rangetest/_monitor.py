@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .._base import Schedule, from_config
-from ..validation import fail, integer, real, short_repr
+from ..validation import MAX_STEPS, fail, integer, real, short_repr
 from ._io import decode_float, encode_float
 from ._result import RangeTestResult
 
@@ -144,7 +144,7 @@ class SweepMonitor:
         self.diverge_threshold = real(
             "diverge_threshold", diverge_threshold, low=0.0, low_open=True
         )
-        self.min_steps = integer("min_steps", min_steps, low=1)
+        self.min_steps = integer("min_steps", min_steps, low=1, high=MAX_STEPS)
         self.lrs: list[float] = []
         self.losses: list[float] = []
         self.metrics: list[float] | None = None

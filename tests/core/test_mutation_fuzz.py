@@ -274,3 +274,18 @@ def test_a_state_swapped_in_for_a_field_gives_a_short_message() -> None:
     with pytest.raises(TypeError, match=r"`lrs` must be a list of numbers") as info:
         AutoOneCycle.from_state_dict(bad)
     assert len(str(info.value)) < 500, len(str(info.value))
+
+
+@pytest.mark.parametrize("big", [2**53 + 1, 10**400, 10**5000], ids=["2**53+1", "1e400", "1e5000"])
+def test_sweep_monitor_refuses_min_steps_beyond_2_53_naming_it(big: int) -> None:
+    # min_steps had no upper bound: 10**5000 in a state gave Python's "Exceeds the limit
+    # (4300 digits)" naming nothing, and 10**400 was accepted, its result's provenance
+    # then refused by RangeTestResult.from_json
+    with pytest.raises(ValueError, match=r"`min_steps` must be <= 9007199254740992"):
+        SweepMonitor(ExponentialSweep(1e-4, 10.0, 60), min_steps=big)
+    state = json.loads(json.dumps(_monitor(0).state_dict()))
+    target = _monitor(5)
+    before = target.state_dict()
+    with pytest.raises(ValueError, match=r"`min_steps` must be <= 9007199254740992"):
+        target.load_state_dict({**state, "min_steps": big})
+    assert target.state_dict() == before
