@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..validation import boolean, fail, instance, real, short_repr
-from ._io import META_PREFIX, SweepFileError, decode_float, encode_float, read_sweep_csv
+from . import _io
+from ._io import META_PREFIX, SweepFileError, decode_float, encode_float, load_json, read_sweep_csv
 
 __all__ = ["FORMAT", "to_dict", "from_dict", "write_json", "read_json", "write_csv", "read_csv"]
 
@@ -162,12 +163,15 @@ def _write(path: str | os.PathLike[str] | None, text: str, newline: str | None =
             f.write(text)
 
 
-def _read(source: str | os.PathLike[str], is_text: bool) -> str:
+def _read(source: str | os.PathLike[str], is_text: bool) -> tuple[str, str | None]:
+    """``(text, file name)``: ``source`` itself when ``is_text`` (no name), else the file's
+    text, read bounded (:func:`~clr_core.rangetest._io.read_text`: a FIFO without a writer
+    reads as empty, ``/dev/zero`` is refused once past the limit)."""
     if is_text:
         assert isinstance(source, str)
-        return source
-    with open(os.fspath(source), encoding="utf-8", newline="") as f:
-        return f.read()
+        return source, None
+    name = os.fspath(source)
+    return _io.read_text(name, _io.MAX_FILE_CHARS), name
 
 
 def write_json(
@@ -180,12 +184,24 @@ def write_json(
 
 
 def read_json(source: str | os.PathLike[str]) -> Any:
-    """The data in JSON text (a string starting with ``{``) or in the file at ``source``."""
-    text = _read(source, isinstance(source, str) and source.lstrip().startswith("{"))
+    """The data in JSON text (a string starting with ``{``) or in the file at ``source``.
+
+    Raises
+    ------
+    ValueError
+        Text that is not JSON or nests deeper than 100 levels; for a file, a
+        :class:`SweepFileError` naming it (also for a file that is not UTF-8 or is
+        longer than :data:`~clr_core.rangetest._io.MAX_FILE_CHARS` characters).
+    OSError
+        The file cannot be opened or read.
+    """
+    text, name = _read(source, isinstance(source, str) and source.lstrip().startswith("{"))
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("The JSON nests too deep to be a clr-rangetest result.") from None
+        return load_json(text)
+    except ValueError as e:
+        if name is None:
+            raise
+        raise SweepFileError(f"{name}: {e}") from None
 
 
 def write_csv(data: dict[str, Any], path: str | os.PathLike[str] | None) -> str:
@@ -221,18 +237,26 @@ def read_csv(source: str | os.PathLike[str]) -> dict[str, Any]:
         is read with :func:`~clr_core.rangetest.read_sweep_csv` and analysed
         with :func:`~clr_core.rangetest.analyze`.
     """
-    text = _read(source, isinstance(source, str) and "\n" in source)
-    lrs, losses, _, meta = read_sweep_csv(io.StringIO(text))
+    text, name = _read(source, isinstance(source, str) and "\n" in source)
+
+    def stream() -> io.StringIO:
+        buf = io.StringIO(text)
+        if name is not None:
+            buf.name = name  # read_sweep_csv's messages start with it
+        return buf
+
+    lrs, losses, _, meta = read_sweep_csv(stream())
     if meta is None:
         raise SweepFileError(
-            "not a RangeTestResult.to_csv() file (no '# clr-rangetest' metadata line); "
+            ("" if name is None else f"{name}: ")
+            + "not a RangeTestResult.to_csv() file (no '# clr-rangetest' metadata line); "
             "analyse a plain sweep with analyze(*read_sweep_csv(path)[:2])"
         )
     if not isinstance(meta, dict):
         raise SweepFileError("line 1: the clr-rangetest metadata must be a JSON object")
     data = {k: v for k, v in meta.items() if k != "has_metric"}
-    smoothed = read_sweep_csv(io.StringIO(text), "smoothed")[2] or []
-    metrics = read_sweep_csv(io.StringIO(text), "metric")[2] if meta.get("has_metric") else None
+    smoothed = read_sweep_csv(stream(), "smoothed")[2] or []
+    metrics = read_sweep_csv(stream(), "metric")[2] if meta.get("has_metric") else None
     data["lrs"] = _arr(lrs)
     data["losses"] = _arr(losses)
     data["smoothed"] = _arr(smoothed)

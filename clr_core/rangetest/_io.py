@@ -39,6 +39,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "MAX_ROWS",
     "MAX_JSON_DEPTH",
+    "MAX_FILE_CHARS",
 ]
 
 #: First line of a CSV written by :meth:`RangeTestResult.to_csv`, followed by JSON metadata.
@@ -49,6 +50,9 @@ MAX_LINE_CHARS = 1 << 20
 MAX_ROWS = 10_000_000
 #: The deepest nesting of arrays and objects a JSON text may have.
 MAX_JSON_DEPTH = 100
+#: The largest whole file read into memory (a JSON result or sweep, a result CSV): 256 Mi
+#: characters.
+MAX_FILE_CHARS = 1 << 28
 
 _BOMS = (
     (b"\x00\x00\xfe\xff", "UTF-32"),

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..validation import MAX_STEPS, fail, integer, short_repr
-from ._io import SweepFileError, decode_float, read_json_or_csv
+from ._io import MAX_FILE_CHARS, SweepFileError, decode_float, read_json_or_csv
 
 __all__ = [
     "ImportedSweep",
@@ -61,9 +61,6 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "lightning": ("beta", "start_step"),
     "fastai": ("beta",),
 }
-#: The largest JSON file :func:`read_sweep_file` reads (256 Mi characters).
-MAX_FILE_CHARS = 1 << 28
-
 _NAMES = {"torch-lr-finder": "torch-lr-finder", "lightning": "Lightning", "fastai": "fastai"}
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -289,3 +291,56 @@ def test_sweep_monitor_refuses_min_steps_beyond_2_53_naming_it(big: int) -> None
     with pytest.raises(ValueError, match=r"`min_steps` must be <= 9007199254740992"):
         target.load_state_dict({**state, "min_steps": big})
     assert target.state_dict() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+@pytest.mark.parametrize("load", [RangeTestResult.from_json, RangeTestResult.from_csv])
+def test_a_result_file_that_is_a_fifo_without_writer_is_refused_not_waited_on(
+    tmp_path, load: Callable[[Any], Any]
+) -> None:
+    # from_json and from_csv opened a path with open().read(): a FIFO with no writer
+    # blocked forever, and /dev/zero was read until memory ran out
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            load(fifo)
+        except BaseException as e:
+            outcome.append(e)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "hung on a FIFO with no writer"
+    [refusal] = outcome
+    assert isinstance(refusal, ValueError), refusal
+    assert str(fifo) in str(refusal)
+
+
+def _written(load: Callable[[Any], Any]) -> str:
+    """A result as the file ``load`` reads: JSON or CSV text."""
+    return _reading().to_json() if load == RangeTestResult.from_json else _reading().to_csv()
+
+
+@pytest.mark.parametrize("load", [RangeTestResult.from_json, RangeTestResult.from_csv])
+def test_a_result_file_longer_than_the_limit_is_refused_naming_it(
+    tmp_path, monkeypatch, load: Callable[[Any], Any]
+) -> None:
+    from clr_core.rangetest import _io
+
+    monkeypatch.setattr(_io, "MAX_FILE_CHARS", 1000)
+    path = tmp_path / "result"
+    path.write_text(_written(load))
+    with pytest.raises(ValueError, match=r"result: longer than 1,000 characters"):
+        load(path)
+
+
+@pytest.mark.parametrize("load", [RangeTestResult.from_json, RangeTestResult.from_csv])
+def test_a_result_file_in_utf16_is_refused_naming_it(tmp_path, load: Callable[[Any], Any]) -> None:
+    # a UnicodeDecodeError ("'utf-8' codec can't decode byte 0xff"), naming no file
+    path = tmp_path / "result"
+    path.write_text(_written(load), encoding="utf-16")
+    with pytest.raises(ValueError, match=r"result: the file is UTF-16 text"):
+        load(path)
