@@ -128,11 +128,20 @@ class Plan:
             raise fail("config['reasons']", "a list of str", reasons, TypeError)
         mom = config.get("momentum")
         return cls(
-            lr=from_config(config.get("lr")),
-            momentum=None if mom is None else from_config(mom),
+            lr=_schedule_at(config, "lr"),
+            momentum=None if mom is None else _schedule_at(config, "momentum"),
             policy=config.get("policy"),  # type: ignore[arg-type]
             reasons=tuple(reasons),
         )
+
+
+def _schedule_at(config: Mapping[str, Any], key: str) -> Schedule:
+    """The schedule ``config[key]`` describes; a refusal names where it sits."""
+    try:
+        schedule: Schedule = from_config(config.get(key))
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"config[{key!r}]: {e}") from None
+    return schedule
 
 
 #: The batch size at and below which a plan's reasons say that the best peak is uncertain:

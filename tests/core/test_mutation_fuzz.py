@@ -344,3 +344,19 @@ def test_a_result_file_in_utf16_is_refused_naming_it(tmp_path, load: Callable[[A
     path.write_text(_written(load), encoding="utf-16")
     with pytest.raises(ValueError, match=r"result: the file is UTF-16 text"):
         load(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("lr", {"type": "Constant", "value": -1.0}),
+        ("lr", None),
+        ("momentum", {"type": "Constant", "value": "x"}),
+        ("momentum", {"type": "Triangle"}),
+    ],
+)
+def test_plan_from_config_names_the_schedule_a_refused_value_sits_in(field: str, bad: Any) -> None:
+    # the messages said `config`, for the rate and the momentum alike
+    config = json.loads(json.dumps(_reading().recommend(32, 30).to_config()))
+    with pytest.raises((ValueError, TypeError), match=rf"^config\['{field}'\]: "):
+        Plan.from_config({**config, field: bad})
