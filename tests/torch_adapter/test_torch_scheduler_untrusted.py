@@ -315,3 +315,31 @@ def test_fuzz_loading_a_tampered_torch_cyclic_state(field, value):
     opt.step()
     sched.step()
     assert all(math.isfinite(r) and r >= 0.0 for r in sched.get_last_lr())
+
+
+@pytest.mark.parametrize("key", ["initial_lr", "min_lr"])
+def test_a_torch_one_cycle_state_with_a_zero_rate_in_its_groups_is_refused(key):
+    # the peak and floor of a torch OneCycleLR state sit in the optimizer's param groups,
+    # restored from the same checkpoint: a 0 there was a ZeroDivisionError (div_factor =
+    # max_lr / initial_lr, final_div_factor = initial_lr / min_lr)
+    source = _sgd()
+    torch_sched = tls.OneCycleLR(source, [0.1, 0.2], total_steps=20)
+    for _ in range(3):
+        source.step()
+        torch_sched.step()
+    opt_state = copy.deepcopy(source.state_dict())
+    opt_state["param_groups"][1][key] = 0.0
+    opt = _sgd()
+    sched = clr_torch.OneCycleLR(opt, [0.1, 0.2], total_steps=20)
+    opt.load_state_dict(opt_state)
+    where = rf"param_groups\[1\]\['{key}'\]` must be > 0"
+    _refused(opt, sched, torch_sched.state_dict(), ValueError, match=where)
+
+
+@pytest.mark.parametrize("field", ["mode", "scale_mode"])
+def test_a_torch_cyclic_state_with_an_unhashable_mode_is_refused_naming_it(field):
+    # a list as mode gave "unhashable type: 'list'", naming nothing
+    opt = _sgd()
+    sched = clr_torch.CyclicLR(opt, 0.01, 0.1, 4)
+    state = tls.CyclicLR(_sgd(), 0.01, 0.1, 4).state_dict()
+    _refused(opt, sched, {**state, field: [state[field]]}, match=rf"state_dict\['{field}'\]")

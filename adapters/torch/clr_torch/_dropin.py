@@ -381,6 +381,9 @@ class CyclicLR(ScheduleLR):
                     "CyclicLR with a clr_core.Scale whose fields are those attributes."
                 )
             return _migrating("CyclicLR", lambda: dataclasses.replace(own, **saved))
+        for field, value in (("mode", mode), ("scale_mode", scale_mode)):
+            if not isinstance(value, str):  # PyTorch keeps the strings it was given
+                raise fail(_field(field), "a str", value, TypeError)
         built_in = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
         if saved is not None or built_in.get(mode) != scale_mode:
             what = (
@@ -602,8 +605,11 @@ class OneCycleLR(ScheduleLR):
                     f"{k!r}: load the optimizer's state_dict (saved in the same run) before "
                     "the scheduler's."
                 )
+            # the rates are divided by one another (div_factor, final_div_factor): none is 0
+            rate = k in ("initial_lr", "max_lr", "min_lr")
             values[k] = [
-                state_real(f"param_groups[{i}][{k!r}]", g[k], 0.0) for i, g in enumerate(groups)
+                state_real(f"param_groups[{i}][{k!r}]", g[k], 0.0, low_open=rate)
+                for i, g in enumerate(groups)
             ]
 
         def build() -> list[Schedule]:

@@ -337,13 +337,21 @@ def _field(name: str) -> str:
     return f"state_dict[{name!r}]"
 
 
-def state_real(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
-    """A finite real number (or one-element tensor) from a state dict, as ``float``."""
+def state_real(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+) -> float:
+    """A finite real number (or one-element tensor) from a state dict, as ``float``
+    (``low_open``: above ``low``, not equal to it)."""
     if isinstance(value, torch.Tensor) and _number(value):
         value = value.item()
     if not _number(value):
         raise fail(name, "a real number", value, TypeError)
-    return validation.real(name, value, low=low, high=high)
+    return validation.real(name, value, low=low, high=high, low_open=low_open)
 
 
 def state_int(name: str, value: Any, low: int, high: int = MAX_STEPS) -> int:
