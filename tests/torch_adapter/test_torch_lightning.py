@@ -553,3 +553,16 @@ def test_a_tampered_finder_state_is_refused_naming_the_field_and_changes_nothing
     with pytest.raises((ValueError, TypeError), match=field):
         finder.load_state_dict(state)
     assert finder.state_dict() == before
+
+
+@pytest.mark.parametrize("steps", [2**53, "100", None])
+def test_finder_without_early_stop_checks_num_training_steps_itself(steps):
+    # with early_stop_threshold=None the monitor's min_steps was num_training_steps + 1:
+    # 2**53 steps were refused naming a `min_steps` nobody gave, and "100" or None gave
+    # Python's own "can only concatenate str" / "unsupported operand" TypeErrors
+    if steps == 2**53:
+        finder = clr_torch.LearningRateFinder(num_training_steps=steps, early_stop_threshold=None)
+        assert finder.sweep.num_steps == steps
+        return
+    with pytest.raises(TypeError, match=r"`num_steps` must be an integer"):
+        clr_torch.LearningRateFinder(num_training_steps=steps, early_stop_threshold=None)

@@ -569,17 +569,18 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
                 raise fail(name, "a number in [0, 1)", v)
         if base_momentum > max_momentum:
             raise fail("base_momentum", f"<= max_momentum ({max_momentum})", base_momentum)
+        sweep_cls = _rt.ExponentialSweep if m == "exponential" else _rt.LinearSweep
+        self.sweep = sweep_cls(min_lr, max_lr, num_training_steps)  # validates the count
         monitor_kw: dict[str, Any] = {}
         if beta is not None:
             monitor_kw["beta"] = beta
         if early_stop_threshold is None:
-            monitor_kw["min_steps"] = num_training_steps + 1  # the divergence rule never fires
+            # the divergence rule never fires before the sweep's last point
+            monitor_kw["min_steps"] = min(self.sweep.num_steps + 1, MAX_STEPS)
         else:
             monitor_kw["diverge_threshold"] = early_stop_threshold
             if min_steps is not None:
                 monitor_kw["min_steps"] = min_steps
-        sweep_cls = _rt.ExponentialSweep if m == "exponential" else _rt.LinearSweep
-        self.sweep = sweep_cls(min_lr, max_lr, num_training_steps)
         _rt.SweepMonitor(self.sweep, **monitor_kw)  # every number validated now, not at fit
         self._monitor_kw = monitor_kw
         self._min_lr, self._max_lr = float(min_lr), float(max_lr)
