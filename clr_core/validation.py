@@ -24,15 +24,19 @@ ValueError: Argument `max_lr` must be >= base_lr=0.2. Received: max_lr=0.1
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import re
 import reprlib
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_PIECES",
     "MAX_STEPS",
+    "argument_names",
     "array_step",
     "boolean",
     "choice",
@@ -104,6 +108,32 @@ def fail(name: str, requirement: str, value: Any, exc: type[Exception] = ValueEr
     if len(name) > _MAX_NAME:  # a name built from an untrusted key (suggestions['...'])
         name = name[: _MAX_NAME // 2] + "..." + name[-_MAX_NAME // 4 :]
     return exc(f"Argument `{name}` must be {requirement}. Received: {name}={short_repr(value)}")
+
+
+@contextlib.contextmanager
+def argument_names(names: dict[str, str]) -> Iterator[None]:
+    """Report errors raised inside the block under the caller's own argument names.
+
+    An adapter that passes its arguments on to a core class under other names
+    (``min_lr`` -> ``start_lr``) wraps the call, so the user reads the name they wrote.
+    Only ``ValueError`` and ``TypeError`` are renamed, and only whole names.
+
+    >>> with argument_names({"start_lr": "min_lr"}):
+    ...     raise fail("start_lr", "> 0", -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `min_lr` must be > 0. Received: min_lr=-1.0
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        for theirs, ours in names.items():
+            message = re.sub(rf"(?<![\w`]){re.escape(theirs)}(?![\w`])", ours, message)
+            message = message.replace(f"`{theirs}`", f"`{ours}`")
+        if message == str(error):
+            raise
+        raise type(error)(message).with_traceback(error.__traceback__) from None
 
 
 def real(

@@ -564,5 +564,24 @@ def test_finder_without_early_stop_checks_num_training_steps_itself(steps):
         finder = clr_torch.LearningRateFinder(num_training_steps=steps, early_stop_threshold=None)
         assert finder.sweep.num_steps == steps
         return
-    with pytest.raises(TypeError, match=r"`num_steps` must be an integer"):
+    with pytest.raises(TypeError, match=r"`num_training_steps` must be an integer"):
         clr_torch.LearningRateFinder(num_training_steps=steps, early_stop_threshold=None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"min_lr": -1e-3}, "min_lr"),
+        ({"min_lr": 1.0, "max_lr": 0.5}, "max_lr"),
+        ({"num_training_steps": 1}, "num_training_steps"),
+        ({"num_training_steps": 2.5}, "num_training_steps"),
+    ],
+)
+def test_finder_names_its_own_arguments_when_the_sweep_refuses_them(kwargs, named):
+    # the core sweep validates them as start_lr / end_lr / num_steps; Lightning's user
+    # wrote min_lr / max_lr / num_training_steps
+    with pytest.raises((TypeError, ValueError)) as info:
+        clr_torch.LearningRateFinder(**kwargs)
+    message = str(info.value)
+    assert f"`{named}`" in message
+    assert not any(f"`{core}`" in message for core in ("start_lr", "end_lr", "num_steps"))

@@ -32,12 +32,9 @@ returns exactly the constructor's keywords as plain JSON data.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import numbers
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -48,7 +45,7 @@ from keras.optimizers.schedules import LearningRateSchedule
 import clr_core
 from clr_core import validation
 from clr_core.rangetest import Plan
-from clr_core.validation import choice, fail, short_repr
+from clr_core.validation import argument_names, choice, fail, short_repr
 
 __all__ = [
     "CoreSchedule",
@@ -119,21 +116,6 @@ def _check_int32_steps(schedule: clr_core.Schedule, argument: str, received: Any
             f"the schedule at an int32 step failed ({type(error).__name__}: "
             f"{str(error)[:200]}). Received: {argument}={short_repr(received)}"
         ) from error
-
-
-@contextlib.contextmanager
-def _argument_names(names: dict[str, str]) -> Iterator[None]:
-    """Report the core's validation errors under this class's own argument names."""
-    try:
-        yield
-    except (ValueError, TypeError) as error:
-        message = str(error)
-        for core_name, keras_name in names.items():
-            message = re.sub(rf"(?<![\w`]){core_name}(?![\w`])", keras_name, message)
-            message = message.replace(f"`{core_name}`", f"`{keras_name}`")
-        if message == str(error):
-            raise
-        raise type(error)(message).with_traceback(error.__traceback__) from None
 
 
 def _check_config(cls: type, config: Any, required: tuple[str, ...]) -> dict[str, Any]:
@@ -338,7 +320,7 @@ class _TFACyclic(_NamedSchedule):
         name: Any,
     ) -> None:
         choice("scale_mode", scale_mode, ("cycle", "iterations"))
-        with _argument_names(_TFA_NAMES):
+        with argument_names(_TFA_NAMES):
             core = clr_core.Cyclic(
                 base_lr=initial_learning_rate,
                 max_lr=maximal_learning_rate,

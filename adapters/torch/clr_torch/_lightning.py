@@ -40,7 +40,7 @@ import torch
 
 import clr_core
 from clr_core import rangetest as _rt
-from clr_core.validation import MAX_STEPS, fail, integer, real
+from clr_core.validation import MAX_STEPS, argument_names, fail, integer, real
 
 from ._rangetest import _batch_len, _set_lr, _Snapshot
 from ._scheduler import ScheduleLR, momentum_key_for, sweep_momentum
@@ -570,7 +570,9 @@ class LearningRateFinder(_Callback):  # type: ignore[misc]
         if base_momentum > max_momentum:
             raise fail("base_momentum", f"<= max_momentum ({max_momentum})", base_momentum)
         sweep_cls = _rt.ExponentialSweep if m == "exponential" else _rt.LinearSweep
-        self.sweep = sweep_cls(min_lr, max_lr, num_training_steps)  # validates the count
+        names = {"start_lr": "min_lr", "end_lr": "max_lr", "num_steps": "num_training_steps"}
+        with argument_names(names):  # the sweep validates them, under these names
+            self.sweep = sweep_cls(min_lr, max_lr, num_training_steps)
         monitor_kw: dict[str, Any] = {}
         if beta is not None:
             monitor_kw["beta"] = beta
