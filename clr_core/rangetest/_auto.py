@@ -141,6 +141,8 @@ class AutoOneCycle:
             # the ramp, so the edge is called before the rate has run far past it
             per_decade = ramp_steps / math.log10(self.end_lr / self.start_lr)
             beta = 1.0 - 1.0 / max(_MIN_LAG, _LAG_DECADES * per_decade)
+            if beta >= 1.0:  # a ramp so narrow that the EMA would never move
+                raise fail("end_lr", f"a measurable range above start_lr={self.start_lr!r}", end_lr)
         self.monitor = SweepMonitor(self.ramp, beta=beta, min_steps=min_steps)
         per_decade = ramp_steps / math.log10(self.end_lr / self.start_lr)
         self._stall_steps = max(3, round(math.log10(_STALL_RATIO) * per_decade))

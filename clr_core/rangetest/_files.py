@@ -167,6 +167,8 @@ def _read(source: str | os.PathLike[str], is_text: bool) -> tuple[str, str | Non
     """``(text, file name)``: ``source`` itself when ``is_text`` (no name), else the file's
     text, read bounded (:func:`~clr_core.rangetest._io.read_text`: a FIFO without a writer
     reads as empty, ``/dev/zero`` is refused once past the limit)."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise fail("source", "the text itself or a path (str or os.PathLike)", source, TypeError)
     if is_text:
         assert isinstance(source, str)
         return source, None

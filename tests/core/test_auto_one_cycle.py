@@ -127,6 +127,8 @@ def test_tampered_state_is_refused_and_changes_nothing(mutate, match):
         ({"momentum": (0.95, 0.85)}, "max_momentum"),
         ({"momentum": "high"}, "momentum"),
         ({"rise": -1.0}, "rise"),
+        # so narrow a ramp that the default EMA factor rounds to 1: the caller gave no beta
+        ({"start_lr": 1.0, "end_lr": 1.0000000000000002}, "end_lr"),
     ],
 )
 def test_bad_arguments_name_themselves(kwargs, name):

@@ -583,3 +583,10 @@ def test_fuzz_auto_one_cycle_state_with_one_field_replaced(data, value) -> None:
     assert target.peak is not None
     assert 0.0 < target.peak <= target.end_lr
     json.dumps(target.state_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("source", [5, None, 1.5, ["{}"]])
+@pytest.mark.parametrize("load", ["from_json", "from_csv"])
+def test_a_result_source_that_is_neither_text_nor_a_path_is_refused_naming_it(load, source):
+    with pytest.raises(TypeError, match=r"Argument `source` must be the text itself or a path"):
+        getattr(RangeTestResult, load)(source)
