@@ -398,7 +398,7 @@ def test_bad_options_are_refused_at_construction():
         clr_torch.LearningRateFinder(epochs=0)
     with pytest.raises(TypeError, match="metric"):
         clr_torch.LearningRateFinder(metric=3)
-    with pytest.raises(ValueError, match="end_lr"):
+    with pytest.raises(ValueError, match="`max_lr` must be > min_lr"):
         clr_torch.LearningRateFinder(min_lr=1.0, max_lr=0.1)
     with pytest.raises(ValueError, match="diverge_threshold"):
         clr_torch.LearningRateFinder(early_stop_threshold=-1.0)
