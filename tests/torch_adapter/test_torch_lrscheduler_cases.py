@@ -875,3 +875,20 @@ def test_lr_scheduler_checkpoint(impl, cls):
     optim2.load_state_dict(optim.state_dict())
     sch2 = lr_class(optim2, last_epoch=0)
     assert sch2.get_last_lr()[0] == optim.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_raise_error_when_last_epoch_is_greater_than_0_and_initial_lr_is_not_specified(
+    impl, net, cls
+):
+    # PyTorch's case (for StepLR; the rule is its base class's, so all three keep it)
+    lr_class = {
+        "CyclicLR": partial(impl.CyclicLR, base_lr=0.01, max_lr=0.1),
+        "OneCycleLR": partial(impl.OneCycleLR, max_lr=0.01, total_steps=10),
+        "CosineAnnealingWarmRestarts": partial(impl.CosineAnnealingWarmRestarts, T_0=20),
+    }[cls]
+    optimizer = SGD(net.parameters(), 0.1, momentum=0.9)
+    before = copy.deepcopy(optimizer.param_groups)
+    with pytest.raises(KeyError, match=r"'initial_lr' .*param_groups\[0\].*last_epoch"):
+        lr_class(optimizer, last_epoch=1)
+    assert optimizer.param_groups == before  # refused before anything was written

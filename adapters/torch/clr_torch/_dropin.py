@@ -119,6 +119,24 @@ def _not_made_here(whose: str, shape: str, lrs: list[Schedule], moms: list[Any])
     )
 
 
+def _resumable(optimizer: Optimizer, last_epoch: Any) -> None:
+    """PyTorch's resume rule: ``last_epoch != -1`` resumes a run, so every param group
+    must hold the ``initial_lr`` the run started from (a restored optimizer's state).
+    ``KeyError``, as PyTorch raises; a ``last_epoch`` that is not an int is refused
+    later, by :class:`ScheduleLR`."""
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch == -1:
+        return
+    for i, group in enumerate(optimizer.param_groups):
+        if "initial_lr" not in group:
+            raise KeyError(
+                f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                f"with last_epoch={last_epoch}: last_epoch >= 0 resumes a run, from an "
+                "optimizer restored with its state_dict (saved in the same run). To start "
+                "a run, pass last_epoch=-1; to restore a scheduler, build it with "
+                "last_epoch=-1 and call load_state_dict()."
+            )
+
+
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise fail(name, "a bool", value, TypeError)
@@ -230,6 +248,7 @@ class CyclicLR(ScheduleLR):
             )
         self.mode = mode
         self.gamma = _scalar("gamma", gamma)
+        _resumable(optimizer, last_epoch)
         super().__init__(optimizer, lrs, moms, last_epoch, momentum_key)
 
     def scale_fn(self, x: float) -> float:
@@ -526,6 +545,7 @@ class OneCycleLR(ScheduleLR):
                 _format("max_momentum", optimizer, max_momentum),
                 ("base_momentum", "max_momentum"),
             )
+        _resumable(optimizer, last_epoch)
         super().__init__(optimizer, lrs, moms, last_epoch, momentum_key)
 
     def _prepare_groups(self) -> None:
@@ -713,18 +733,10 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise fail("optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
-        peaks = []
-        for i, group in enumerate(optimizer.param_groups):
-            if "initial_lr" in group:
-                peaks.append(float(group["initial_lr"]))
-            elif last_epoch == -1:
-                peaks.append(float(group["lr"]))
-            else:
-                raise ValueError(
-                    f"Cannot resume with last_epoch={last_epoch}: param_groups[{i}] has no "
-                    "'initial_lr' (the peak rate). Build the scheduler with last_epoch=-1 and "
-                    "restore it with load_state_dict(), or restore the optimizer's state first."
-                )
+        _resumable(optimizer, last_epoch)
+        peaks = [
+            float(g["initial_lr"] if "initial_lr" in g else g["lr"]) for g in optimizer.param_groups
+        ]
         kw = {
             "T_mult": _scalar("T_mult", T_mult),
             "eta_min": _scalar("eta_min", eta_min),
