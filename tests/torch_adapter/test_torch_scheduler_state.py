@@ -535,3 +535,126 @@ def test_difference_momentum_of_an_unmapped_optimizer_follows_torchs_rule():
     o3.param_groups[0]["betas"] = "not a momentum"
     with pytest.raises(ValueError, match="momentum_key"):
         clr_torch.CyclicLR(o3, 0.01, 0.1, 4)
+
+
+def test_difference_one_cycle_at_total_steps_holds_where_torch_extrapolates():
+    # torch evaluates step total_steps past the last phase's end: a cos anneal rises
+    # again, a three-phase linear one goes below zero; clr_torch holds the final rate
+    for kw in ({}, {"three_phase": True, "anneal_strategy": "linear"}):
+        o1, o2 = _opt(momentum=0.9), _opt(momentum=0.9)
+        s1 = tls.OneCycleLR(o1, 0.1, total_steps=10, **kw)
+        s2 = clr_torch.OneCycleLR(o2, 0.1, total_steps=10, **kw)
+        for _ in range(9):
+            for o, s in ((o1, s1), (o2, s2)):
+                o.step()
+                s.step()
+        final = s2.get_last_lr()
+        assert final == pytest.approx(s1.get_last_lr(), rel=1e-9)
+        for o, s in ((o1, s1), (o2, s2)):
+            o.step()
+            s.step()
+        assert s2.get_last_lr() == final
+        assert o2.param_groups[0]["momentum"] == 0.95
+        if kw:
+            assert s1.get_last_lr()[0] < 0.0
+        else:
+            assert s1.get_last_lr()[0] > 100 * final[0]
+            assert o1.param_groups[0]["momentum"] < 0.95
+
+
+@pytest.mark.parametrize(
+    ("build", "torch_does", "ours"),
+    [
+        # torch accepts arguments that describe no valid schedule
+        (lambda M, o: M.CyclicLR(o, 0.2, 0.1), None, ValueError),  # base_lr > max_lr
+        (lambda M, o: M.CyclicLR(o, -0.1, 0.1), None, ValueError),  # a negative rate
+        (lambda M, o: M.CyclicLR(o, 0.01, 0.1, base_momentum=0.95), None, ValueError),
+        (lambda M, o: M.CyclicLR(o, 0.01, 0.1, cycle_momentum=None), None, TypeError),
+        (lambda M, o: M.OneCycleLR(o, -0.1, total_steps=10), None, ValueError),
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, pct_start=0.0), None, ValueError),
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, pct_start=1.0), None, ValueError),
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, pct_start=0.01), None, ValueError),
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, three_phase=None), None, TypeError),
+        (lambda M, o: M.CosineAnnealingWarmRestarts(o, 3, eta_min=-0.1), None, ValueError),
+        # torch refuses whole floats; clr_torch counts them as the steps they are
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10.0), ValueError, None),
+        (lambda M, o: M.CosineAnnealingWarmRestarts(o, 3.0), ValueError, None),
+        (lambda M, o: M.CosineAnnealingWarmRestarts(o, 3, 2.0), ValueError, None),
+        (
+            lambda M, o: M.CosineAnnealingWarmRestarts(o, 3, eta_min=torch.tensor(0.0)),
+            ValueError,
+            None,
+        ),
+        # another exception class
+        (lambda M, o: M.CosineAnnealingWarmRestarts(o, 3, eta_min="0"), ValueError, TypeError),
+        (lambda M, o: M.CosineAnnealingWarmRestarts(o, True), None, TypeError),
+        (
+            lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, div_factor=0),
+            ZeroDivisionError,
+            ValueError,
+        ),
+        (lambda M, o: M.OneCycleLR(o, 0.1, total_steps=10, pct_start="0.3"), ValueError, TypeError),
+    ],
+)
+def test_difference_argument_validation(build, torch_does, ours):
+    for impl, expected in ((tls, torch_does), (clr_torch, ours)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if expected is None:
+                build(impl, _opt(momentum=0.9))
+            else:
+                with pytest.raises(expected):
+                    build(impl, _opt(momentum=0.9))
+
+
+@pytest.mark.filterwarnings("ignore:The epoch parameter")
+def test_difference_step_with_an_epoch_sets_last_epoch_to_its_floor():
+    for cls, args in ((tls.CyclicLR, (0.01, 0.1, 4)), (clr_torch.CyclicLR, (0.01, 0.1, 4))):
+        o = _opt(momentum=0.9)
+        s = cls(o, *args)
+        o.step()
+        s.step(2.5)
+        assert s.get_last_lr()[0] == pytest.approx(0.06625, rel=1e-12)  # the rate at 2.5
+        assert s.last_epoch == (2.5 if cls is tls.CyclicLR else 2)
+        if cls is tls.CyclicLR:
+            s.step(-3)  # torch evaluates a negative epoch
+        else:
+            with pytest.raises(ValueError, match="epoch"):
+                s.step(-3)
+    for cls in (tls.CosineAnnealingWarmRestarts, clr_torch.CosineAnnealingWarmRestarts):
+        s = cls(_opt(), 3)
+        s.step(6.0)  # torch keeps the float it computed; clr_torch a whole T_cur as int
+        assert s.T_cur == 0
+        assert type(s.T_cur) is (float if cls is tls.CosineAnnealingWarmRestarts else int)
+
+
+def test_difference_get_lr_outside_step_does_not_warn():
+    for cls in (tls.CyclicLR, clr_torch.CyclicLR):
+        o = _opt(momentum=0.9)
+        s = cls(o, 0.01, 0.1, 4)
+        o.step()
+        s.step()
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            assert s.get_lr() == pytest.approx(s.get_last_lr(), rel=1e-12)
+        warned = [w for w in record if "get_last_lr()" in str(w.message)]
+        assert bool(warned) is (cls is tls.CyclicLR)
+
+
+def test_difference_extra_public_attributes():
+    for impl in (tls, clr_torch):
+        one = impl.OneCycleLR(_opt(), [0.1, 0.2], total_steps=10, cycle_momentum=False)
+        cyc = impl.CyclicLR(_opt(), 0.01, 0.1, cycle_momentum=False)
+        sgdr = impl.CosineAnnealingWarmRestarts(_opt(), 3)
+        extra = impl is clr_torch
+        assert hasattr(one, "max_lrs") is extra
+        assert hasattr(one, "use_beta1") is extra
+        assert hasattr(cyc, "use_beta1") is extra
+        assert hasattr(cyc, "base_momentums") is False
+        assert hasattr(sgdr, "decay") is extra
+    assert (one.max_lrs, one.use_beta1, cyc.use_beta1, sgdr.decay) == (
+        [0.1, 0.2],
+        False,
+        False,
+        1.0,
+    )
