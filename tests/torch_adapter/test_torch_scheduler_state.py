@@ -658,3 +658,27 @@ def test_difference_extra_public_attributes():
         False,
         1.0,
     )
+
+
+@pytest.mark.parametrize("name", ["CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts"])
+def test_difference_a_param_group_added_later_is_left_alone(name):
+    args = {
+        "CyclicLR": (0.01, 0.1, 3),
+        "OneCycleLR": (0.1, 10),
+        "CosineAnnealingWarmRestarts": (3, 2),
+    }[name]
+    for impl in (tls, clr_torch):
+        o = _opt(momentum=0.9)
+        s = getattr(impl, name)(o, *args)
+        o.step()
+        s.step()
+        o.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.5})
+        o.step()
+        if impl is tls:
+            with pytest.raises((ValueError, KeyError)):  # zip(strict=True) / 'initial_lr'
+                s.step()
+        else:
+            s.step()
+            assert len(s.get_last_lr()) == 2
+            assert o.param_groups[2]["lr"] == 0.5
+            assert [g["lr"] for g in o.param_groups[:2]] == s.get_last_lr()
