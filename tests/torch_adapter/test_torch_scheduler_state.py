@@ -682,3 +682,33 @@ def test_difference_a_param_group_added_later_is_left_alone(name):
             assert len(s.get_last_lr()) == 2
             assert o.param_groups[2]["lr"] == 0.5
             assert [g["lr"] for g in o.param_groups[:2]] == s.get_last_lr()
+
+
+def test_difference_public_attributes_describe_the_schedules_and_are_not_read_back():
+    def run(impl, name, attr, value):
+        o = _opt()
+        s = (
+            impl.CyclicLR(o, 0.01, 0.1, 3, cycle_momentum=False)
+            if name == "CyclicLR"
+            else impl.CosineAnnealingWarmRestarts(o, 3)
+        )
+        o.step()
+        s.step()
+        setattr(s, attr, value)
+        o.step()
+        s.step()
+        return s
+
+    for name, attr, value in (
+        ("CyclicLR", "base_lrs", [0.05, 0.05]),
+        ("CyclicLR", "max_lrs", [0.5, 0.5]),
+        ("CosineAnnealingWarmRestarts", "eta_min", 0.05),
+    ):
+        theirs = run(tls, name, attr, value)
+        ours = run(clr_torch, name, attr, value)
+        unchanged = run(clr_torch, name, "last_epoch", 1)  # a no-op assignment
+        assert ours.get_last_lr() == unchanged.get_last_lr(), attr  # not read back
+        assert theirs.get_last_lr() != pytest.approx(ours.get_last_lr()), attr  # torch's is
+    with pytest.raises(AttributeError, match="T_i"):
+        run(clr_torch, "CosineAnnealingWarmRestarts", "T_i", 5)
+    run(tls, "CosineAnnealingWarmRestarts", "T_i", 5)
