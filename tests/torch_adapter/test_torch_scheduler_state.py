@@ -684,31 +684,56 @@ def test_difference_a_param_group_added_later_is_left_alone(name):
             assert [g["lr"] for g in o.param_groups[:2]] == s.get_last_lr()
 
 
-def test_difference_public_attributes_describe_the_schedules_and_are_not_read_back():
-    def run(impl, name, attr, value):
-        o = _opt()
-        s = (
-            impl.CyclicLR(o, 0.01, 0.1, 3, cycle_momentum=False)
-            if name == "CyclicLR"
-            else impl.CosineAnnealingWarmRestarts(o, 3)
-        )
-        o.step()
-        s.step()
-        setattr(s, attr, value)
-        o.step()
-        s.step()
-        return s
+_DESCRIBED = {
+    "CyclicLR": ["base_lrs", "max_lrs", "total_size", "step_ratio", "mode", "gamma",
+                 "scale_mode", "cycle_momentum", "use_beta1", "base_momentums", "max_momentums"],
+    "OneCycleLR": ["base_lrs", "total_steps", "max_lrs", "cycle_momentum", "use_beta1"],
+    "CosineAnnealingWarmRestarts": ["base_lrs", "T_0", "T_mult", "eta_min", "decay"],
+}  # fmt: skip
 
-    for name, attr, value in (
-        ("CyclicLR", "base_lrs", [0.05, 0.05]),
-        ("CyclicLR", "max_lrs", [0.5, 0.5]),
-        ("CosineAnnealingWarmRestarts", "eta_min", 0.05),
-    ):
-        theirs = run(tls, name, attr, value)
-        ours = run(clr_torch, name, attr, value)
-        unchanged = run(clr_torch, name, "last_epoch", 1)  # a no-op assignment
-        assert ours.get_last_lr() == unchanged.get_last_lr(), attr  # not read back
-        assert theirs.get_last_lr() != pytest.approx(ours.get_last_lr()), attr  # torch's is
-    with pytest.raises(AttributeError, match="T_i"):
-        run(clr_torch, "CosineAnnealingWarmRestarts", "T_i", 5)
-    run(tls, "CosineAnnealingWarmRestarts", "T_i", 5)
+
+def _built(impl, name, o):
+    if name == "CyclicLR":
+        return impl.CyclicLR(o, 0.01, 0.1, 3, mode="exp_range", gamma=0.99)
+    if name == "OneCycleLR":
+        return impl.OneCycleLR(o, 0.1, total_steps=10)
+    return impl.CosineAnnealingWarmRestarts(o, 3)
+
+
+def test_difference_assigning_an_attribute_that_describes_the_schedules_is_refused():
+    # PyTorch reads base_lrs, max_lrs, eta_min... back at every step, so assigning one
+    # changes its rates; ours describe the schedules (values), so an assignment that would
+    # be ignored is refused instead, and changes nothing
+    for name, attrs in _DESCRIBED.items():
+        o = _opt(momentum=0.9)
+        s = _built(clr_torch, name, o)
+        o.step()
+        s.step()
+        before = (s.state_dict(), [dict(g, params=None) for g in o.param_groups])
+        for attr in attrs:
+            if not hasattr(s, attr):  # PyTorch sets some only with momentum cycling
+                continue
+            value = getattr(s, attr)
+            with pytest.raises(AttributeError, match=rf"{name}\.{attr} describes the schedules"):
+                setattr(s, attr, value)
+            assert getattr(s, attr) == value
+        assert (s.state_dict(), [dict(g, params=None) for g in o.param_groups]) == before
+        # still a plain attribute to read, as in PyTorch's __dict__
+        theirs = _built(tls, name, _opt(momentum=0.9))
+        shared = [a for a in attrs if a in vars(theirs)]
+        assert shared, name
+        assert all(a in vars(s) for a in shared), name
+
+
+def test_describing_attributes_follow_a_loaded_state():
+    # load_state_dict may still set them: they describe the schedules it loads
+    o = _opt(momentum=0.9)
+    s = clr_torch.CyclicLR(o, 0.01, 0.1, 3)
+    other = clr_torch.CyclicLR(_opt(momentum=0.9), 0.02, 0.5, 5)
+    s.load_state_dict(other.state_dict())
+    assert s.max_lrs == [0.5, 0.5]
+    assert s.total_size == 10.0
+    with pytest.raises(AttributeError, match="max_lrs"):
+        s.max_lrs = [0.1, 0.1]
+    with pytest.raises(AttributeError, match="T_i"):  # a property: read-only as before
+        clr_torch.CosineAnnealingWarmRestarts(_opt(), 3).T_i = 5

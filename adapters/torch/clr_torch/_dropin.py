@@ -26,6 +26,7 @@ from clr_core.validation import fail, short_repr
 
 from ._scheduler import (
     ScheduleLR,
+    _Described,
     _fast,
     _field,
     _State,
@@ -197,6 +198,17 @@ class CyclicLR(ScheduleLR):
     >>> lrs
     [0.055, 0.1, 0.055, 0.01]
     """
+
+    max_lrs = _Described()
+    total_size = _Described()
+    step_ratio = _Described()
+    mode = _Described()
+    gamma = _Described()
+    scale_mode = _Described()
+    cycle_momentum = _Described()
+    use_beta1 = _Described()
+    base_momentums = _Described()
+    max_momentums = _Described()
 
     def __init__(
         self,
@@ -494,6 +506,11 @@ class OneCycleLR(ScheduleLR):
     [0.04, 1.0, 0.500002, 4e-06, 4e-06, 4e-06]
     """
 
+    total_steps = _Described()
+    max_lrs = _Described()
+    cycle_momentum = _Described()
+    use_beta1 = _Described()
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -721,6 +738,11 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
     """
 
     _check_order = False
+
+    T_0 = _Described()
+    T_mult = _Described()
+    eta_min = _Described()
+    decay = _Described()
 
     def __init__(
         self,

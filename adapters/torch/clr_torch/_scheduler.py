@@ -414,6 +414,40 @@ def _schedule_from(name: str, config: Any) -> Schedule:
     return out
 
 
+class _Described:
+    """A public attribute that describes the schedules: set while the scheduler is built or
+    loads a state, refused afterwards.
+
+    PyTorch's schedulers read such attributes (``base_lrs``, ``max_lrs``, ``eta_min``...)
+    back at every step, so assigning one changes their rates; here the schedules are values
+    and the attribute is only their description, so an assignment is refused rather than
+    silently ignored. The value lives in the instance ``__dict__`` (``vars()`` lists it, as
+    PyTorch's does); nothing on the per-step path pays for the check.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(obj).__name__!r} object has no attribute {self.name!r}"
+            ) from None
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if not obj.__dict__.get("_describing", True):
+            raise AttributeError(
+                f"{type(obj).__name__}.{self.name} describes the schedules the scheduler was "
+                "built with and is not read back (PyTorch's schedulers would take it from the "
+                "next step on): build a scheduler with the new value, or load a state_dict"
+            )
+        obj.__dict__[self.name] = value
+
+
 class ScheduleLR(LRScheduler):
     r"""Set each param group's rate (and optionally momentum) from clr_core schedules.
 
@@ -489,6 +523,7 @@ class ScheduleLR(LRScheduler):
     _start: int
     _momentum_key: str | None
     _last_lr: list[Any]
+    base_lrs = _Described()
 
     def __init__(
         self,
@@ -540,6 +575,7 @@ class ScheduleLR(LRScheduler):
         super().__init__(optimizer, -1)
         self.base_lrs = [float(s.evaluate(0.0, SCALAR)) for s in self._lr_schedules]
         self._describe()
+        self.__dict__["_describing"] = False  # from now on `_Described` refuses assignment
 
     # ------------------------------------------------------------ subclass hooks
 
@@ -779,12 +815,14 @@ class ScheduleLR(LRScheduler):
         self.last_epoch = state.last_epoch
         self._position = state.position
         self._step_count = state.step_count
+        self.__dict__["_describing"] = True
         self.base_lrs = list(state.base_lrs)
         if untouched:
             self._last_lr = self._write(self.optimizer.param_groups, self._position)
         else:
             self._last_lr = list(state.last_lr)
         self._describe()
+        self.__dict__["_describing"] = False
 
     def _holds_own_rates(self) -> bool:
         last = getattr(self, "_last_lr", None)
