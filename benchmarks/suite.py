@@ -158,7 +158,7 @@ MACHINE_KEY = "__machines__"
 
 
 def machine() -> dict[str, str]:
-    """What decides whether a seeded run repeats to the digit: torch, its CPU kernels, Python."""
+    """What the runs were computed with: torch, its CPU kernels, Python, the architecture."""
     import platform
 
     import torch
@@ -193,8 +193,9 @@ class Cache:
     def _check_machine(self) -> None:
         """Refuse to mix runs of two machines in one file, unless told to.
 
-        Seeded runs near the edge of stability do not repeat to the digit on another
-        machine (torch's CPU kernels), so a file records every machine that wrote to it
+        Seeded runs do not always repeat to the digit on another machine (its arithmetic
+        differs in the last bits; docs/benchmarks.md), so a file records every machine that
+        wrote to it
         (:func:`machine`). A file of another machine is refused unless
         ``CLR_BENCH_MIX_MACHINES=1``, which adds this machine to its list; a file from
         before the record (none listed) is taken as this machine's, with a warning."""
