@@ -80,6 +80,11 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   alone (momentum left at 0), trained over the equal budget, 10 seeds, paired by seed.
 * ``plainflat``: after a plain-SGD sweep that reads flat, the constant plan at 1, 10 and 19 times
   the fallback rate (``PLAIN_FLAT_FACTORS``), plain SGD, 10 seeds.
+* ``lrfree``: the step size a learning-rate-free optimizer settles on (Prodigy's ``d`` on the
+  Adam tasks, D-Adaptation SGD's ``d / |g_0|`` on the SGD tasks; lr 1, defaults) after 50, 100
+  and 200 steps from each seed's initial weights: its spread across seeds, the best 1cycle
+  peak over it, and each seed's own scan interpolated at multiples of it; the multiple chosen
+  per family on its fit task and the notebook's decision lines on the held-out tasks.
 * ``peakcap``: the plan's peak capped at ``c x max_lr`` (``--caps``; ``inf``: no cap) in place
   of the shipped ``PEAK_CAP``: per task, the range of peak / ``max_lr`` without a cap; per cap,
   the seeds whose peak changes, the plan
@@ -112,6 +117,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py plainsgd --tasks <the SGD tasks that read a slope> --jobs 2
     python benchmarks/screens.py plainflat --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
     python benchmarks/screens.py peakcap --tasks <all> --caps 3 4 --jobs 2
+    python benchmarks/screens.py lrfree --tasks noisy-mlp-sgd mnist1d-mlp-adamw <others> --jobs 2
 """
 
 from __future__ import annotations
@@ -1675,6 +1681,171 @@ def maxlr(tasks: Sequence[str]) -> None:
         print(f"| {task} | {split} | " + " | ".join(cells) + " |", flush=True)
 
 
+#: The learning-rate-free screen: the optimizer whose step-size estimate is read, by the
+#: task's optimizer family; the steps at which it is read (100 is the cost target); the
+#: multiples of the estimate at which each seed's own 1cycle scan is interpolated; the
+#: fit task of each family (the one the multiple is chosen on).
+LRFREE_PROBE = {"sgd": "dadapt-sgd", "adam": "prodigy", "adamw": "prodigy"}
+LRFREE_STEPS = (50, 100, 200)
+LRFREE_AT = 100
+LRFREE_MULTIPLES = (0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
+LRFREE_FIT = {"dadapt-sgd": "noisy-mlp-sgd", "prodigy": "mnist1d-mlp-adamw"}
+
+
+def lrfree_job(task_name: str, seed: int) -> dict[str, Any]:
+    """The task's learning-rate-free optimizer at its defaults (``LRFREE_PROBE``: Prodigy for
+    Adam and AdamW, D-Adaptation SGD with the task's momentum 0.9 for SGD; lr 1, constant,
+    the task's weight decay) for ``max(LRFREE_STEPS)`` steps from the seed's initial weights
+    on the seed's batches (those of its range test). After every step, the step size it
+    applies: Prodigy's ``d`` (its Adam rate), D-Adaptation SGD's ``d * lr / |g_0|``; and the
+    training loss. Plain data."""
+    import torch
+
+    from clr_torch.demo.tasks import batches, make_model
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    kind = LRFREE_PROBE[task.spec.optimizer]
+    torch.manual_seed(seed)
+    model = make_model(task.spec.name)
+    opt = S.anchor_optimizer(kind, task.spec.weight_decay, 0.9)(model.parameters(), 1.0)
+    stream = batches(task, torch.Generator().manual_seed(seed))
+    est: list[float | None] = []
+    losses: list[float | None] = []
+    for _ in range(max(LRFREE_STEPS)):
+        xb, yb = next(stream)
+        loss = task.loss_fn(model(xb), yb)
+        value = float(loss.detach())
+        losses.append(value if math.isfinite(value) else None)
+        if not math.isfinite(value):
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        g = opt.param_groups[0]
+        size = float(g["d"]) * float(g["lr"])
+        if kind == "dadapt-sgd":
+            size /= float(g["g0_norm"])
+        est.append(size if math.isfinite(size) else None)
+    return {"kind": kind, "est": est, "losses": losses}
+
+
+def lrfree_runs(task: str, jobs: int) -> list[dict[str, Any]]:
+    """Every seed's :func:`lrfree_job` (cached as ``<task>-lrfree``)."""
+    cache = S.Cache(f"{task}-lrfree")
+    keys = [S.key_of("lrfree", max(LRFREE_STEPS), f"s{s}") for s in S.SEEDS]
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task}: {len(todo)} probe(s) to run", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    S.run_jobs(lrfree_job, [(task, S.SEEDS[i]) for i in todo], jobs, on_done=done)
+    return [cache.get(key) for key in keys]
+
+
+def lrfree_estimate(rec: dict[str, Any], steps: int) -> float:
+    """The step size after ``steps`` steps (nan if the probe's loss turned non-finite first)."""
+    est = rec["est"]
+    return math.nan if len(est) < steps or est[steps - 1] is None else float(est[steps - 1])
+
+
+def _interp_mean(scan: dict[float, list[Any]], rates: Sequence[float]) -> float:
+    """The mean over seeds of each seed's final score interpolated at its own rate (nan if any
+    seed's rate is off the scan or undefined)."""
+    v = [N._interp(scan, i, q, -1) if math.isfinite(q) else math.nan for i, q in enumerate(rates)]
+    return statistics.fmean(v) if all(math.isfinite(x) for x in v) else math.nan
+
+
+def lrfree(tasks: Sequence[str], jobs: int) -> None:
+    fam = {t: LRFREE_PROBE[SUITE[t].optimizer] for t in tasks}
+    for kind, fit in LRFREE_FIT.items():
+        if kind in fam.values() and fit not in tasks:
+            raise SystemExit(f"lrfree: the {kind} rows need their fit task {fit} in --tasks")
+    rows: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        recs = lrfree_runs(task, jobs)
+        scan, _, _, k = _outcomes(task)
+        best, _, stats = _best_window(task, scan)
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        peaks = [r.one_cycle_peak for r in reads]
+        rows[task] = {
+            "k": k, "scan": scan, "best": best, "best_score": stats[best][0],
+            "peaks": peaks, "shipped": _interp_mean(scan, peaks),
+            "est": {n: [lrfree_estimate(rec, n) for rec in recs] for n in LRFREE_STEPS},
+            "diverged": sum(None in rec["losses"] for rec in recs),
+        }  # fmt: skip
+    print("| task | split | probe | diverged | estimate at 50 / 100 / 200 steps (median; spread) "
+          "| best 1cycle peak / median estimate at 100 | scan's best | the plan, interpolated "
+          "(its peak's spread) |")  # fmt: skip
+    print("|:--|:--|:--|--:|:--|--:|--:|--:|")
+    for task, row in rows.items():
+        k = row["k"]
+        cells = []
+        for n in LRFREE_STEPS:
+            e = [x for x in row["est"][n] if math.isfinite(x)]
+            cells.append(f"{statistics.median(e):.3g}; {_spread(e):.2f}x" if e else "-")
+        e100 = [x for x in row["est"][LRFREE_AT] if math.isfinite(x)]
+        ratio = row["best"] / statistics.median(e100) if e100 else math.nan
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        print(f"| {task} | {split} | {fam[task]} | {row['diverged']}/10 | {' / '.join(cells)} | "
+              f"{ratio:.3g} | {k * row['best_score']:.4g} at {row['best']:.3g} | "
+              f"{k * row['shipped']:.4g} ({_spread(row['peaks']):.2f}x) |")  # fmt: skip
+    print()
+    head = ("task", "split", *(f"{c:g} x estimate" for c in LRFREE_MULTIPLES))
+    print("Each seed's scan interpolated at c x its estimate after "
+          f"{LRFREE_AT} steps (mean final score):")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    print("|" + ":--|" * 2 + "--:|" * len(LRFREE_MULTIPLES))
+    outcome: dict[str, dict[float, float]] = {}
+    for task, row in rows.items():
+        outcome[task] = {
+            c: _interp_mean(row["scan"], [c * x for x in row["est"][LRFREE_AT]])
+            for c in LRFREE_MULTIPLES
+        }
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        cells = [f"{row['k'] * v:.4g}" for v in outcome[task].values()]
+        print(f"| {task} | {split} | " + " | ".join(cells) + " |")
+    print()
+    for kind, fit in LRFREE_FIT.items():
+        members = [t for t in tasks if fam[t] == kind]
+        if not members:
+            continue
+        sign = 1 if S.higher(fit) else -1
+        ok = {c: v for c, v in outcome[fit].items() if math.isfinite(v)}
+        top = max(sign * v for v in ok.values())
+        chosen = min(c for c, v in ok.items() if top - sign * v <= 0.0005 * (100 / rows[fit]["k"]))
+        print(f"{kind}: c = {chosen:g}, chosen on {fit}")
+        gains, worst, off = [], 0.0, []
+        for t in members:
+            if t == fit:
+                continue
+            row, v = rows[t], outcome[t][chosen]
+            if not math.isfinite(v):
+                off.append(t)
+                continue
+            if S.higher(t):
+                d = row["k"] * (v - row["shipped"])
+                gains.append(d)
+                worst = min(worst, d / 0.3)
+            else:
+                d = 100 * (row["shipped"] - v) / row["shipped"]  # percent better (+)
+                worst = min(worst, d / 2.0)
+            e = [x for x in row["est"][LRFREE_AT] if math.isfinite(x)]
+            steady = bool(e) and len(e) == 10 and _spread(e) <= 1.5
+            gap = f"{d:+.2f} pt" if S.higher(t) else f"{d:+.1f}%"
+            print(f"  {t}: {gap} against the "
+                  f"shipped plan; estimate spread {(_spread(e) if e else math.nan):.2f}x "
+                  f"({'meets' if steady else 'misses'} 1.5x), shipped peak "
+                  f"{_spread(row['peaks']):.2f}x")  # fmt: skip
+        mean_gain = statistics.fmean(gains) if gains else math.nan
+        print(
+            f"  held out: mean gain {mean_gain:+.2f} pt (classification), worst against its "
+            f"bar {worst:.2f} (below -1: worse than the bar), off the scan: {off or 'none'}"
+        )
+
+
 #: The screens that take the tasks alone, by command.
 BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
     "smooth": smooth, "pretrained": pretrained, "flat": flat, "margin": margin,
@@ -1734,7 +1905,8 @@ def peakcap(tasks: Sequence[str], caps: Sequence[float], jobs: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", "robust", "plainsgd", "plainflat", "peakcap", *BY_TASKS)  # fmt: skip
+                "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree",
+                *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -1778,6 +1950,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plainflat(args.tasks, args.jobs)
     elif args.command == "peakcap":
         peakcap(args.tasks, args.caps, args.jobs)
+    elif args.command == "lrfree":
+        lrfree(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
