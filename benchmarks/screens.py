@@ -1759,6 +1759,8 @@ def _interp_mean(scan: dict[float, list[Any]], rates: Sequence[float]) -> float:
 
 
 def lrfree(tasks: Sequence[str], jobs: int) -> None:
+    if no_probe := [t for t in tasks if SUITE[t].optimizer not in LRFREE_PROBE]:
+        raise SystemExit(f"lrfree: no learning-rate-free probe for {no_probe} (their optimizer)")
     fam = {t: LRFREE_PROBE[SUITE[t].optimizer] for t in tasks}
     for kind, fit in LRFREE_FIT.items():
         if kind in fam.values() and fit not in tasks:
