@@ -1649,6 +1649,11 @@ def blind(tasks: Sequence[str]) -> None:
         print("  1cycle scan, peak: mean final (collapsed): " + ", ".join(
             f"{p:g}: {k * m:.4g} ({c})" for p, (m, _, c) in
             ((p, S._stats(task, scan[p], g["peak"])) for p in sorted(scan))))  # fmt: skip
+        print("  per seed, max_lr / the plan's peak / the plan interpolated on the scan: "
+              + ", ".join(
+            f"{r.max_lr:.3g} / {r.one_cycle_peak:.3g} / "
+            f"{k * N._interp(scan, i, r.one_cycle_peak, -1):.4g}"
+            for i, r in enumerate(reads)))  # fmt: skip
         plan, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "recommend")
         fixed, _, _ = S.plan_runs(task, S.SEEDS, 1, False, "fixed")
         print("  per seed, plan / fixed: " + ", ".join(
@@ -1690,6 +1695,8 @@ LRFREE_STEPS = (50, 100, 200)
 LRFREE_AT = 100
 LRFREE_MULTIPLES = (0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
 LRFREE_FIT = {"dadapt-sgd": "noisy-mlp-sgd", "prodigy": "mnist1d-mlp-adamw"}
+#: Multiples past the protocol's list, looked at after the decision (printed, never chosen).
+LRFREE_AFTER = (7.0, 10.0, 15.0)
 
 
 def lrfree_job(task_name: str, seed: int) -> dict[str, Any]:
@@ -1795,29 +1802,32 @@ def lrfree(tasks: Sequence[str], jobs: int) -> None:
               f"{ratio:.3g} | {k * row['best_score']:.4g} at {row['best']:.3g} | "
               f"{k * row['shipped']:.4g} ({_spread(row['peaks']):.2f}x) |")  # fmt: skip
     print()
-    head = ("task", "split", *(f"{c:g} x estimate" for c in LRFREE_MULTIPLES))
+    multiples = (*LRFREE_MULTIPLES, *LRFREE_AFTER)
+    head = ("task", "split", *(f"{c:g} x estimate" for c in LRFREE_MULTIPLES),
+            *(f"{c:g} x (afterwards)" for c in LRFREE_AFTER))  # fmt: skip
     print("Each seed's scan interpolated at c x its estimate after "
           f"{LRFREE_AT} steps (mean final score):")  # fmt: skip
     print("| " + " | ".join(head) + " |")
-    print("|" + ":--|" * 2 + "--:|" * len(LRFREE_MULTIPLES))
+    print("|" + ":--|" * 2 + "--:|" * len(multiples))
     outcome: dict[str, dict[float, float]] = {}
     for task, row in rows.items():
-        outcome[task] = {
-            c: _interp_mean(row["scan"], [c * x for x in row["est"][LRFREE_AT]])
-            for c in LRFREE_MULTIPLES
+        every = {
+            c: _interp_mean(row["scan"], [c * x for x in row["est"][LRFREE_AT]]) for c in multiples
         }
+        outcome[task] = {c: every[c] for c in LRFREE_MULTIPLES}
         split = "fit" if task in S.FIT_TASKS else "held out"
-        cells = [f"{row['k'] * v:.4g}" for v in outcome[task].values()]
+        cells = [f"{row['k'] * v:.4g}" for v in every.values()]
         print(f"| {task} | {split} | " + " | ".join(cells) + " |")
     print()
     for kind, fit in LRFREE_FIT.items():
         members = [t for t in tasks if fam[t] == kind]
         if not members:
             continue
-        sign = 1 if S.higher(fit) else -1
+        if not S.higher(fit):
+            raise SystemExit(f"lrfree: the fit task {fit} must score accuracy (the tie rule)")
         ok = {c: v for c, v in outcome[fit].items() if math.isfinite(v)}
-        top = max(sign * v for v in ok.values())
-        chosen = min(c for c, v in ok.items() if top - sign * v <= 0.0005 * (100 / rows[fit]["k"]))
+        top = max(ok.values())
+        chosen = min(c for c, v in ok.items() if top - v <= 0.0005)  # a tie: within 0.05 points
         print(f"{kind}: c = {chosen:g}, chosen on {fit}")
         gains, worst, off = [], 0.0, []
         for t in members:
