@@ -85,6 +85,11 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   and 200 steps from each seed's initial weights: its spread across seeds, the best 1cycle
   peak over it, and each seed's own scan interpolated at multiples of it; the multiple chosen
   per family on its fit task and the notebook's decision lines on the held-out tasks.
+* ``trials``: short trial runs of the plan's 1cycle (a fraction of the budget) at the seed's
+  plan peak snapped to its scan and at scan rates 2 and 4 steps either side, judged by the score
+  on a held-out part of the training set or by the training loss; each seed's full-budget scan
+  run at the chosen peak against the one at the snapped plan peak; the variant chosen on the
+  fit tasks and the notebook's decision lines on the held-out ones.
 * ``peakcap``: the plan's peak capped at ``c x max_lr`` (``--caps``; ``inf``: no cap) in place
   of the shipped ``PEAK_CAP``: per task, the range of peak / ``max_lr`` without a cap; per cap,
   the seeds whose peak changes, the plan
@@ -118,6 +123,7 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
     python benchmarks/screens.py plainflat --tasks motif-gru-sgd adding-lstm-sgd recall-rnn-sgd
     python benchmarks/screens.py peakcap --tasks <all> --caps 3 4 --jobs 2
     python benchmarks/screens.py lrfree --tasks noisy-mlp-sgd mnist1d-mlp-adamw <others> --jobs 2
+    python benchmarks/screens.py trials --tasks noisy-mlp-sgd mnist1d-mlp-adamw <others> --jobs 2
 """
 
 from __future__ import annotations
@@ -1858,6 +1864,202 @@ def lrfree(tasks: Sequence[str], jobs: int) -> None:
         )
 
 
+#: The trials screen: trial lengths (fractions of the equal budget, at least one epoch), the
+#: candidate sets (grid steps of the task's scan from the seed's plan peak snapped to it; six
+#: steps a decade, so 2 steps is x2.15), the share of the training set held out for the
+#: validation signal, and the fit tasks that choose the variant (those with scans here).
+TRIAL_FRACTIONS = (0.1, 0.25)
+TRIAL_SETS = {"3": (-2, 0, 2), "5": (-4, -2, 0, 2, 4)}
+TRIAL_SIGNALS = ("val", "train")
+TRIAL_VAL_SHARE = 0.15
+TRIAL_FIT = ("noisy-mlp-sgd", "mnist1d-mlp-adamw")
+
+
+def trial_epochs(task: str, fraction: float) -> int:
+    return max(1, round(fraction * S.budget(task, S.SEEDS, 1, False)))
+
+
+def trial_job(task_name: str, peak: float, epochs: int, seed: int, signal: str) -> dict[str, Any]:
+    """A short trial: the plan's 1cycle shape at ``peak`` compressed into ``epochs`` epochs,
+    from the seed's initial weights. ``signal`` "val" trains on the training set less its last
+    :data:`TRIAL_VAL_SHARE` (whole batches) and scores on those held-out examples after each
+    epoch (the test set plays no part); "train" trains on the whole training set and keeps the
+    mean training loss of each epoch (its test scores are recorded, never used to choose)."""
+    import torch
+
+    from clr_torch.demo.tasks import hold_out, train
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    if signal == "val":
+        task, _ = hold_out(task, max(1, round(TRIAL_VAL_SHARE * len(task.x) / task.batch_size)))
+    lr, mom = S.one_cycle(peak, epochs * task.steps_per_epoch)
+    run = train(task, lr, epochs=epochs, seed=seed, momentum=mom, record=False)
+    return {
+        "scores": run.scores,
+        "diverged": run.diverged,
+        "train_losses": [x if math.isfinite(x) else None for x in run.train_losses],
+    }
+
+
+def _snap(rates: Sequence[float], rate: float) -> int:
+    """The index of the rate of ``rates`` (sorted) nearest ``rate`` on the log axis."""
+    return min(range(len(rates)), key=lambda i: abs(math.log(rates[i] / rate)))
+
+
+def trial_runs(task: str, jobs: int) -> tuple[dict[tuple[str, float, float, int], Any], list[int]]:
+    """Every trial any variant needs (cached as ``<task>-trials``): by ``(signal, fraction,
+    rate, seed)``; and each seed's plan peak's index on the scan."""
+    rates = sorted(S.GRIDS[task])
+    reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+    snapped = [_snap(rates, p) for p in S.plan_peaks(task, reads, S.SEEDS, 1, False)]
+    widest = TRIAL_SETS["5"]
+    want = [
+        (sig, f, rates[i + o], s)
+        for sig in TRIAL_SIGNALS
+        for f in TRIAL_FRACTIONS
+        for s, i in zip(S.SEEDS, snapped, strict=True)
+        for o in widest
+        if 0 <= i + o < len(rates)
+    ]
+    cache = S.Cache(f"{task}-trials")
+    keys = [S.key_of("trial", sig, f"p{p}", f"e{trial_epochs(task, f)}", f"s{s}")
+            for sig, f, p, s in want]  # fmt: skip
+    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    if todo:
+        print(f"{task}: {len(todo)} trial(s) to run", flush=True)
+
+    def done(j: int, value: dict[str, Any]) -> None:
+        cache.put(keys[todo[j]], value)
+
+    work = [(task, want[i][2], trial_epochs(task, want[i][1]), want[i][3], want[i][0])
+            for i in todo]  # fmt: skip
+    S.run_jobs(trial_job, work, jobs, on_done=done)
+    return {w: cache.get(key) for w, key in zip(want, keys, strict=True)}, snapped
+
+
+def _trial_value(task: str, signal: str, rec: dict[str, Any]) -> float:
+    """What a trial says, larger is better: the validation score (negated for MSE), or the
+    negated training loss of its last epoch; a diverged trial says -inf."""
+    if rec["diverged"]:
+        return -math.inf
+    if signal == "val":
+        v = rec["scores"][-1]
+        return v if S.higher(task) else -v
+    loss = rec["train_losses"][-1]
+    return -math.inf if loss is None else -loss
+
+
+def trials(tasks: Sequence[str], jobs: int) -> None:
+    if missing := [t for t in TRIAL_FIT if t not in tasks]:
+        raise SystemExit(f"trials: the fit tasks {missing} must be in --tasks")
+    variants = [(sig, f, name) for sig in TRIAL_SIGNALS for f in TRIAL_FRACTIONS
+                for name in TRIAL_SETS]  # fmt: skip
+    rows: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        recs, snapped = trial_runs(task, jobs)
+        scan, _, _, k = _outcomes(task)
+        rates = sorted(S.GRIDS[task])
+        grid_peak = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))["peak"]
+        plan_runs, _, _ = S.plan_runs(task, S.SEEDS, 1, False)
+
+        def final(rate: float, seed: int, scan: dict[float, list[Any]] = scan) -> float:
+            return float(scan[rate][seed]["scores"][-1])
+
+        base = [final(rates[i], s) for s, i in zip(S.SEEDS, snapped, strict=True)]
+        out: dict[Any, Any] = {}
+        for sig, f, name in variants:
+            picks, scores = [], []
+            for s, i in zip(S.SEEDS, snapped, strict=True):
+                cands = [rates[i + o] for o in TRIAL_SETS[name] if 0 <= i + o < len(rates)]
+                # the best signal; on a tie the smaller rate (candidates run low to high)
+                pick = max(cands, key=lambda p: _trial_value(task, sig, recs[(sig, f, p, s)]))
+                picks.append(rates.index(pick) - i)
+                scores.append(final(pick, s))
+            n_col = sum(S.collapsed(task, v, grid_peak, False) for v in scores)
+            out[(sig, f, name)] = (statistics.fmean(scores), picks, n_col)
+        oracle = {}
+        for name, offs in TRIAL_SETS.items():
+            sign = 1 if S.higher(task) else -1
+            oracle[name] = statistics.fmean(
+                max((final(rates[i + o], s) for o in offs if 0 <= i + o < len(rates)),
+                    key=lambda v: sign * v)
+                for s, i in zip(S.SEEDS, snapped, strict=True)
+            )  # fmt: skip
+        rows[task] = {
+            "k": k, "base": statistics.fmean(base), "out": out, "oracle": oracle,
+            "trained": S._stats(task, plan_runs, grid_peak)[0],
+            "base_col": sum(S.collapsed(task, v, grid_peak, False) for v in base),
+            "epochs": {f: trial_epochs(task, f) for f in TRIAL_FRACTIONS},
+            "budget": S.budget(task, S.SEEDS, 1, False),
+        }  # fmt: skip
+
+    def gain(task: str, v: float) -> float:
+        row = rows[task]
+        if S.higher(task):
+            return 100 * (v - row["base"])
+        return 100 * (row["base"] - v) / row["base"]  # percent better (+)
+
+    print("Each seed's own 1cycle scan (the equal budget) at the peak its trials choose, "
+          "against the scan at the seed's plan peak snapped to the scan (mean final score; "
+          "gain in points, or percent of MSE better):")  # fmt: skip
+    head = ["task", "split", "budget; trial epochs", "the plan (trained)", "the plan, snapped",
+            *(f"{sig} {f:g} x{name}" for sig, f, name in variants),
+            *(f"best of x{name} (oracle)" for name in TRIAL_SETS)]  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    print("|" + ":--|" * 3 + "--:|" * (len(head) - 3))
+    for task, row in rows.items():
+        k = row["k"]
+        split = "fit" if task in S.FIT_TASKS else "held out"
+        ep = ", ".join(str(row["epochs"][f]) for f in TRIAL_FRACTIONS)
+        cells = [f"{k * m:.4g} ({gain(task, m):+.2f}; {c} coll.)"
+                 for m, _, c in (row["out"][v] for v in variants)]  # fmt: skip
+        orc = [f"{k * row['oracle'][n]:.4g} ({gain(task, row['oracle'][n]):+.2f})"
+               for n in TRIAL_SETS]  # fmt: skip
+        print(f"| {task} | {split} | {row['budget']}; {ep} | {k * row['trained']:.4g} | "
+              f"{k * row['base']:.4g} ({row['base_col']} coll.) | " + " | ".join(cells + orc)
+              + " |")  # fmt: skip
+    print()
+    print("Grid steps chosen (0: the snapped plan peak; 2 steps: x2.15), per seed:")
+    for task, row in rows.items():
+        print(f"- {task}: " + "; ".join(
+            f"{sig} {f:g} x{name} {row['out'][(sig, f, name)][1]}"
+            for sig, f, name in variants))  # fmt: skip
+    print()
+    cost = {v: len(TRIAL_SETS[v[2]]) * v[1] for v in variants}
+    fit_mean = {v: statistics.fmean(gain(t, rows[t]["out"][v][0]) for t in TRIAL_FIT)
+                for v in variants}  # fmt: skip
+    top = max(fit_mean.values())
+    chosen = min((v for v in variants if top - fit_mean[v] <= 0.05), key=lambda v: cost[v])
+    print(
+        "fit tasks' mean gain per variant: "
+        + "; ".join(
+            f"{sig} {f:g} x{name} {fit_mean[(sig, f, name)]:+.2f}" for sig, f, name in variants
+        )
+    )
+    print(f"chosen on {', '.join(TRIAL_FIT)}: {chosen[0]} {chosen[1]:g} x{chosen[2]} "
+          f"(trials cost {cost[chosen]:g} x the budget)")  # fmt: skip
+    gains, worst, new_col = [], math.inf, []
+    for t in tasks:
+        if t in TRIAL_FIT:
+            continue
+        m, _, c = rows[t]["out"][chosen]
+        g = gain(t, m)
+        if S.higher(t):
+            gains.append(g)
+        worst = min(worst, g / (0.3 if S.higher(t) else 2.0))
+        if c > rows[t]["base_col"]:
+            new_col.append(t)
+        print(f"  {t}: {g:+.2f} {'pt' if S.higher(t) else '%'} against the snapped plan")
+    mean_gain = statistics.fmean(gains) if gains else math.nan
+    passed = mean_gain >= 0.3 and worst >= -1 and not new_col
+    print(
+        f"  held out: mean gain {mean_gain:+.2f} pt (classification; bar +0.30), worst against "
+        f"its bar {worst:.2f} (below -1: worse than the bar), more collapses than the snapped "
+        f"plan: {new_col or 'none'} -> {'passes' if passed else 'rejected'}"
+    )
+
+
 #: The screens that take the tasks alone, by command.
 BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
     "smooth": smooth, "pretrained": pretrained, "flat": flat, "margin": margin,
@@ -1917,7 +2119,7 @@ def peakcap(tasks: Sequence[str], caps: Sequence[float], jobs: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
-                "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree",
+                "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -1964,6 +2166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         peakcap(args.tasks, args.caps, args.jobs)
     elif args.command == "lrfree":
         lrfree(args.tasks, args.jobs)
+    elif args.command == "trials":
+        trials(args.tasks, args.jobs)
     elif args.train:
         batchrule_train(args.tasks, float(args.train[0]), args.train[1] == "scaled", args.jobs)
     else:
