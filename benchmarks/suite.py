@@ -86,6 +86,7 @@ HELD_OUT_TASKS = (
     "digits-finetune-sgd",
     "mnist1d-finetune-adam",
     "mnist1d-finetune-sgd",
+    "digits-mlp-adam-b8",
 )
 
 
@@ -123,6 +124,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-finetune-sgd": _decade_grid(1e-3, 1.0),
     "mnist1d-finetune-adam": _decade_grid(1e-4, 0.1),
     "mnist1d-finetune-sgd": _decade_grid(3.16e-4, 0.215),
+    "digits-mlp-adam-b8": _decade_grid(1e-4, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -150,6 +152,7 @@ GRID_EPOCHS = {
     "digits-finetune-sgd": 60,
     "mnist1d-finetune-adam": 60,
     "mnist1d-finetune-sgd": 60,
+    "digits-mlp-adam-b8": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

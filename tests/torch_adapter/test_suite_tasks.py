@@ -98,6 +98,19 @@ def test_the_digits_dropout_task_is_the_digits_data_in_batches_of_16():
     assert widths == [256, 256, 10]
 
 
+def test_the_small_batch_adam_task_is_the_digits_mlp_in_batches_of_8():
+    task, plain = tasks.load_task("digits-mlp-adam-b8"), tasks.load_task("digits-mlp-sgd")
+    assert torch.equal(task.x, plain.x)
+    assert torch.equal(task.y_test, plain.y_test)
+    assert task.batch_size == 8
+    assert task.steps_per_epoch == 175  # 1400 examples
+    assert task.spec.optimizer == "adam"
+    assert task.spec.weight_decay == 0.0
+    model = tasks.make_model(task.name)
+    widths = [m.out_features for m in model if isinstance(m, torch.nn.Linear)]
+    assert widths == [64, 10]
+
+
 @pytest.mark.parametrize("name", GENERATED)
 def test_generated_tasks_are_deterministic_and_fit_their_networks(name):
     a, b = tasks._data(tasks.SUITE[name].data), tasks._data(tasks.SUITE[name].data)

@@ -60,6 +60,8 @@ task                         data and network                                   
                              5-9)
 ``mnist1d-finetune-sgd``     the same fine-tuning with SGD                       SGD 0.9,   accuracy
                                                                                  batch 32
+``digits-mlp-adam-b8``       the digits MLP (64-64-10) trained with Adam in      Adam,      accuracy
+                             batches of 8                                        batch 8
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -203,6 +205,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("digits-finetune-sgd", "digits-few", "cnn-digits-pretrained", "sgd", 32),
         TaskSpec("mnist1d-finetune-adam", "mnist1d-few", "cnn1d-pretrained", "adam", 32),
         TaskSpec("mnist1d-finetune-sgd", "mnist1d-few", "cnn1d-pretrained", "sgd", 32),
+        TaskSpec("digits-mlp-adam-b8", "digits", "mlp-digits", "adam", 8),
     )
 }
 
