@@ -87,28 +87,25 @@ def test_clean8_is_standardised_on_its_training_split_with_clean_balanced_labels
     assert tasks.load_task("clean8-mlp-sgd").steps_per_epoch == 125  # batch 16
 
 
-def test_the_digits_dropout_task_is_the_digits_data_in_batches_of_16():
-    task, plain = tasks.load_task("digits-dropout-sgd"), tasks.load_task("digits-mlp-sgd")
+@pytest.mark.parametrize(
+    ("name", "optimizer", "batch", "steps", "widths"),
+    [
+        ("digits-dropout-sgd", "sgd", 16, 88, [256, 256, 10]),
+        ("digits-mlp-adam-b8", "adam", 8, 175, [64, 10]),
+    ],
+)
+def test_the_small_batch_digits_tasks_are_the_digits_data_in_smaller_batches(
+    name, optimizer, batch, steps, widths
+):
+    task, plain = tasks.load_task(name), tasks.load_task("digits-mlp-sgd")
     assert torch.equal(task.x, plain.x)
     assert torch.equal(task.y_test, plain.y_test)
-    assert task.batch_size == 16
-    assert task.steps_per_epoch == 88  # 1400 examples
-    model = tasks.make_model(task.name)
-    widths = [m.out_features for m in model if isinstance(m, torch.nn.Linear)]
-    assert widths == [256, 256, 10]
-
-
-def test_the_small_batch_adam_task_is_the_digits_mlp_in_batches_of_8():
-    task, plain = tasks.load_task("digits-mlp-adam-b8"), tasks.load_task("digits-mlp-sgd")
-    assert torch.equal(task.x, plain.x)
-    assert torch.equal(task.y_test, plain.y_test)
-    assert task.batch_size == 8
-    assert task.steps_per_epoch == 175  # 1400 examples
-    assert task.spec.optimizer == "adam"
+    assert task.batch_size == batch
+    assert task.steps_per_epoch == steps  # 1400 examples
+    assert task.spec.optimizer == optimizer
     assert task.spec.weight_decay == 0.0
     model = tasks.make_model(task.name)
-    widths = [m.out_features for m in model if isinstance(m, torch.nn.Linear)]
-    assert widths == [64, 10]
+    assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == widths
 
 
 @pytest.mark.parametrize("name", GENERATED)
