@@ -145,8 +145,9 @@ def _schedule_at(config: Mapping[str, Any], key: str) -> Schedule:
 
 
 #: The batch size at and below which a plan's reasons say that the best peak is uncertain:
-#: in the benchmarks (docs/benchmarks.md, "the batch size") the best 1cycle peak at batches
-#: of 16-32 lay at 0.1-0.9 of the edge, on clean and noise-limited readings alike.
+#: in the benchmarks (docs/benchmarks.md, "the batch size" and the eighteenth blind task) the
+#: best 1cycle peak at batches of 8-32 lay at 0.1-0.9 of the edge, on clean and noise-limited
+#: readings alike.
 SMALL_BATCH = 32
 
 
@@ -196,7 +197,7 @@ def plan_peak(result: Reading) -> tuple[float, list[str]]:
     if batch is not None and batch <= SMALL_BATCH:
         reasons.append(
             f"The batch is small ({int(batch)}). In the benchmarks the best 1cycle peak at batches "
-            f"of 16-32 lay anywhere from 0.1 to 0.9 times the edge, and the sweep did not "
+            f"of 8-32 lay anywhere from 0.1 to 0.9 times the edge, and the sweep did not "
             f"show where (this plan takes {factor:.2g}), so " + compare
         )
     elif w > 0.0:
