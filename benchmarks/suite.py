@@ -87,6 +87,7 @@ HELD_OUT_TASKS = (
     "mnist1d-finetune-adam",
     "mnist1d-finetune-sgd",
     "digits-mlp-adam-b8",
+    "digits-mlp-rmsprop",
 )
 
 
@@ -125,6 +126,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "mnist1d-finetune-adam": _decade_grid(1e-4, 0.1),
     "mnist1d-finetune-sgd": _decade_grid(3.16e-4, 0.215),
     "digits-mlp-adam-b8": _decade_grid(1e-4, 0.316),
+    "digits-mlp-rmsprop": _decade_grid(1e-4, 1.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -153,6 +155,7 @@ GRID_EPOCHS = {
     "mnist1d-finetune-adam": 60,
     "mnist1d-finetune-sgd": 60,
     "digits-mlp-adam-b8": 60,
+    "digits-mlp-rmsprop": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

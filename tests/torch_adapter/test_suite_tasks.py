@@ -92,9 +92,10 @@ def test_clean8_is_standardised_on_its_training_split_with_clean_balanced_labels
     [
         ("digits-dropout-sgd", "sgd", 16, 88, [256, 256, 10]),
         ("digits-mlp-adam-b8", "adam", 8, 175, [64, 10]),
+        ("digits-mlp-rmsprop", "rmsprop", 64, 22, [64, 10]),
     ],
 )
-def test_the_small_batch_digits_tasks_are_the_digits_data_in_smaller_batches(
+def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
     name, optimizer, batch, steps, widths
 ):
     task, plain = tasks.load_task(name), tasks.load_task("digits-mlp-sgd")

@@ -62,6 +62,8 @@ task                         data and network                                   
                                                                                  batch 32
 ``digits-mlp-adam-b8``       the digits MLP (64-64-10) trained with Adam in      Adam,      accuracy
                              batches of 8                                        batch 8
+``digits-mlp-rmsprop``       the digits MLP (64-64-10) trained with RMSprop      RMSprop,   accuracy
+                                                                                 batch 64
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -144,7 +146,8 @@ class TaskSpec:
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
         ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``).
     optimizer : str
-        ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"`` or ``"adamw"``
+        ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"``, ``"adamw"`` or
+        ``"rmsprop"``
         (torch defaults).
     batch_size : int
     metric : str
@@ -206,6 +209,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("mnist1d-finetune-adam", "mnist1d-few", "cnn1d-pretrained", "adam", 32),
         TaskSpec("mnist1d-finetune-sgd", "mnist1d-few", "cnn1d-pretrained", "sgd", 32),
         TaskSpec("digits-mlp-adam-b8", "digits", "mlp-digits", "adam", 8),
+        TaskSpec("digits-mlp-rmsprop", "digits", "mlp-digits", "rmsprop", 64),
     )
 }
 
@@ -707,8 +711,8 @@ def make_model(name: str) -> nn.Module:
 def make_optimizer(
     kind: str, params: Any, lr: float, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """``"sgd"`` (momentum 0.9, as in the paper), ``"sgd-plain"`` (no momentum), ``"adam"`` or
-    ``"adamw"`` (torch defaults)."""
+    """``"sgd"`` (momentum 0.9, as in the paper), ``"sgd-plain"`` (no momentum), ``"adam"``,
+    ``"adamw"`` or ``"rmsprop"`` (torch defaults: alpha 0.99, no momentum)."""
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     if kind == "sgd-plain":
@@ -717,8 +721,11 @@ def make_optimizer(
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if kind == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(
-        f"Argument `kind` must be 'sgd', 'sgd-plain', 'adam' or 'adamw'. Received: kind={kind!r}"
+        "Argument `kind` must be 'sgd', 'sgd-plain', 'adam', 'adamw' or 'rmsprop'. "
+        f"Received: kind={kind!r}"
     )
 
 
@@ -819,8 +826,8 @@ def train(
     seed : int
         Seeds the initial weights and the batch order.
     optimizer : str or callable, optional
-        ``"sgd"`` (momentum 0.9), ``"sgd-plain"``, ``"adam"``, ``"adamw"``, or a factory
-        ``(params, lr) -> Optimizer``; default the task's own. An optimizer with
+        ``"sgd"`` (momentum 0.9), ``"sgd-plain"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``, or
+        a factory ``(params, lr) -> Optimizer``; default the task's own. An optimizer with
         ``train()`` / ``eval()`` methods (schedule-free) is switched to ``eval()``
         for every evaluation.
     momentum : clr_core.Schedule, optional
