@@ -109,6 +109,17 @@ def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
     assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == widths
 
 
+def test_rmsprop_is_torch_s_own_at_its_defaults_without_momentum():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    opt = tasks.make_optimizer("rmsprop", params, 0.01, weight_decay=0.5)
+    assert type(opt) is torch.optim.RMSprop
+    group = opt.param_groups[0]
+    assert (group["lr"], group["alpha"], group["momentum"]) == (0.01, 0.99, 0)
+    assert group["weight_decay"] == 0.5
+    with pytest.raises(ValueError, match=r"'rmsprop'.*Received: kind='rmsprop2'"):
+        tasks.make_optimizer("rmsprop2", params, 0.01)
+
+
 @pytest.mark.parametrize("name", GENERATED)
 def test_generated_tasks_are_deterministic_and_fit_their_networks(name):
     a, b = tasks._data(tasks.SUITE[name].data), tasks._data(tasks.SUITE[name].data)

@@ -147,8 +147,7 @@ class TaskSpec:
         ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"adam"``, ``"adamw"`` or
-        ``"rmsprop"``
-        (torch defaults).
+        ``"rmsprop"`` (torch defaults).
     batch_size : int
     metric : str
         ``"accuracy"`` (higher is better) or ``"mse"`` (test mean squared error of the
