@@ -1,0 +1,287 @@
+"""A prior over tasks against the range test (docs/benchmarks.md, lab notebook: a prior over
+tasks, 2026-12-02).
+
+Does the range test place the plan's 1cycle peak better than what a user knows before any
+sweep, the optimizer's family? And does a prior learned from some tasks of the suite improve
+the reading on the others? Half of the suite (even positions of ``SUITE``, which hold the three
+original fit tasks) fits one constant per optimizer family for each candidate below; the other
+half judges it.
+
+Per seed, the shipped default range test (``suite.SWEEP``) read by the shipped analysis gives the
+plan's peak ``P0`` (the fixed rate of a constant plan) and ``M`` (``max_lr``; ``result.lr`` where
+the reading has no confidence). Per task, ``B`` is the best peak of the 1cycle peak scan
+(:data:`SCAN`, the scan table of docs/benchmarks.md). Per optimizer family ``f`` (adaptive:
+Adam, AdamW, RMSprop; sgd: SGD with or without momentum), geometric means over the fit tasks
+of the family:
+
+* ``shipped``: ``P0``;
+* ``family``: ``F_f``, the mean best peak: no range test at all;
+* ``shipped-c``: ``c_f * P0``, ``c_f`` the mean of ``B / P0`` (a family's correction of the
+  shipped rule);
+* ``maxlr-k``: ``k_f * M``, ``k_f`` the mean of ``B / M``;
+* ``halfway``: ``sqrt(F_f * c_f * P0)``, the corrected reading shrunk halfway to the prior.
+
+``proxy`` compares each candidate's peaks with the scan's labels (no training); ``train``
+trains each candidate's plan (the shipped plan's 1cycle with its peak replaced, the momentum
+rule unchanged) over the documented budget, 10 seeds, side by side with the shipped plan::
+
+    python benchmarks/prior.py proxy --jobs 2
+    python benchmarks/prior.py train --tasks <held-out tasks> --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "adapters" / "torch", ROOT):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import suite as S
+
+from clr_core import OneCycle, Schedule
+from clr_core.rangetest import RangeTestResult
+from clr_core.rangetest._handoff import budget_steps
+from clr_core.rangetest._recommend import (
+    PLAN_DIV,
+    PLAN_MOMENTUM,
+    PLAN_PCT_START,
+    recorded_momentum,
+)
+from clr_torch.demo.tasks import SUITE, load_task
+
+#: The 1cycle peak scan's labels per task, copied from docs/benchmarks.md (the scan table,
+#: "The 1cycle peak scan (an oracle)"; each task's first machine): the best peak, the lowest and
+#: highest peak within 0.3 points (1% of MSE) of it, and the first peak with a collapsed run
+#: (``inf``: none).
+SCAN: dict[str, tuple[float, float, float, float]] = {
+    "mnist1d-cnn-sgd": (0.215, 0.215, 0.215, 0.316),
+    "mnist1d-cnn-adam": (0.0316, 0.0316, 0.0464, math.inf),
+    "digits-mlp-sgd": (0.681, 0.681, 0.681, 1.47),
+    "digits-resnet-sgd": (0.464, 0.316, 2.15, math.inf),
+    "noisy-mlp-sgd": (0.0215, 0.0147, 0.215, math.inf),
+    "friedman-mlp-sgd": (0.0147, 0.01, 0.0215, math.inf),
+    "mnist1d-mlp-adamw": (0.0215, 0.0147, 0.0215, math.inf),
+    "motif-gru-sgd": (0.0681, 0.0681, 0.215, 0.01),
+    "adding-lstm-sgd": (0.215, 0.215, 0.215, 0.01),
+    "count-transformer-adamw": (0.00215, 0.00215, 0.0147, 0.0464),
+    "recall-rnn-sgd": (0.0215, 0.0215, 0.0215, 0.001),
+    "friedman3-deepmlp-adam": (0.0215, 0.0147, 0.0215, 0.0316),
+    "mnist1d-dropout-sgd": (0.147, 0.147, 0.215, 0.464),
+    "digits-dropout-sgd": (0.0464, 0.0316, 0.0464, 0.147),
+    "clean8-mlp-sgd": (0.0316, 0.0316, 0.0464, math.inf),
+    "digits-cnn-adam": (0.0215, 0.00681, 0.0215, 0.0681),
+    "spirals-mlp-adam": (0.0316, 0.00215, 0.0681, 0.000316),
+    "hastie-mlp-plainsgd": (0.0464, 0.0147, 0.0681, 1.47),
+    "digits-linear-sgd": (0.464, 0.215, 0.681, math.inf),
+    "digits-ae-adam": (0.0316, 0.0316, 0.0316, 0.1),
+    "digits-finetune-adamw": (0.0147, 0.0147, 0.0147, 0.0001),
+    "digits-finetune-sgd": (0.1, 0.1, 0.1, 0.215),
+    "mnist1d-finetune-adam": (0.0464, 0.0464, 0.0464, 0.0001),
+    "mnist1d-finetune-sgd": (0.1, 0.0681, 0.1, 0.215),
+    "digits-mlp-adam-b8": (0.0316, 0.0316, 0.0316, 0.147),
+    "digits-mlp-rmsprop": (0.01, 0.01, 0.01, 0.147),
+}
+
+#: Each task's budget (epochs) and grid's best (the references table of docs/benchmarks.md,
+#: the first machine's grids): the plans are trained over that budget, and a run collapses by
+#: the suite's rule against that grid's best, without recomputing the grid here.
+REFERENCE: dict[str, tuple[int, float]] = {
+    "mnist1d-cnn-sgd": (64, 0.9545),
+    "mnist1d-cnn-adam": (86, 0.9464),
+    "digits-mlp-sgd": (34, 0.9385),
+    "digits-resnet-sgd": (46, 0.9798),
+    "noisy-mlp-sgd": (23, 0.6350),
+    "friedman-mlp-sgd": (95, 0.0557),
+    "mnist1d-mlp-adamw": (60, 0.7963),
+    "motif-gru-sgd": (51, 0.7858),
+    "adding-lstm-sgd": (94, 0.0007),
+    "count-transformer-adamw": (48, 0.9928),
+    "recall-rnn-sgd": (57, 0.7572),
+    "friedman3-deepmlp-adam": (91, 0.1057),
+    "mnist1d-dropout-sgd": (95, 0.7630),
+    "digits-dropout-sgd": (55, 0.9448),
+    "clean8-mlp-sgd": (39, 0.7486),
+    "digits-cnn-adam": (44, 0.9625),
+    "spirals-mlp-adam": (78, 0.9073),
+    "hastie-mlp-plainsgd": (100, 0.9230),
+    "digits-linear-sgd": (40, 0.9217),
+    "digits-ae-adam": (100, 0.1332),
+    "digits-finetune-adamw": (47, 0.9462),
+    "digits-finetune-sgd": (59, 0.9156),
+    "mnist1d-finetune-adam": (26, 0.8712),
+    "mnist1d-finetune-sgd": (56, 0.8852),
+    "digits-mlp-adam-b8": (24, 0.9300),
+    "digits-mlp-rmsprop": (55, 0.9259),
+}
+
+#: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
+#: scan rate would be snapped to that rate.
+HALF_STEP = 10 ** (1 / 12)
+#: The split: the suite's even positions fit the constants, the odd ones judge them.
+FIT = tuple(t for i, t in enumerate(SUITE) if i % 2 == 0)
+HELD_OUT = tuple(t for i, t in enumerate(SUITE) if i % 2 == 1)
+CANDIDATES = ("shipped", "family", "shipped-c", "maxlr-k", "halfway")
+
+
+def family(task: str) -> str:
+    return "adaptive" if SUITE[task].optimizer in ("adam", "adamw", "rmsprop") else "sgd"
+
+
+def _gmean(values: Sequence[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def reads(task: str, jobs: int) -> list[RangeTestResult]:
+    """Each seed's shipped range test, read by the shipped analysis (cached by suite.py)."""
+    return [r for r, _ in S.readings(task, S.SEEDS, jobs)]
+
+
+def shipped_peak(task: str, r: RangeTestResult) -> float:
+    """The shipped plan's highest rate over the task's budget (its peak, or its fixed rate)."""
+    return r.recommend(load_task(task).steps_per_epoch, REFERENCE[task][0]).lr.bounds()[1]
+
+
+def scale(r: RangeTestResult) -> float:
+    """``max_lr``, or ``result.lr`` where the reading has no confidence."""
+    return r.max_lr if r.confidence > 0 and math.isfinite(r.max_lr) else r.lr
+
+
+Rule = Callable[[str, RangeTestResult], float]
+
+
+def fit(jobs: int) -> dict[str, Rule]:
+    """Each candidate's rule, its constants fitted on :data:`FIT` per family (printed)."""
+    per: dict[str, dict[str, list[float]]] = {}
+    for task in FIT:
+        best = SCAN[task][0]
+        rs = reads(task, jobs)
+        p0 = _gmean([shipped_peak(task, r) for r in rs])
+        m = _gmean([scale(r) for r in rs])
+        d = per.setdefault(family(task), {"F": [], "c": [], "k": []})
+        d["F"].append(best)
+        d["c"].append(best / p0)
+        d["k"].append(best / m)
+    const = {f: {name: _gmean(v) for name, v in d.items()} for f, d in per.items()}
+    for f, fc in const.items():
+        print(f"{f}: F {fc['F']:.3g}, c {fc['c']:.3g}, k {fc['k']:.3g} "
+              f"(from {len(per[f]['F'])} fit tasks)")  # fmt: skip
+
+    def c(task: str, name: str) -> float:
+        return const[family(task)][name]
+
+    return {
+        "shipped": shipped_peak,
+        "family": lambda t, r: c(t, "F"),
+        "shipped-c": lambda t, r: c(t, "c") * shipped_peak(t, r),
+        "maxlr-k": lambda t, r: c(t, "k") * scale(r),
+        "halfway": lambda t, r: math.sqrt(c(t, "F") * c(t, "c") * shipped_peak(t, r)),
+    }
+
+
+def proxy(jobs: int) -> None:
+    """Each candidate's peaks against the scan's labels, per split and per task."""
+    rules = fit(jobs)
+    peaks = {t: {n: [rule(t, r) for r in reads(t, jobs)] for n, rule in rules.items()}
+             for t in SUITE}  # fmt: skip
+    head = ("split", "candidate", "grid steps from the best peak (mean)", "seeds in the window",
+            "tasks whose median seed is in it", "seeds at a collapsing peak",
+            "tasks with peak spread <= 1.5x")  # fmt: skip
+    print("| " + " | ".join(head) + " |")
+    print("|:--|:--|" + "--:|" * (len(head) - 2))
+    for split, tasks in (("fit", FIT), ("held out", HELD_OUT)):
+        for name in rules:
+            steps, inside, med, hot, steady = [], 0, 0, 0, 0
+            for t in tasks:
+                best, lo, hi, dead = SCAN[t]
+                v = peaks[t][name]
+                steps.append(statistics.fmean(abs(6 * math.log10(p / best)) for p in v))
+                inside += sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+                m = statistics.median(v)
+                med += lo / HALF_STEP <= m <= hi * HALF_STEP
+                hot += sum(p >= dead / HALF_STEP for p in v)
+                steady += max(v) / min(v) <= 1.5
+            print(f"| {split} | {name} | {statistics.fmean(steps):.2f} | {inside} of "
+                  f"{10 * len(tasks)} | {med} of {len(tasks)} | {hot} | {steady} of "
+                  f"{len(tasks)} |")  # fmt: skip
+    print()
+    print(
+        "| task | split | best peak (window) | first collapse | "
+        + " | ".join(f"{n}: median peak (in window, collapsing)" for n in rules)
+        + " |"
+    )
+    print("|:--|:--|:--|--:|" + "--:|" * len(rules))
+    for t in SUITE:
+        best, lo, hi, dead = SCAN[t]
+        cells = []
+        for name in rules:
+            v = peaks[t][name]
+            inside = sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+            hot = sum(p >= dead / HALF_STEP for p in v)
+            cells.append(f"{statistics.median(v):.3g} ({inside}, {hot})")
+        split = "fit" if t in FIT else "held out"
+        print(f"| {t} | {split} | {best:g} ({lo:g}-{hi:g}) | {dead:g} | " + " | ".join(cells)
+              + " |")  # fmt: skip
+
+
+def plan_with_peak(task: str, r: RangeTestResult, peak: float) -> tuple[Schedule, Schedule | None]:
+    """The plan's 1cycle over the task's budget at ``peak``, with the plan's momentum rule
+    (cycled, unless the sweep ran without momentum)."""
+    total = budget_steps(load_task(task).steps_per_epoch, REFERENCE[task][0])
+    lr = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
+    plain = recorded_momentum(r.provenance) == 0.0
+    return lr, None if plain else lr.momentum(*PLAN_MOMENTUM)
+
+
+def train(tasks: Sequence[str], jobs: int) -> None:
+    """Each candidate's plan trained over the budget, 10 seeds, beside the shipped plan."""
+    rules = fit(jobs)
+    print("| task | split | " + " | ".join(f"{n}: final (gap to shipped; collapsed)"
+                                             for n in rules) + " |")  # fmt: skip
+    print("|:--|:--|" + "--:|" * len(rules))
+    for t in tasks:
+        rs = reads(t, jobs)
+        cells: list[str] = []
+        base = None
+        for name, rule in rules.items():
+            if name == "shipped":
+                plans = [r.recommend(load_task(t).steps_per_epoch, REFERENCE[t][0]) for r in rs]
+                specs = [
+                    (p.lr, p.momentum, REFERENCE[t][0], s, None)
+                    for p, s in zip(plans, S.SEEDS, strict=True)
+                ]
+            else:
+                specs = [(*plan_with_peak(t, r, rule(t, r)), REFERENCE[t][0], s, None)
+                         for r, s in zip(rs, S.SEEDS, strict=True)]  # fmt: skip
+            runs = S.train_many(t, specs, jobs, f"prior {name}")
+            mean, sd, dead = S._stats(t, runs, REFERENCE[t][1])
+            if base is None:
+                base = mean
+            gap = S._gap_value(t, mean, base)
+            unit = " pt" if S.higher(t) else "%"
+            cells.append(f"{S.fmt(t, mean)} ± {S.fmt(t, sd)} ({gap:+.2f}{unit}; {dead})")
+        split = "fit" if t in FIT else "held out"
+        print(f"| {t} | {split} | " + " | ".join(cells) + " |", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("command", choices=("proxy", "train"))
+    p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
+    p.add_argument("--jobs", type=int, default=1)
+    args = p.parse_args(argv)
+    if args.command == "proxy":
+        proxy(args.jobs)
+    else:
+        train(args.tasks, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
