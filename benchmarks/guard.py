@@ -10,12 +10,15 @@ first (``L_e > L* + LOST * (L_1 - L*)``) or its loss is not finite, it restores 
 that passed and multiplies every later rate by :data:`BACKOFF` (at most :data:`TRIES` times).
 The schedule's step count runs on: the lost epoch counts against the budget.
 
+A second screen (``--streak 2``) fires only when two epochs in a row lose the progress (a
+non-finite loss still fires at once), and restores the copy from before the first of them.
+
 This screen trains the suite's plans under the guard (the same seeds, data order and budget as
 the unguarded runs; a run that never triggers repeats its unguarded run) and prints, per task
 and candidate, the final score with and without the guard, the runs collapsed, and the runs on
 which the guard fired::
 
-    python benchmarks/guard.py --tasks <tasks> --jobs 2
+    python benchmarks/guard.py --tasks <tasks> --candidates shipped stress --streak 2 --jobs 2
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ LOST = 0.5
 BACKOFF = 0.5
 #: The most times it fires in a run.
 TRIES = 3
+#: Epochs in a row that must lose the progress before it fires (a non-finite loss fires at
+#: once): 1 in the first screen, 2 in the second (``--streak``).
+STREAKS = (1, 2)
 
 
 def guarded_job(
@@ -62,6 +68,7 @@ def guarded_job(
     momentum_config: dict[str, Any] | None,
     epochs: int,
     seed: int,
+    streak: int = 1,
 ) -> dict[str, Any]:
     """One run of ``suite.train_job``'s loop (the task's optimizer, its seeding and data order)
     under the guard: scores per epoch, diverged, and the epochs at which the guard fired."""
@@ -80,6 +87,7 @@ def guarded_job(
     stream = batches(task, torch.Generator().manual_seed(seed))
     scale, diverged = 1.0, False
     fired: list[int] = []
+    failing = 0  # epochs in a row that lost the progress
     first = best = math.inf
     saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
     scores: list[float] = []
@@ -107,7 +115,11 @@ def guarded_job(
                 lost = not finite or mean > best + LOST * (first - best)
             else:
                 lost = not finite
-            if lost and len(fired) < TRIES:
+            failing = failing + 1 if lost else 0
+            if lost and finite and failing < streak:
+                pass  # wait for the next epoch: no copy of this one, nothing restored
+            elif lost and len(fired) < TRIES:
+                failing = 0
                 fired.append(epoch)
                 model.load_state_dict(saved[0])
                 opt.load_state_dict(saved[1])
@@ -128,21 +140,35 @@ def guarded_job(
     return {"scores": scores, "diverged": diverged, "fired": fired}
 
 
+def _key(lr: Schedule, mom: Schedule | None, epochs: int, seed: int, streak: int) -> str:
+    variant = () if streak == 1 else (f"k{streak}",)
+    momentum = "m-" if mom is None else mom.to_config()
+    parts = (*variant, lr.to_config(), momentum, f"e{epochs}", f"s{seed}")
+    return str(S.key_of("guard", LOST, BACKOFF, TRIES, *parts))
+
+
 def guarded_many(
-    task: str, specs: Sequence[tuple[Schedule, Schedule | None, int, int, str | None]], jobs: int
+    task: str,
+    specs: Sequence[tuple[Schedule, Schedule | None, int, int, str | None]],
+    jobs: int,
+    streak: int = 1,
 ) -> list[dict[str, Any]]:
-    """Every ``(lr, momentum, epochs, seed, _)`` of ``specs`` under the guard (cached)."""
+    """Every ``(lr, momentum, epochs, seed, _)`` of ``specs`` under the guard (cached). A
+    longer streak can only fire later than a shorter one: where the streak-1 guard's cached
+    run never fired, no epoch lost the progress, and that run is the answer for any streak."""
     cache = S.Cache(task)
-    keys = [
-        S.key_of("guard", LOST, BACKOFF, TRIES, lr.to_config(),
-                 "m-" if mom is None else mom.to_config(), f"e{epochs}", f"s{seed}")
-        for lr, mom, epochs, seed, _ in specs
-    ]  # fmt: skip
+    keys = [_key(lr, mom, epochs, seed, streak) for lr, mom, epochs, seed, _ in specs]
+    for k, (lr, mom, epochs, seed, _) in zip(keys, specs, strict=True):
+        once = cache.get(_key(lr, mom, epochs, seed, 1))
+        if streak != 1 and cache.get(k) is None and once is not None and not once["fired"]:
+            cache.put(k, once)
     todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
     work = []
     for i in todo:
         lr, mom, epochs, seed, _ = specs[i]
-        work.append((task, lr.to_config(), None if mom is None else mom.to_config(), epochs, seed))
+        work.append(
+            (task, lr.to_config(), None if mom is None else mom.to_config(), epochs, seed, streak)
+        )
 
     def done(j: int, result: dict[str, Any]) -> None:
         cache.put(keys[todo[j]], result)
@@ -151,10 +177,19 @@ def guarded_many(
     return [cache.get(k) for k in keys]
 
 
+#: The stress plan's peak over the shipped plan's: a plan set too high on purpose, to see the
+#: guard rescue runs on tasks where no plan collapses.
+STRESS = 3.0
+
+
 def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
-    """The plans of ``candidate`` (prior.py's rules) over the task's documented budget."""
+    """The plans of ``candidate`` (prior.py's rules, or ``stress``: the plan's 1cycle at
+    :data:`STRESS` times the shipped peak) over the task's documented budget."""
     epochs = P.REFERENCE[task][0]
     reads = P.reads(task, jobs)
+    if candidate == "stress":
+        return [(*P.plan_with_peak(task, r, STRESS * P.shipped_peak(task, r)), epochs, s, None)
+                for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
     if candidate == "shipped":
         ipe = load_task(task).steps_per_epoch
         plans = [r.recommend(ipe, epochs) for r in reads]
@@ -167,8 +202,11 @@ def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tasks", nargs="*", default=list(P.HELD_OUT), choices=list(SUITE))
-    p.add_argument("--candidates", nargs="*", default=["shipped"], choices=list(P.CANDIDATES))
+    p.add_argument(
+        "--candidates", nargs="*", default=["shipped"], choices=[*P.CANDIDATES, "stress"]
+    )
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--streak", type=int, default=1, choices=STREAKS, help="epochs in a row")
     args = p.parse_args(argv)
     print("| task | candidate | without the guard (collapsed) | with it (collapsed) | "
           "gap | runs on which it fired (epochs) |")  # fmt: skip
@@ -178,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cand in args.candidates:
             specs = specs_of(task, cand, args.jobs)
             plain = S.train_many(task, specs, args.jobs, f"prior {cand}")
-            guarded = guarded_many(task, specs, args.jobs)
+            guarded = guarded_many(task, specs, args.jobs, args.streak)
             m0, _, c0 = S._stats(task, plain, grid_peak)
             m1, _, c1 = S._stats(task, guarded, grid_peak)
             unit = " pt" if S.higher(task) else "%"
