@@ -8,7 +8,8 @@ can: after every epoch it compares the epoch's mean training loss ``L_e`` with t
 that passes, and when an epoch has lost more than :data:`LOST` of the progress made since the
 first (``L_e > L* + LOST * (L_1 - L*)``) or its loss is not finite, it restores the last copy
 that passed and multiplies every later rate by :data:`BACKOFF` (at most :data:`TRIES` times).
-The schedule's step count runs on: the lost epoch counts against the budget.
+The schedule's step count runs on: the lost epoch counts against the budget. The decision is
+:class:`clr_core.rangetest.CollapseGuard`'s; this script holds the copies and trains.
 
 A second screen (``--streak 2``) fires only when two epochs in a row lose the progress (a
 non-finite loss still fires at once), and restores the copy from before the first of them.
@@ -40,6 +41,7 @@ import prior as P
 import suite as S
 
 from clr_core import Schedule, from_config
+from clr_core.rangetest import CollapseGuard
 from clr_torch import ScheduleLR
 from clr_torch.demo.tasks import (
     SUITE,
@@ -85,13 +87,11 @@ def guarded_job(
     )
     scheduler = ScheduleLR(opt, schedule, momentum=momentum)
     stream = batches(task, torch.Generator().manual_seed(seed))
+    guard = CollapseGuard(lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES)
     scale, diverged = 1.0, False
-    fired: list[int] = []
-    failing = 0  # epochs in a row that lost the progress
-    first = best = math.inf
     saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
     scores: list[float] = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         total, finite = 0.0, not diverged
         if not diverged:
             for _ in range(task.steps_per_epoch):
@@ -109,35 +109,22 @@ def guarded_job(
                 if scale != 1.0:
                     for group in opt.param_groups:
                         group["lr"] *= scale
-        mean = total / task.steps_per_epoch if finite else math.nan
-        if not diverged:
-            if math.isfinite(first) and math.isfinite(best):
-                lost = not finite or mean > best + LOST * (first - best)
-            else:
-                lost = not finite
-            failing = failing + 1 if lost else 0
-            if lost and finite and failing < streak:
-                pass  # wait for the next epoch: no copy of this one, nothing restored
-            elif lost and len(fired) < TRIES:
-                failing = 0
-                fired.append(epoch)
+            action = guard.update(total / task.steps_per_epoch if finite else math.nan)
+            if action == "keep":
+                saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
+            elif action == "restore":
                 model.load_state_dict(saved[0])
                 opt.load_state_dict(saved[1])
-                scale *= BACKOFF
+                scale = guard.scale
                 for group, rate in zip(opt.param_groups, scheduler.get_last_lr(), strict=True):
                     group["lr"] = rate * scale
-            elif lost and not finite:
+            elif action == "diverged":
                 diverged = True
-            else:
-                if not math.isfinite(first):
-                    first = mean
-                best = min(best, mean)
-                saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
         score = task.chance if diverged else evaluate(model, task, task.x_test, task.y_test)
         if not math.isfinite(score):
             diverged, score = True, task.chance
         scores.append(score)
-    return {"scores": scores, "diverged": diverged, "fired": fired}
+    return {"scores": scores, "diverged": diverged, "fired": list(guard.fired)}
 
 
 def _key(lr: Schedule, mom: Schedule | None, epochs: int, seed: int, streak: int) -> str:

@@ -23,6 +23,7 @@ See :func:`analyze` for the rules, :class:`RangeTestResult` for the hand-off.
 
 from ._analysis import MIN_POINTS, analyze, combine, smooth
 from ._auto import AutoOneCycle
+from ._guard import GUARD_ACTIONS, CollapseGuard
 from ._handoff import (
     DEFAULT_EPOCHS_PER_HALF_CYCLE,
     NOISE_LIMITED,
@@ -62,6 +63,8 @@ __all__ = [
     "plan_peak",
     "PLAN_MIN_STEPS",
     "AutoOneCycle",
+    "CollapseGuard",
+    "GUARD_ACTIONS",
     "half_cycle",
     "read_sweep_csv",
     "SweepFileError",
