@@ -46,7 +46,18 @@ def _loss(value: Any) -> float:
 
 
 class CollapseGuard:
-    r"""Calls a collapse from each epoch's training loss (see the module's formula).
+    r"""Calls a collapse from each epoch's mean training loss.
+
+    With :math:`L^*` the lowest epoch loss so far and :math:`L_1` the first, epoch :math:`e`
+    loses its progress when
+
+    .. math::
+
+        L_e > L^* + \text{lost} \cdot (L_1 - L^*) \quad\text{or}\quad L_e \notin \mathbb{R}
+
+    and the guard fires after ``streak`` such epochs in a row (at once on a non-finite loss),
+    ``tries`` times at most; after :math:`k` fires the rates are scaled by
+    :math:`\text{backoff}^k`.
 
     Parameters
     ----------
