@@ -175,3 +175,29 @@ def test_state_is_plain_json_and_repr_names_the_configuration() -> None:
     feed(guard, [1.0, math.inf])
     assert json.loads(json.dumps(guard.state_dict())) == guard.state_dict()
     assert repr(guard) == "CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2)"
+
+
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40), st.integers(1, 3))
+def test_a_loss_that_never_rises_is_kept_at_every_epoch(falls: list[float], streak: int) -> None:
+    guard = CollapseGuard(streak=streak)
+    losses = sorted(falls, reverse=True)
+    assert feed(guard, losses) == ["keep"] * len(losses)
+    assert guard.scale == 1.0
+
+
+@given(
+    st.lists(st.floats(0.1, 10.0), min_size=1, max_size=20),
+    st.floats(0.0, 1.0, exclude_max=True),
+    st.integers(1, 4),
+)
+def test_a_loss_back_at_its_start_fires_after_exactly_the_streak(
+    falls: list[float], depth: float, streak: int
+) -> None:
+    losses = sorted(falls, reverse=True)
+    start = losses[0]
+    losses.append(depth * losses[-1])  # a new low: the progress to lose
+    guard = CollapseGuard(streak=streak)
+    feed(guard, losses)
+    lost = [start * 1.01] * streak  # back above where it started: more than half the progress
+    assert feed(guard, lost) == ["wait"] * (streak - 1) + ["restore"]
+    assert guard.fired == (len(losses) + streak - 1,)
