@@ -17,7 +17,7 @@ non-finite loss still fires at once), and restores the copy from before the firs
 This screen trains the suite's plans under the guard (the same seeds, data order and budget as
 the unguarded runs; a run that never triggers repeats its unguarded run) and prints, per task
 and candidate, the final score with and without the guard, the runs collapsed, and the runs on
-which the guard fired::
+which the guard fired; under a row with collapsed runs, each such seed's details::
 
     python benchmarks/guard.py --tasks <tasks> --candidates shipped stress --streak 2 --jobs 2
 """
@@ -186,6 +186,28 @@ def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
             for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
 
 
+def rescued(task: str, specs: list[Any], plain: list[Any], guarded: list[Any], jobs: int) -> None:
+    """Below a row with collapsed runs: each such seed's peak and reading, where its unguarded
+    run peaked, and its guarded final against the mean of the shipped plan's runs that did
+    not collapse (points; for MSE, percent better)."""
+    grid_peak = P.REFERENCE[task][1]
+    shipped = S.train_many(task, specs_of(task, "shipped", jobs), jobs, "prior shipped")
+    kept = [r["scores"][-1] for r in shipped
+            if not S.collapsed(task, r["scores"][-1], grid_peak, r["diverged"])]  # fmt: skip
+    ref = sum(kept) / len(kept)
+    reads = P.reads(task, jobs)
+    for seed, (spec, a, b) in enumerate(zip(specs, plain, guarded, strict=True)):
+        if not S.collapsed(task, a["scores"][-1], grid_peak, a["diverged"]):
+            continue
+        best, epoch = S.best_of(a["scores"], task)
+        r, end, saved = reads[seed], a["scores"][-1], b["scores"][-1]
+        print(f"  seed {seed}: peak {spec[0].bounds()[1]:.3g} (edge "
+              f"{r.suggestions.get('edge', math.nan):.3g}, max_lr {r.max_lr:.3g}); unguarded "
+              f"{S.fmt(task, best)} at epoch {epoch}, final {S.fmt(task, end)}; guarded "
+              f"{S.fmt(task, saved)}, {S._gap_value(task, saved, ref):+.2f} against the "
+              f"shipped plan's runs that did not collapse ({S.fmt(task, ref)})")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tasks", nargs="*", default=list(P.HELD_OUT), choices=list(SUITE))
@@ -213,6 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{S._gap_value(task, m1, m0):+.2f}{unit} | "
                   f"{len(fired)} of {len(guarded)}{': ' if fired else ''}{', '.join(fired)} |",
                   flush=True)  # fmt: skip
+            quiet = [(a, b) for a, b in zip(plain, guarded, strict=True) if not b["fired"]]
+            same = all(a["scores"] == b["scores"] for a, b in quiet)
+            print(f"  the {len(quiet)} runs on which it did not fire repeat their unguarded runs "
+                  f"score for score: {same}")  # fmt: skip
+            if c0:
+                rescued(task, specs, plain, guarded, args.jobs)
     return 0
 
 

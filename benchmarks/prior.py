@@ -32,6 +32,7 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import statistics
 import sys
@@ -156,6 +157,7 @@ def scale(r: RangeTestResult) -> float:
 Rule = Callable[[str, RangeTestResult], float]
 
 
+@functools.cache
 def fit(jobs: int) -> dict[str, Rule]:
     """Each candidate's rule, its constants fitted on :data:`FIT` per family (printed)."""
     per: dict[str, dict[str, list[float]]] = {}

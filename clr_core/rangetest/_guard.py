@@ -15,7 +15,8 @@ the guard fire: the caller restores the last copy of the model and optimizer tak
 that passed, and multiplies every later rate by ``backoff``; at most ``tries`` times a run.
 
 The object holds only the decision (plain numbers, :meth:`CollapseGuard.state_dict` is JSON);
-the copies of the weights are the caller's. The benchmarks' screen and the adapters use it.
+the copies of the weights are the caller's. ``benchmarks/guard.py`` uses it; the adapters
+do not yet.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..validation import MAX_STEPS, fail, integer, real
+from ._monitor import _number
 
 __all__ = ["CollapseGuard", "GUARD_ACTIONS"]
 
@@ -32,17 +34,6 @@ _FORMAT = "clr-collapse-guard/1"
 _STATE_KEYS = frozenset(("format", "config", "epochs", "first", "best", "failing", "fired"))
 #: What :meth:`CollapseGuard.update` can return.
 GUARD_ACTIONS = ("keep", "wait", "restore", "diverged")
-
-
-def _loss(value: Any) -> float:
-    if isinstance(value, bool):
-        raise fail("loss", "a real number", value, TypeError)
-    if not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # a 0-d tensor or array
-        except (TypeError, ValueError):
-            raise fail("loss", "a real number", value, TypeError) from None
-    return float(value)
 
 
 class CollapseGuard:
@@ -115,7 +106,7 @@ class CollapseGuard:
         copy. ``"restore"``: the guard fired, load the last copy and use :attr:`scale`.
         ``"diverged"``: a non-finite loss with no tries left.
         """
-        value = _loss(loss)
+        value = _number("loss", loss)
         epoch = self.epochs
         self.epochs += 1
         finite = math.isfinite(value)
@@ -175,10 +166,10 @@ class CollapseGuard:
         fired = state["fired"]
         if not isinstance(fired, list) or len(fired) > new.tries:
             raise fail("state['fired']", f"a list of at most tries={new.tries} epochs", fired)
-        last = -1
+        checked: list[int] = []
         for i, e in enumerate(fired):
-            e = integer(f"state['fired'][{i}]", e, low=last + 1, high=epochs - 1)
-            last = e
+            low = checked[-1] + 1 if checked else 0
+            checked.append(integer(f"state['fired'][{i}]", e, low=low, high=epochs - 1))
         first, best = state["first"], state["best"]
         if (first is None) != (best is None):
             raise fail("state['best']", "given exactly when state['first'] is", best)
@@ -190,7 +181,7 @@ class CollapseGuard:
         if len(fired) < new.tries and failing >= new.streak:
             raise fail("state['failing']", f"< streak={new.streak} while tries are left", failing)
         new.epochs, new.first, new.best, new.failing = epochs, first, best, failing
-        new._fired = [int(e) for e in fired]
+        new._fired = checked
         return new
 
     def __repr__(self) -> str:

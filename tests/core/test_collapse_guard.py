@@ -85,7 +85,7 @@ def test_a_zero_dimensional_array_like_loss_is_read_as_a_number() -> None:
     assert CollapseGuard().update(Scalar()) == "keep"
 
 
-@pytest.mark.parametrize("bad", ["1.0x", None, [1.0], True])
+@pytest.mark.parametrize("bad", ["1.0x", "1.0", None, [1.0], True, 10**400])
 def test_a_loss_that_is_not_a_number_is_a_type_error(bad: object) -> None:
     guard = CollapseGuard()
     with pytest.raises(TypeError, match="loss"):
