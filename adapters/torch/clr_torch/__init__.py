@@ -7,6 +7,8 @@
   plain-data state, no clobbered rates on resume, no error past a 1cycle's end.
 * :class:`AutoOneCycleLR` is a 1cycle that finds its own peak during its warm-up,
   fed each step's loss (``scheduler.step(loss)``): no separate range test.
+* :class:`CollapseGuard` watches each epoch's loss and, when training collapses,
+  restores the last good epoch and lowers every later rate (experimental).
 * :func:`range_test` / :class:`RangeTest` run the LR range test on a model and
   return clr_core's ``RangeTestResult``, restoring everything afterwards.
 * :class:`LearningRateFinder` is the range test as a Lightning callback: it runs
@@ -28,6 +30,7 @@ _TORCH = _util.find_spec("torch") is not None
 if TYPE_CHECKING or _TORCH:
     from ._auto import AutoOneCycleLR
     from ._dropin import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+    from ._guard import CollapseGuard
     from ._rangetest import RangeTest, accuracy, range_test
     from ._scheduler import MOMENTUM_KEYS, ScheduleLR, momentum_key_for
 
@@ -38,6 +41,7 @@ __all__ = [
     "CyclicLR",
     "OneCycleLR",
     "CosineAnnealingWarmRestarts",
+    "CollapseGuard",
     "MOMENTUM_KEYS",
     "momentum_key_for",
     "range_test",
