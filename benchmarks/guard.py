@@ -9,7 +9,9 @@ that passes, and when an epoch has lost more than :data:`LOST` of the progress m
 first (``L_e > L* + LOST * (L_1 - L*)``) or its loss is not finite, it restores the last copy
 that passed and multiplies every later rate by :data:`BACKOFF` (at most :data:`TRIES` times).
 The schedule's step count runs on: the lost epoch counts against the budget. The decision is
-:class:`clr_core.rangetest.CollapseGuard`'s; this script holds the copies and trains.
+:class:`clr_core.rangetest.CollapseGuard`'s and :class:`clr_torch.CollapseGuard` holds the
+copies and applies the factor (the screens of the twelfth session ran this script's own loop,
+before the adapter existed).
 
 A second screen (``--streak 2``) fires only when two epochs in a row lose the progress (a
 non-finite loss still fires at once), and restores the copy from before the first of them.
@@ -25,7 +27,6 @@ which the guard fired; under a row with collapsed runs, each such seed's details
 from __future__ import annotations
 
 import argparse
-import copy
 import math
 import sys
 from collections.abc import Sequence
@@ -41,8 +42,7 @@ import prior as P
 import suite as S
 
 from clr_core import Schedule, from_config
-from clr_core.rangetest import CollapseGuard
-from clr_torch import ScheduleLR
+from clr_torch import CollapseGuard, ScheduleLR
 from clr_torch.demo.tasks import (
     SUITE,
     batches,
@@ -87,9 +87,8 @@ def guarded_job(
     )
     scheduler = ScheduleLR(opt, schedule, momentum=momentum)
     stream = batches(task, torch.Generator().manual_seed(seed))
-    guard = CollapseGuard(lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES)
-    scale, diverged = 1.0, False
-    saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
+    guard = CollapseGuard(opt, model, lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES)
+    diverged = False
     scores: list[float] = []
     for _epoch in range(epochs):
         total, finite = 0.0, not diverged
@@ -106,20 +105,9 @@ def guarded_job(
                 loss.backward()  # type: ignore[no-untyped-call]
                 opt.step()
                 scheduler.step()
-                if scale != 1.0:
-                    for group in opt.param_groups:
-                        group["lr"] *= scale
-            action = guard.update(total / task.steps_per_epoch if finite else math.nan)
-            if action == "keep":
-                saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
-            elif action == "restore":
-                model.load_state_dict(saved[0])
-                opt.load_state_dict(saved[1])
-                scale = guard.scale
-                for group, rate in zip(opt.param_groups, scheduler.get_last_lr(), strict=True):
-                    group["lr"] = rate * scale
-            elif action == "diverged":
-                diverged = True
+            diverged = guard.step(total / task.steps_per_epoch if finite else math.nan) == (
+                "diverged"
+            )
         score = task.chance if diverged else evaluate(model, task, task.x_test, task.y_test)
         if not math.isfinite(score):
             diverged, score = True, task.chance
@@ -128,7 +116,10 @@ def guarded_job(
 
 
 def _key(lr: Schedule, mom: Schedule | None, epochs: int, seed: int, streak: int) -> str:
-    variant = () if streak == 1 else (f"k{streak}",)
+    # "adapter": the runs of clr_torch.CollapseGuard (from the fourteenth session on); the
+    # screens in the notebook ran the script's own loop, which on a restore also loaded the
+    # copy's momentum for one step (keys without it, on the machines of those sessions)
+    variant = ("adapter",) if streak == 1 else (f"k{streak}", "adapter")
     momentum = "m-" if mom is None else mom.to_config()
     parts = (*variant, lr.to_config(), momentum, f"e{epochs}", f"s{seed}")
     return str(S.key_of("guard", LOST, BACKOFF, TRIES, *parts))

@@ -6,10 +6,12 @@ import doctest
 
 import pytest
 
-from clr_torch import _dropin, _rangetest, _scheduler
+from clr_torch import _auto, _dropin, _guard, _rangetest, _scheduler
 
 
-@pytest.mark.parametrize("module", [_scheduler, _dropin, _rangetest], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [_scheduler, _dropin, _rangetest, _auto, _guard], ids=lambda m: m.__name__
+)
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
