@@ -49,6 +49,13 @@ def test_resume(tmp_path):
     assert "final weights identical: True" in out
 
 
+def test_collapse_guard(tmp_path):
+    out = run("torch_collapse_guard.py", tmp_path)
+    assert "runs on which it did not fire are the unguarded runs: True" in out
+    assert "rates x 0.5" in out  # it fired on at least one seed
+    assert number(out, "guarded mean accuracy") > number(out, "unguarded mean accuracy")
+
+
 def test_amp_accumulation(tmp_path):
     out = run("torch_amp_accumulation.py", tmp_path)
     assert "batch size recorded: 64" in out

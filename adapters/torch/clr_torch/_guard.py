@@ -97,7 +97,7 @@ class CollapseGuard:
       model's memory for Adam), taken on construction and after every epoch that passes.
     * ``param_group["lr"]`` keeps the scheduler's value; the step uses it times
       :attr:`scale`. Schedules, their time and the RNG are not rewound by a restore.
-    * A guard that is garbage-collected, or :meth:`remove`\ d, stops scaling.
+    * A guard stops scaling once :meth:`remove` is called or it is garbage-collected.
     * Under DDP, feed every rank the same (all-reduced) loss, so all ranks decide alike.
 
     Examples
