@@ -360,6 +360,7 @@ def _trained() -> tuple[CollapseGuard, torch.nn.Module, torch.optim.Optimizer]:
         (("guard", "config", "lost"), 2.0, "lost"),
         (("model", "0.weight"), torch.zeros(3, 4), "0.weight"),
         (("model", "0.weight"), [[0.0]], "0.weight"),
+        (("model", "0.weight"), torch.full((4, 3), math.nan), "0.weight"),
         (("model", "1.running_mean"), torch.zeros(4, dtype=torch.float64), "running_mean"),
         (("model", "junk"), torch.zeros(1), "model"),
         (("optimizer", 0, "exp_avg"), torch.zeros(7), "exp_avg"),

@@ -12,6 +12,9 @@
 * :class:`CyclicalMomentum` cycles SGD's ``momentum`` or Adam's ``beta_1``.
 * :class:`AutoOneCycleCallback` runs a 1cycle that reads its own peak off
   its warm-up (``clr_core.rangetest.AutoOneCycle``) during ``model.fit``.
+* :class:`CollapseGuard` watches each epoch's loss and, when training collapses,
+  restores the last good epoch and lowers the rate (:class:`ScaledSchedule` over a
+  schedule); experimental.
 * :func:`range_test` runs the LR range test through ``model.fit`` and returns
   clr_core's ``RangeTestResult``, restoring the model and optimizer exactly.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import keras  # noqa: F401  (fail loudly where keras is missing)
 
 from ._auto import AutoOneCycleCallback
+from ._guard import CollapseGuard, ScaledSchedule
 from ._momentum import CyclicalMomentum
 from ._rangetest import RangeTestCallback, range_test
 from ._schedules import (
@@ -41,6 +45,8 @@ __all__ = [
     "OneCycleSchedule",
     "CyclicalMomentum",
     "AutoOneCycleCallback",
+    "CollapseGuard",
+    "ScaledSchedule",
     "range_test",
     "RangeTestCallback",
 ]

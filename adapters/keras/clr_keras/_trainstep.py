@@ -29,12 +29,36 @@ from typing import Any
 
 import keras
 
-__all__ = ["TrainStepCallback", "setattr_plain"]
+__all__ = ["TrainStepCallback", "fresh_train_function", "setattr_plain"]
 
 
 def setattr_plain(obj: Any, name: str, value: Any) -> None:
     """Set an attribute without the optimizer's variable tracking (nothing joins its state)."""
     object.__setattr__(obj, name, value)
+
+
+def fresh_train_function(model: Any) -> Any:
+    """A newly traced train function of ``model``; ``model.train_function`` is left as it was
+    (a function traced before holds the old values as constants)."""
+    wrapper = model.train_function
+    if keras.backend.backend() == "jax":
+        # jax.jit caches a trace per function, and `jit(model.train_step)` made twice
+        # shares one cache (bound methods compare equal): the old trace, old constants
+        # and all, would run again. A new callable for the step gets a new trace.
+        own = model.__dict__.get("train_step")
+        setattr_plain(model, "train_step", functools.partial(model.train_step))
+        try:
+            model.make_train_function(force=True)
+        finally:
+            if own is None:
+                object.__delattr__(model, "train_step")
+            else:
+                setattr_plain(model, "train_step", own)
+    else:
+        model.make_train_function(force=True)
+    fresh = model.train_function
+    model.train_function = wrapper
+    return fresh
 
 
 class TrainStepCallback(keras.callbacks.Callback):  # type: ignore[misc]
@@ -100,26 +124,7 @@ class TrainStepCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _trace(self) -> Any:
         """A fresh train function (one traced before holds the old values as constants)."""
-        model = self.model
-        wrapper = model.train_function
-        if keras.backend.backend() == "jax":
-            # jax.jit caches a trace per function, and `jit(model.train_step)` made twice
-            # shares one cache (bound methods compare equal): the old trace, old constants
-            # and all, would run again. A new callable for the step gets a new trace.
-            own = model.__dict__.get("train_step")
-            setattr_plain(model, "train_step", functools.partial(model.train_step))
-            try:
-                model.make_train_function(force=True)
-            finally:
-                if own is None:
-                    object.__delattr__(model, "train_step")
-                else:
-                    setattr_plain(model, "train_step", own)
-        else:
-            model.make_train_function(force=True)
-        fresh = model.train_function
-        model.train_function = wrapper
-        return fresh
+        return fresh_train_function(self.model)
 
     def _retrace(self) -> None:
         """Trace again mid-fit (the stand-ins changed); the wrapper stays in place."""

@@ -298,6 +298,9 @@ class CollapseGuard:
                 continue
             if not isinstance(value, torch.Tensor):
                 raise fail(f"state_dict['model'][{key!r}]", "a tensor", value, TypeError)
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise fail(f"state_dict['model'][{key!r}]", "finite (a copy of a good epoch)",
+                           "a tensor with non-finite values")  # fmt: skip
             if value.shape != tensor.shape or value.dtype != tensor.dtype:
                 raise fail(
                     f"state_dict['model'][{key!r}]",
