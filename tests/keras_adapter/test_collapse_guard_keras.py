@@ -216,6 +216,15 @@ def test_bad_arguments_are_refused_naming_them(kwargs, name):
         clr_keras.CollapseGuard(**kwargs)
 
 
+def test_a_guard_holding_another_models_copies_refuses_to_start():
+    _model, guard = _guarded_model()
+    other = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, use_bias=False)])
+    other.compile(keras.optimizers.SGD(0.01), loss="mse")
+    with pytest.raises(ValueError, match="another model"):
+        other.fit(np.concatenate([X] * 2), np.zeros((128, 2), "float32"), epochs=1, verbose=0,
+                  callbacks=[guard])  # fmt: skip
+
+
 def test_a_missing_monitor_says_which_keys_there_are():
     model = build(1.5)
     with pytest.raises(ValueError, match="val_loss"):

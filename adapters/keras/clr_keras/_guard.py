@@ -248,6 +248,14 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
             self._load(pending)  # checked against this model now; raises before any step
         if self._model_copy is None:
             self._take()
+        else:  # copies from an earlier fit: of this model?
+            shapes = [tuple(v.shape) for v in model.weights]
+            if shapes != [a.shape for a in self._model_copy]:
+                raise ValueError(
+                    "CollapseGuard holds copies of another model's weights (shapes "
+                    f"{short_repr([a.shape for a in self._model_copy])}, this model's "
+                    f"{short_repr(shapes)}): use one guard per model."
+                )
         self._checked_step = False
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
