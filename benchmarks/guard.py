@@ -62,6 +62,9 @@ TRIES = 3
 #: Epochs in a row that must lose the progress before it fires (a non-finite loss fires at
 #: once): 1 in the first screen, 2 in the second (``--streak``).
 STREAKS = (1, 2)
+#: The least rise above the best loss, as a share of it (``--rise``): 0 in the first three
+#: screens, 0.1 in the fourth (docs/benchmarks.md: a third trigger).
+RISES = (0.0, 0.1)
 
 
 def guarded_job(
@@ -71,6 +74,7 @@ def guarded_job(
     epochs: int,
     seed: int,
     streak: int = 1,
+    rise: float = 0.0,
 ) -> dict[str, Any]:
     """One run of ``suite.train_job``'s loop (the task's optimizer, its seeding and data order)
     under the guard: scores per epoch, diverged, and the epochs at which the guard fired."""
@@ -87,7 +91,9 @@ def guarded_job(
     )
     scheduler = ScheduleLR(opt, schedule, momentum=momentum)
     stream = batches(task, torch.Generator().manual_seed(seed))
-    guard = CollapseGuard(opt, model, lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES)
+    guard = CollapseGuard(
+        opt, model, lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES, rise=rise
+    )
     diverged = False
     scores: list[float] = []
     for _epoch in range(epochs):
@@ -115,11 +121,15 @@ def guarded_job(
     return {"scores": scores, "diverged": diverged, "fired": list(guard.fired)}
 
 
-def _key(lr: Schedule, mom: Schedule | None, epochs: int, seed: int, streak: int) -> str:
+def _key(
+    lr: Schedule, mom: Schedule | None, epochs: int, seed: int, streak: int, rise: float = 0.0
+) -> str:
     # "adapter": the runs of clr_torch.CollapseGuard (from the fourteenth session on); the
     # screens in the notebook ran the script's own loop, which on a restore also loaded the
     # copy's momentum for one step (keys without it, on the machines of those sessions)
     variant = ("adapter",) if streak == 1 else (f"k{streak}", "adapter")
+    if rise:
+        variant = (*variant, f"r{rise!r}")
     momentum = "m-" if mom is None else mom.to_config()
     parts = (*variant, lr.to_config(), momentum, f"e{epochs}", f"s{seed}")
     return str(S.key_of("guard", LOST, BACKOFF, TRIES, *parts))
@@ -130,14 +140,20 @@ def guarded_many(
     specs: Sequence[tuple[Schedule, Schedule | None, int, int, str | None]],
     jobs: int,
     streak: int = 1,
+    rise: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Every ``(lr, momentum, epochs, seed, _)`` of ``specs`` under the guard (cached). A
     longer streak can only fire later than a shorter one: where the streak-1 guard's cached
-    run never fired, no epoch lost the progress, and that run is the answer for any streak."""
+    run never fired, no epoch lost the progress, and that run is the answer for any streak.
+    A ``rise`` only adds a condition: where the guard without it never fired, that run is the
+    answer with it."""
     cache = S.Cache(task)
-    keys = [_key(lr, mom, epochs, seed, streak) for lr, mom, epochs, seed, _ in specs]
+    keys = [_key(lr, mom, epochs, seed, streak, rise) for lr, mom, epochs, seed, _ in specs]
     for k, (lr, mom, epochs, seed, _) in zip(keys, specs, strict=True):
         once = cache.get(_key(lr, mom, epochs, seed, 1))
+        plain = cache.get(_key(lr, mom, epochs, seed, streak))
+        if rise and cache.get(k) is None and plain is not None and not plain["fired"]:
+            cache.put(k, plain)
         if streak != 1 and cache.get(k) is None and once is not None and not once["fired"]:
             cache.put(k, once)
     todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
@@ -145,7 +161,15 @@ def guarded_many(
     for i in todo:
         lr, mom, epochs, seed, _ = specs[i]
         work.append(
-            (task, lr.to_config(), None if mom is None else mom.to_config(), epochs, seed, streak)
+            (
+                task,
+                lr.to_config(),
+                None if mom is None else mom.to_config(),
+                epochs,
+                seed,
+                streak,
+                rise,
+            )
         )
 
     def done(j: int, result: dict[str, Any]) -> None:
@@ -207,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--streak", type=int, default=1, choices=STREAKS, help="epochs in a row")
+    p.add_argument("--rise", type=float, default=0.0, choices=RISES,
+                   help="least rise above the best, as a share of it")  # fmt: skip
     args = p.parse_args(argv)
     print("| task | candidate | without the guard (collapsed) | with it (collapsed) | "
           "gap | runs on which it fired (epochs) |")  # fmt: skip
@@ -216,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cand in args.candidates:
             specs = specs_of(task, cand, args.jobs)
             plain = S.train_many(task, specs, args.jobs, f"prior {cand}")
-            guarded = guarded_many(task, specs, args.jobs, args.streak)
+            guarded = guarded_many(task, specs, args.jobs, args.streak, args.rise)
             m0, _, c0 = S._stats(task, plain, grid_peak)
             m1, _, c1 = S._stats(task, guarded, grid_peak)
             unit = " pt" if S.higher(task) else "%"

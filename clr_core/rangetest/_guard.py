@@ -10,13 +10,15 @@ far and :math:`L_1` the first, the epoch **loses its progress** when
 
     L_e > L^* + \text{lost} \cdot (L_1 - L^*)
 
-or :math:`L_e` is not finite. ``streak`` such epochs in a row (or one non-finite loss) make
-the guard fire: the caller restores the last copy of the model and optimizer taken at an epoch
-that passed, and multiplies every later rate by ``backoff``; at most ``tries`` times a run.
+or :math:`L_e` is not finite (with ``rise`` > 0, the epoch must also exceed the best by that
+share of it: :math:`L_e > L^* + \text{rise}\,|L^*|`). ``streak`` such epochs in a row (or one
+non-finite loss) make the guard fire: the caller restores the last copy of the model and
+optimizer taken at an epoch that passed, and multiplies every later rate by ``backoff``; at most
+``tries`` times a run.
 
 The object holds only the decision (plain numbers, :meth:`CollapseGuard.state_dict` is JSON);
-the copies of the weights are the caller's. ``benchmarks/guard.py`` uses it; the adapters
-do not yet.
+the copies of the weights are the caller's: ``clr_torch.CollapseGuard`` and
+``clr_keras.CollapseGuard`` hold them for PyTorch and Keras.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class CollapseGuard:
 
     .. math::
 
-        L_e > L^* + \text{lost} \cdot (L_1 - L^*) \quad\text{or}\quad L_e \notin \mathbb{R}
+        \bigl(L_e > L^* + \text{lost} \cdot (L_1 - L^*) \;\text{and}\;
+        L_e > L^* + \text{rise} \cdot |L^*|\bigr) \quad\text{or}\quad L_e \notin \mathbb{R}
 
     and the guard fires after ``streak`` such epochs in a row (at once on a non-finite loss),
     ``tries`` times at most; after :math:`k` fires the rates are scaled by
@@ -61,6 +64,11 @@ class CollapseGuard:
         The factor on every later rate each time it fires, in ``(0, 1)``.
     tries : int
         The most times it fires in a run (``>= 0``).
+    rise : float
+        The least rise above the best loss, as a share of it, that counts as a loss of
+        progress (``>= 0``; 0, the default, adds no condition). On a plateau near the start,
+        :math:`L_1 - L^*` is the size of the noise, and half of it is crossed by a wobble;
+        a rise of a share of :math:`|L^*|` is not.
 
     Examples
     --------
@@ -77,12 +85,19 @@ class CollapseGuard:
     """
 
     def __init__(
-        self, *, lost: float = 0.5, streak: int = 2, backoff: float = 0.5, tries: int = 3
+        self,
+        *,
+        lost: float = 0.5,
+        streak: int = 2,
+        backoff: float = 0.5,
+        tries: int = 3,
+        rise: float = 0.0,
     ) -> None:
         self.lost = real("lost", lost, low=0.0, high=1.0, low_open=True)
         self.streak = integer("streak", streak, low=1, high=MAX_STEPS)
         self.backoff = real("backoff", backoff, low=0.0, high=1.0, low_open=True, high_open=True)
         self.tries = integer("tries", tries, low=0, high=MAX_STEPS)
+        self.rise = real("rise", rise, low=0.0)
         self.epochs = 0  # epochs fed so far
         self.first: float | None = None  # the first epoch's loss that passed
         self.best: float | None = None  # the lowest epoch loss that passed
@@ -115,7 +130,9 @@ class CollapseGuard:
         elif self.first is None or self.best is None:
             lost = False  # the first epoch that passes sets L_1
         else:
-            lost = value > self.best + self.lost * (self.first - self.best)
+            lost = value > self.best + self.lost * (self.first - self.best) and (
+                value > self.best + self.rise * abs(self.best)
+            )
         if not lost:
             self.failing = 0
             if self.first is None:
@@ -134,7 +151,7 @@ class CollapseGuard:
     def config(self) -> dict[str, Any]:
         """The constructor's keywords as plain data."""
         return {"lost": self.lost, "streak": self.streak, "backoff": self.backoff,
-                "tries": self.tries}  # fmt: skip
+                "tries": self.tries, "rise": self.rise}  # fmt: skip
 
     def state_dict(self) -> dict[str, Any]:
         """Plain JSON data: the configuration and the decision so far."""
@@ -158,8 +175,10 @@ class CollapseGuard:
             keys = sorted(map(str, state))
             raise fail("state", f"a dict with exactly the keys {sorted(_STATE_KEYS)}", keys)
         config = state["config"]
-        if not isinstance(config, Mapping) or set(config) != set(cls().config()):
-            raise fail("state['config']", f"a dict with the keys {sorted(cls().config())}", config)
+        keys = set(cls().config())
+        # a state saved before `rise` existed (the same format) has no such key: rise 0
+        if not isinstance(config, Mapping) or set(config) not in (keys, keys - {"rise"}):
+            raise fail("state['config']", f"a dict with the keys {sorted(keys)}", config)
         new = cls(**dict(config))
         epochs = integer("state['epochs']", state["epochs"], low=0, high=MAX_STEPS)
         failing = integer("state['failing']", state["failing"], low=0, high=epochs)
@@ -186,4 +205,4 @@ class CollapseGuard:
 
     def __repr__(self) -> str:
         return (f"CollapseGuard(lost={self.lost!r}, streak={self.streak!r}, "
-                f"backoff={self.backoff!r}, tries={self.tries!r})")  # fmt: skip
+                f"backoff={self.backoff!r}, tries={self.tries!r}, rise={self.rise!r})")  # fmt: skip

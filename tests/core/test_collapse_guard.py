@@ -45,6 +45,39 @@ def test_one_noisy_epoch_does_not_fire_with_the_default_streak() -> None:
     assert feed(once, [2.3, 0.9, 0.5, 1.5]) == ["keep", "keep", "keep", "restore"]
 
 
+def test_with_a_rise_a_wobble_on_a_plateau_near_the_start_is_kept() -> None:
+    # the first epoch barely above the best: half the progress is crossed by a wobble
+    plain = CollapseGuard()
+    wobble = [1.02, 1.01, 1.017, 1.018]
+    assert feed(plain, wobble) == ["keep", "keep", "wait", "restore"]
+    guard = CollapseGuard(rise=0.1)
+    assert feed(guard, wobble) == ["keep"] * 4
+    # a real collapse rises by more than a tenth of the best, and fires
+    assert feed(guard, [1.6, 2.3]) == ["wait", "restore"]
+    # the boundary of the rise: exactly half the best above it is kept (progress: 1.3)
+    edge = CollapseGuard(lost=0.1, rise=0.5, streak=1)
+    feed(edge, [4.0, 1.0])
+    assert edge.update(1.5) == "keep"
+    assert edge.update(math.nextafter(1.5, 2.0)) == "restore"
+
+
+def test_a_negative_best_loss_uses_its_size_for_the_rise() -> None:
+    guard = CollapseGuard(rise=0.5, streak=1)
+    feed(guard, [0.0, -2.0])  # best -2: a rise must exceed 0.5 * 2 = 1
+    assert guard.update(-1.0) == "keep"  # -1.0 is exactly half the progress and a rise of 1
+    assert guard.update(-0.5) == "restore"
+
+
+def test_a_state_saved_before_rise_existed_loads_with_rise_zero() -> None:
+    guard = CollapseGuard()
+    feed(guard, [2.0, 1.0, 1.8])
+    state = guard.state_dict()
+    del state["config"]["rise"]
+    again = CollapseGuard.from_state_dict(state)
+    assert again.rise == 0.0
+    assert again.update(1.9) == guard.update(1.9) == "restore"
+
+
 def test_the_boundary_is_exactly_the_lost_share_of_the_progress() -> None:
     guard = CollapseGuard(streak=1)
     feed(guard, [3.0, 1.0])
@@ -99,6 +132,9 @@ def test_a_loss_that_is_not_a_number_is_a_type_error(bad: object) -> None:
         ({"lost": 0.0}, "lost"),
         ({"lost": 1.5}, "lost"),
         ({"lost": math.nan}, "lost"),
+        ({"rise": -0.1}, "rise"),
+        ({"rise": math.inf}, "rise"),
+        ({"rise": "0.1"}, "rise"),
         ({"streak": 0}, "streak"),
         ({"streak": 1.5}, "streak"),
         ({"backoff": 1.0}, "backoff"),
@@ -174,7 +210,7 @@ def test_state_is_plain_json_and_repr_names_the_configuration() -> None:
     guard = CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2)
     feed(guard, [1.0, math.inf])
     assert json.loads(json.dumps(guard.state_dict())) == guard.state_dict()
-    assert repr(guard) == "CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2)"
+    assert repr(guard) == "CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2, rise=0.0)"
 
 
 @given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40), st.integers(1, 3))

@@ -130,8 +130,8 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
 
     Parameters
     ----------
-    lost, streak, backoff, tries
-        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3.
+    lost, streak, backoff, tries, rise
+        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3, 0.
     monitor : str
         The key of the epoch's training loss in the logs.
 
@@ -162,10 +162,11 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         streak: int = 2,
         backoff: float = 0.5,
         tries: int = 3,
+        rise: float = 0.0,
         monitor: str = "loss",
     ) -> None:
         super().__init__()
-        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries)
+        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries, rise=rise)
         if not isinstance(monitor, str):
             raise fail("monitor", "a str (a key of the epoch's logs)", monitor, TypeError)
         self.monitor = monitor
@@ -338,4 +339,4 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
     def __repr__(self) -> str:
         d = self.decision
         return (f"CollapseGuard(lost={d.lost!r}, streak={d.streak!r}, backoff={d.backoff!r}, "
-                f"tries={d.tries!r}, monitor={self.monitor!r})")  # fmt: skip
+                f"tries={d.tries!r}, rise={d.rise!r}, monitor={self.monitor!r})")  # fmt: skip

@@ -86,8 +86,8 @@ class CollapseGuard:
         the wrapper: either holds every parameter and buffer).
     scaler : torch.amp.GradScaler, optional
         Copied and restored with the model (a collapse under AMP leaves its scale wrecked).
-    lost, streak, backoff, tries
-        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3.
+    lost, streak, backoff, tries, rise
+        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3, 0.
     offload : bool
         Keep the copies in CPU memory instead of beside the tensors they copy.
 
@@ -121,9 +121,10 @@ class CollapseGuard:
         streak: int = 2,
         backoff: float = 0.5,
         tries: int = 3,
+        rise: float = 0.0,
         offload: bool = False,
     ) -> None:
-        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries)
+        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries, rise=rise)
         self.optimizer = instance("optimizer", optimizer, Optimizer, "a torch.optim.Optimizer")
         self.model = instance("model", model, torch.nn.Module, "a torch.nn.Module")
         if scaler is not None and not all(
@@ -367,5 +368,5 @@ class CollapseGuard:
         return (
             f"CollapseGuard({type(self.optimizer).__name__}, {type(self.model).__name__}, "
             f"lost={d.lost!r}, streak={d.streak!r}, backoff={d.backoff!r}, "
-            f"tries={d.tries!r}, offload={self.offload!r})"
+            f"tries={d.tries!r}, rise={d.rise!r}, offload={self.offload!r})"
         )
