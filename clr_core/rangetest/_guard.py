@@ -175,10 +175,10 @@ class CollapseGuard:
             keys = sorted(map(str, state))
             raise fail("state", f"a dict with exactly the keys {sorted(_STATE_KEYS)}", keys)
         config = state["config"]
-        keys = set(cls().config())
+        known = set(cls().config())
         # a state saved before `rise` existed (the same format) has no such key: rise 0
-        if not isinstance(config, Mapping) or set(config) not in (keys, keys - {"rise"}):
-            raise fail("state['config']", f"a dict with the keys {sorted(keys)}", config)
+        if not isinstance(config, Mapping) or set(config) not in (known, known - {"rise"}):
+            raise fail("state['config']", f"a dict with the keys {sorted(known)}", config)
         new = cls(**dict(config))
         epochs = integer("state['epochs']", state["epochs"], low=0, high=MAX_STEPS)
         failing = integer("state['failing']", state["failing"], low=0, high=epochs)
