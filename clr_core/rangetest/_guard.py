@@ -17,8 +17,7 @@ optimizer taken at an epoch that passed, and multiplies every later rate by ``ba
 ``tries`` times a run.
 
 The object holds only the decision (plain numbers, :meth:`CollapseGuard.state_dict` is JSON);
-the copies of the weights are the caller's: ``clr_torch.CollapseGuard`` and
-``clr_keras.CollapseGuard`` hold them for PyTorch and Keras.
+the copies of the weights are the caller's (each framework's adapter holds them).
 """
 
 from __future__ import annotations
