@@ -209,10 +209,11 @@ def test_a_state_loaded_before_the_fit_is_checked_at_its_start_before_any_step()
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [({"lost": 0.0}, "lost"), ({"streak": 0}, "streak"), ({"backoff": 1.0}, "backoff"),
-     ({"tries": -1}, "tries"), ({"monitor": 3}, "monitor")],
+     ({"tries": -1}, "tries"), ({"monitor": 3}, "monitor"), ({"rise": -1.0}, "rise"),
+     ({"patience": 3}, "patience")],
 )  # fmt: skip
 def test_bad_arguments_are_refused_naming_them(kwargs, name):
-    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+    with pytest.raises((ValueError, TypeError), match=name):
         clr_keras.CollapseGuard(**kwargs)
 
 

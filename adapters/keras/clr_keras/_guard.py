@@ -130,10 +130,11 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
 
     Parameters
     ----------
-    lost, streak, backoff, tries, rise
-        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3, 0.
     monitor : str
         The key of the epoch's training loss in the logs.
+    **rule
+        ``lost``, ``streak``, ``backoff``, ``tries``, ``rise``:
+        :class:`clr_core.rangetest.CollapseGuard`'s keywords, with its defaults.
 
     Notes
     -----
@@ -155,18 +156,9 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
     (2, 1.0)
     """
 
-    def __init__(
-        self,
-        *,
-        lost: float = 0.5,
-        streak: int = 2,
-        backoff: float = 0.5,
-        tries: int = 3,
-        rise: float = 0.0,
-        monitor: str = "loss",
-    ) -> None:
+    def __init__(self, *, monitor: str = "loss", **rule: Any) -> None:
         super().__init__()
-        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries, rise=rise)
+        self.decision = _Decision(**rule)  # the rule's defaults and checks live in the core
         if not isinstance(monitor, str):
             raise fail("monitor", "a str (a key of the epoch's logs)", monitor, TypeError)
         self.monitor = monitor

@@ -20,7 +20,6 @@ Requirements this module is written against:
 
 from __future__ import annotations
 
-import math
 import numbers
 import weakref
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ import torch
 from torch.optim import Optimizer
 
 from clr_core.rangetest import CollapseGuard as _Decision
-from clr_core.validation import fail, instance
+from clr_core.validation import fail, instance, integer, real
 
 from ._rangetest import _clone
 
@@ -38,6 +37,14 @@ __all__ = ["CollapseGuard"]
 
 _STATE_FORMAT = "clr_torch.CollapseGuard/1"
 _STATE_KEYS = frozenset(("format", "guard", "model", "optimizer", "scaler"))
+#: A GradScaler state's numbers: the counts and their least values, the reals and their
+#: open bounds (what its constructor asserts); another key must be a finite real.
+_SCALER_COUNTS = {"growth_interval": 1, "_growth_tracker": 0}
+_SCALER_REALS: dict[str, tuple[float | None, float | None]] = {
+    "scale": (0.0, None),
+    "growth_factor": (1.0, None),
+    "backoff_factor": (0.0, 1.0),
+}
 
 
 def _copy(value: Any, device: torch.device | None) -> Any:
@@ -86,10 +93,11 @@ class CollapseGuard:
         the wrapper: either holds every parameter and buffer).
     scaler : torch.amp.GradScaler, optional
         Copied and restored with the model (a collapse under AMP leaves its scale wrecked).
-    lost, streak, backoff, tries, rise
-        The rule (:class:`clr_core.rangetest.CollapseGuard`): defaults 0.5, 2, 0.5, 3, 0.
     offload : bool
         Keep the copies in CPU memory instead of beside the tensors they copy.
+    **rule
+        ``lost``, ``streak``, ``backoff``, ``tries``, ``rise``:
+        :class:`clr_core.rangetest.CollapseGuard`'s keywords, with its defaults.
 
     Notes
     -----
@@ -117,14 +125,10 @@ class CollapseGuard:
         model: torch.nn.Module,
         *,
         scaler: Any = None,
-        lost: float = 0.5,
-        streak: int = 2,
-        backoff: float = 0.5,
-        tries: int = 3,
-        rise: float = 0.0,
         offload: bool = False,
+        **rule: Any,
     ) -> None:
-        self.decision = _Decision(lost=lost, streak=streak, backoff=backoff, tries=tries, rise=rise)
+        self.decision = _Decision(**rule)  # the rule's defaults and checks live in the core
         self.optimizer = instance("optimizer", optimizer, Optimizer, "a torch.optim.Optimizer")
         self.model = instance("model", model, torch.nn.Module, "a torch.nn.Module")
         if scaler is not None and not all(
@@ -353,15 +357,20 @@ class CollapseGuard:
         if not isinstance(copy, Mapping) or set(copy) != set(own):
             keys = sorted(map(str, copy)) if isinstance(copy, Mapping) else copy
             raise fail(name, f"this scaler's state_dict() with the keys {sorted(own)}", keys)
+        checked: dict[str, float] = {}
         for key, value in copy.items():
+            where = f"{name}[{key!r}]"
             if isinstance(value, torch.Tensor) and value.numel() == 1:
                 value = value.item()
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise fail(f"{name}[{key!r}]", "a real number", value, TypeError)
-            low = 0.0 if key == "_growth_tracker" else math.nextafter(0.0, 1.0)  # a count
-            if not (math.isfinite(float(value)) and float(value) >= low):
-                raise fail(f"{name}[{key!r}]", f"finite and >= {low}", value)
-        return dict(copy)
+            if key in _SCALER_COUNTS:  # GradScaler's own constraints
+                checked[key] = integer(where, value, low=_SCALER_COUNTS[key])
+                if not isinstance(value, int):
+                    raise fail(where, "an int", value, TypeError)
+            else:
+                low, high = _SCALER_REALS.get(key, (None, None))
+                checked[key] = real(where, value, low=low, high=high, low_open=low is not None,
+                                    high_open=high is not None)  # fmt: skip
+        return checked
 
     def __repr__(self) -> str:
         d = self.decision
