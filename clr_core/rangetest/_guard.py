@@ -65,9 +65,10 @@ class CollapseGuard:
         The most times it fires in a run (``>= 0``).
     rise : float
         The least rise above the best loss, as a share of it, that counts as a loss of
-        progress (``>= 0``; 0, the default, adds no condition). On a plateau near the start,
-        :math:`L_1 - L^*` is the size of the noise, and half of it is crossed by a wobble;
-        a rise of a share of :math:`|L^*|` is not.
+        progress (``>= 0``; 0 adds no condition). On a plateau near the start,
+        :math:`L_1 - L^*` is the size of the noise, and half of it is crossed by a wobble; a
+        tenth of :math:`|L^*|` is not. A state saved before this keyword existed loads with
+        ``rise=0``, what it ran with.
 
     Examples
     --------
@@ -90,7 +91,7 @@ class CollapseGuard:
         streak: int = 2,
         backoff: float = 0.5,
         tries: int = 3,
-        rise: float = 0.0,
+        rise: float = 0.1,
     ) -> None:
         self.lost = real("lost", lost, low=0.0, high=1.0, low_open=True)
         self.streak = integer("streak", streak, low=1, high=MAX_STEPS)
@@ -178,7 +179,7 @@ class CollapseGuard:
         # a state saved before `rise` existed (the same format) has no such key: rise 0
         if not isinstance(config, Mapping) or set(config) not in (known, known - {"rise"}):
             raise fail("state['config']", f"a dict with the keys {sorted(known)}", config)
-        new = cls(**dict(config))
+        new = cls(**{"rise": 0.0, **dict(config)})
         epochs = integer("state['epochs']", state["epochs"], low=0, high=MAX_STEPS)
         failing = integer("state['failing']", state["failing"], low=0, high=epochs)
         fired = state["fired"]

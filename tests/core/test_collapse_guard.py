@@ -47,10 +47,10 @@ def test_one_noisy_epoch_does_not_fire_with_the_default_streak() -> None:
 
 def test_with_a_rise_a_wobble_on_a_plateau_near_the_start_is_kept() -> None:
     # the first epoch barely above the best: half the progress is crossed by a wobble
-    plain = CollapseGuard()
+    plain = CollapseGuard(rise=0.0)  # the second trigger's rule
     wobble = [1.02, 1.01, 1.017, 1.018]
     assert feed(plain, wobble) == ["keep", "keep", "wait", "restore"]
-    guard = CollapseGuard(rise=0.1)
+    guard = CollapseGuard()  # rise 0.1, the default
     assert feed(guard, wobble) == ["keep"] * 4
     # a real collapse rises by more than a tenth of the best, and fires
     assert feed(guard, [1.6, 2.3]) == ["wait", "restore"]
@@ -210,7 +210,7 @@ def test_state_is_plain_json_and_repr_names_the_configuration() -> None:
     guard = CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2)
     feed(guard, [1.0, math.inf])
     assert json.loads(json.dumps(guard.state_dict())) == guard.state_dict()
-    assert repr(guard) == "CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2, rise=0.0)"
+    assert repr(guard) == "CollapseGuard(lost=0.25, streak=3, backoff=0.3, tries=2, rise=0.1)"
 
 
 @given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40), st.integers(1, 3))
@@ -225,15 +225,25 @@ def test_a_loss_that_never_rises_is_kept_at_every_epoch(falls: list[float], stre
     st.lists(st.floats(0.1, 10.0), min_size=1, max_size=20),
     st.floats(0.0, 1.0, exclude_max=True),
     st.integers(1, 4),
+    st.sampled_from([0.0, 0.1]),
 )
 def test_a_loss_back_at_its_start_fires_after_exactly_the_streak(
-    falls: list[float], depth: float, streak: int
+    falls: list[float], depth: float, streak: int, rise: float
 ) -> None:
     losses = sorted(falls, reverse=True)
     start = losses[0]
+    if rise:  # the new low must lie more than a tenth below the start (1.01 / 0.9 > 1.1)
+        depth = min(depth, 0.9 * start / losses[-1])
     losses.append(depth * losses[-1])  # a new low: the progress to lose
-    guard = CollapseGuard(streak=streak)
+    guard = CollapseGuard(streak=streak, rise=rise)
     feed(guard, losses)
     lost = [start * 1.01] * streak  # back above where it started: more than half the progress
     assert feed(guard, lost) == ["wait"] * (streak - 1) + ["restore"]
     assert guard.fired == (len(losses) + streak - 1,)
+
+
+@given(st.lists(st.floats(1.0, 1.1, exclude_max=True), min_size=1, max_size=40))
+def test_a_plateau_within_a_tenth_never_fires_with_the_default_rise(losses: list[float]) -> None:
+    guard = CollapseGuard(streak=1)  # even one epoch would do without the rise
+    assert set(feed(guard, losses)) == {"keep"}
+    assert guard.fired == ()
