@@ -42,16 +42,7 @@ import prior as P
 import suite as S
 
 from clr_core import Schedule, from_config
-from clr_torch import CollapseGuard, ScheduleLR
-from clr_torch.demo.tasks import (
-    SUITE,
-    batches,
-    evaluate,
-    load_task,
-    make_model,
-    make_optimizer,
-    run_jobs,
-)
+from clr_torch.demo.tasks import SUITE, load_task, run_jobs, train
 
 #: The share of the progress since the first epoch an epoch may lose before the guard fires.
 LOST = 0.5
@@ -76,49 +67,23 @@ def guarded_job(
     streak: int = 1,
     rise: float = 0.0,
 ) -> dict[str, Any]:
-    """One run of ``suite.train_job``'s loop (the task's optimizer, its seeding and data order)
-    under the guard: scores per epoch, diverged, and the epochs at which the guard fired."""
+    """One run of ``suite.train_job``'s loop (``tasks.train``: the task's optimizer, its
+    seeding and data order) under the guard: scores per epoch, diverged, and the epochs at which
+    the guard fired."""
     import torch
 
     torch.set_num_threads(1)
-    task = load_task(task_name)
-    schedule: Schedule = from_config(lr_config)
-    momentum = None if momentum_config is None else from_config(momentum_config)
-    torch.manual_seed(seed)
-    model = make_model(task.spec.name)
-    opt = make_optimizer(
-        task.spec.optimizer, model.parameters(), schedule(0), task.spec.weight_decay
+    rule = {"lost": LOST, "streak": streak, "backoff": BACKOFF, "tries": TRIES, "rise": rise}
+    run = train(
+        load_task(task_name),
+        from_config(lr_config),
+        epochs=epochs,
+        seed=seed,
+        momentum=None if momentum_config is None else from_config(momentum_config),
+        record=False,
+        guard=rule,
     )
-    scheduler = ScheduleLR(opt, schedule, momentum=momentum)
-    stream = batches(task, torch.Generator().manual_seed(seed))
-    guard = CollapseGuard(
-        opt, model, lost=LOST, streak=streak, backoff=BACKOFF, tries=TRIES, rise=rise
-    )
-    diverged = False
-    scores: list[float] = []
-    for _epoch in range(epochs):
-        total, finite = 0.0, not diverged
-        if not diverged:
-            for _ in range(task.steps_per_epoch):
-                xb, yb = next(stream)
-                loss = task.loss_fn(model(xb), yb)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    finite = False
-                    break
-                total += value
-                opt.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
-                opt.step()
-                scheduler.step()
-            diverged = guard.step(total / task.steps_per_epoch if finite else math.nan) == (
-                "diverged"
-            )
-        score = task.chance if diverged else evaluate(model, task, task.x_test, task.y_test)
-        if not math.isfinite(score):
-            diverged, score = True, task.chance
-        scores.append(score)
-    return {"scores": scores, "diverged": diverged, "fired": list(guard.fired)}
+    return {"scores": run.scores, "diverged": run.diverged, "fired": list(run.fired)}
 
 
 def _key(

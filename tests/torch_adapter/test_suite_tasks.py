@@ -280,3 +280,21 @@ def test_mnist1d_finetune_starts_from_a_cnn_pretrained_on_other_classes():
     a = _shares_the_pretrained_body("mnist1d-finetune-adam", pre, head="7.")
     assert a(x[:3]).shape == (3, 5)
     _two_optimizers("mnist1d-finetune-adam", (32, "adam", 0.0), "mnist1d-finetune-sgd")
+
+
+def test_train_under_the_guard_repeats_a_quiet_run_and_rescues_a_collapsing_one():
+    task = tasks.load_task("digits-linear-sgd")
+    quiet = tasks.train(task, 0.05, epochs=4, seed=0, record=False)
+    guarded = tasks.train(task, 0.05, epochs=4, seed=0, record=False, guard={})
+    assert guarded.fired == ()
+    assert guarded.scores == quiet.scores
+    assert guarded.train_losses == quiet.train_losses
+    # a rate far past the edge: the loss turns non-finite in the first epoch; the unguarded
+    # run is marked diverged at once, the guarded one restores and halves three times first
+    mlp = tasks.load_task("digits-mlp-sgd")
+    wild = tasks.train(mlp, 1e10, epochs=5, seed=0, record=False)
+    saved = tasks.train(mlp, 1e10, epochs=5, seed=0, record=False, guard={})
+    assert wild.diverged
+    assert wild.scores == [mlp.chance] * 5
+    assert saved.fired == (0, 1, 2)
+    assert saved.diverged  # 1e10 / 8 is still far past the edge: at epoch 3 no try is left

@@ -98,6 +98,7 @@ from clr_core.rangetest import (
 )
 
 from .._auto import AutoOneCycleLR
+from .._guard import CollapseGuard
 from .._rangetest import range_test
 from .._scheduler import ScheduleLR
 
@@ -770,6 +771,7 @@ class TrainRun:
     train_losses: list[float] = field(default_factory=list)  # mean training loss of each epoch
     diverged: bool = False  # the loss went non-finite (the score then counts as chance)
     higher_is_better: bool = True
+    fired: tuple[int, ...] = ()  # the epochs at which a CollapseGuard restored (train(guard=))
 
     @property
     def accuracies(self) -> list[float]:
@@ -810,6 +812,7 @@ def train(
     on_epoch: Callable[[int, float], None] | None = None,
     record: bool = True,
     auto: dict[str, Any] | None = None,
+    guard: dict[str, Any] | None = None,
 ) -> TrainRun:
     """Train a fresh model on ``task`` and record the test metric after every epoch.
 
@@ -838,6 +841,10 @@ def train(
     auto : dict, optional
         Train under :class:`clr_torch.AutoOneCycleLR` over the whole budget instead,
         with these keywords (``lr`` then only sets the optimizer's initial rate).
+    guard : dict, optional
+        Train under a :class:`clr_torch.CollapseGuard` with these keywords (``{}``: its
+        defaults), fed each epoch's mean training loss; an epoch whose loss turns non-finite
+        ends there and is fed as NaN, and the run diverges only when the guard says so.
 
     A run whose loss turns non-finite is marked ``diverged``; its remaining epochs
     score at :attr:`Task.chance`, as a collapsed run would.
@@ -858,8 +865,10 @@ def train(
     switch = callable(getattr(opt, "train", None)) and callable(getattr(opt, "eval", None))
     stream = batches(task, torch.Generator().manual_seed(seed))
     run = TrainRun(higher_is_better=task.spec.higher_is_better)
+    keeper = None if guard is None else CollapseGuard(opt, model, **guard)
     for epoch in range(epochs):
         if not run.diverged:
+            finite = True
             if switch:
                 opt.train()  # type: ignore[attr-defined]
             total = 0.0
@@ -872,7 +881,7 @@ def train(
                 loss = task.loss_fn(model(xb), yb)
                 value = float(loss.detach())
                 if not math.isfinite(value):
-                    run.diverged = True
+                    finite = False
                     break
                 total += value
                 opt.zero_grad(set_to_none=True)
@@ -884,7 +893,13 @@ def train(
                     scheduler.step(value)
             if switch:
                 opt.eval()  # type: ignore[attr-defined]
-            run.train_losses.append(total / task.steps_per_epoch if not run.diverged else math.nan)
+            mean = total / task.steps_per_epoch if finite else math.nan
+            run.train_losses.append(mean)
+            if keeper is None:
+                run.diverged = not finite
+            else:
+                run.diverged = keeper.step(mean) == "diverged"
+                run.fired = keeper.fired
         score = task.chance if run.diverged else evaluate(model, task, task.x_test, task.y_test)
         if not math.isfinite(score):
             run.diverged, score = True, task.chance
