@@ -12,7 +12,8 @@
 * :func:`range_test` / :class:`RangeTest` run the LR range test on a model and
   return clr_core's ``RangeTestResult``, restoring everything afterwards.
 * :class:`LearningRateFinder` is the range test as a Lightning callback: it runs
-  at fit start and installs the plan it reads. It is imported on first use, so
+  at fit start and installs the plan it reads; :class:`CollapseGuardCallback` is the
+  collapse guard as one. It is imported on first use, so
   ``import clr_torch`` never imports Lightning.
 
 This package imports torch at import time. Where torch is missing, ``import
@@ -50,7 +51,7 @@ __all__ = [
 ]
 # Not in __all__: `from clr_torch import *` must work without Lightning.
 
-_LAZY = {"LearningRateFinder": "._lightning"}
+_LAZY = {"LearningRateFinder": "._lightning", "CollapseGuardCallback": "._lightning_guard"}
 
 
 def __getattr__(name: str) -> Any:
