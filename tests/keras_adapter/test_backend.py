@@ -26,6 +26,8 @@ def test_public_api():
         "OneCycleSchedule",
         "CyclicalMomentum",
         "AutoOneCycleCallback",
+        "CollapseGuard",
+        "ScaledSchedule",
         "range_test",
         "RangeTestCallback",
     }

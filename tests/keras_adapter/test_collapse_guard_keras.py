@@ -253,5 +253,5 @@ def test_scaled_schedule_round_trips_and_checks_its_arguments():
             clr_keras.ScaledSchedule(inner, factor)
     with pytest.raises(TypeError, match="schedule"):
         clr_keras.ScaledSchedule(0.1, 0.5)
-    with pytest.raises(ValueError, match="config"):
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['factor'\]"):
         clr_keras.ScaledSchedule.from_config({"schedule": lr.get_config()["schedule"]})

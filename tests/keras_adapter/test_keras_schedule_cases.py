@@ -136,6 +136,15 @@ SUBJECTS = {
         },
         _core,
     ),
+    "Scaled": (
+        clr_keras.ScaledSchedule,
+        {
+            "schedule": clr_keras.CoreSchedule(clr_core.Triangular(0.01, 0.1, step_size_up=6)),
+            "factor": 0.25,
+            "name": "scaled",
+        },
+        lambda s, t: s.factor * s.schedule.schedule(int(t)),
+    ),
 }
 IDS = list(SUBJECTS)
 STEPS = list(range(0, 260, 3))  # every subject: warm-up, restarts, cycles, the end held

@@ -26,13 +26,14 @@ from __future__ import annotations
 import keras  # noqa: F401  (fail loudly where keras is missing)
 
 from ._auto import AutoOneCycleCallback
-from ._guard import CollapseGuard, ScaledSchedule
+from ._guard import CollapseGuard
 from ._momentum import CyclicalMomentum
 from ._rangetest import RangeTestCallback, range_test
 from ._schedules import (
     CoreSchedule,
     ExponentialCyclicalLearningRate,
     OneCycleSchedule,
+    ScaledSchedule,
     Triangular2CyclicalLearningRate,
     TriangularCyclicalLearningRate,
 )

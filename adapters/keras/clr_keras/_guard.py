@@ -25,79 +25,19 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
 from keras.optimizers.schedules import LearningRateSchedule
 
 from clr_core.rangetest import CollapseGuard as _Decision
-from clr_core.validation import fail, real, short_repr
+from clr_core.validation import fail, short_repr
 
+from ._schedules import ScaledSchedule
 from ._trainstep import fresh_train_function
 from ._util import to_numpy, unwrap_optimizer
 
-__all__ = ["CollapseGuard", "ScaledSchedule"]
+__all__ = ["CollapseGuard"]
 
 _STATE_FORMAT = "clr_keras.CollapseGuard/1"
 _STATE_KEYS = frozenset(("format", "guard", "model", "optimizer"))
-
-
-@keras.saving.register_keras_serializable(package="clr_keras")
-class ScaledSchedule(LearningRateSchedule):  # type: ignore[misc]
-    r"""A learning-rate schedule times a constant factor.
-
-    .. math::
-
-        \eta'(t) = \text{factor} \cdot \eta(t)
-
-    :class:`CollapseGuard` puts it in the optimizer's place of a schedule when it lowers the
-    rates; it saves and loads with the model (``clr_keras`` imported).
-
-    Parameters
-    ----------
-    schedule : keras.optimizers.schedules.LearningRateSchedule
-    factor : float
-        In ``(0, 1]``.
-
-    Examples
-    --------
-    >>> import clr_core, clr_keras
-    >>> lr = clr_keras.ScaledSchedule(clr_keras.CoreSchedule(clr_core.Constant(0.1)), 0.5)
-    >>> round(float(lr(3)), 6)
-    0.05
-    """
-
-    def __init__(self, schedule: Any, factor: float, name: str | None = None) -> None:
-        super().__init__()
-        if not isinstance(schedule, LearningRateSchedule):
-            raise fail("schedule", "a keras LearningRateSchedule", schedule, TypeError)
-        self.schedule = schedule
-        self.factor = real("factor", factor, low=0.0, high=1.0, low_open=True)
-        if name is not None and not isinstance(name, str):
-            raise fail("name", "a str or None", name, TypeError)
-        self.name = name
-
-    def __call__(self, step: Any) -> Any:
-        return ops.multiply(ops.cast(self.schedule(step), "float32"), self.factor)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "schedule": keras.saving.serialize_keras_object(self.schedule),
-            "factor": self.factor,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config: Any) -> ScaledSchedule:
-        if not isinstance(config, Mapping) or set(config) - {"schedule", "factor", "name"}:
-            raise fail("config", "a ScaledSchedule config (schedule, factor, name)", config)
-        if "schedule" not in config or "factor" not in config:
-            raise fail("config", "a dict with 'schedule' and 'factor'", config)
-        schedule = config["schedule"]
-        if isinstance(schedule, Mapping):
-            schedule = keras.saving.deserialize_keras_object(dict(schedule))
-        return cls(schedule, config["factor"], config.get("name"))
-
-    def __repr__(self) -> str:
-        return f"ScaledSchedule({self.schedule!r}, {self.factor!r})"
 
 
 def _arrays(name: str, value: Any, like: list[np.ndarray]) -> list[np.ndarray]:
@@ -165,6 +105,7 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         self._model_copy: list[np.ndarray] | None = None
         self._optimizer_copy: list[np.ndarray] | None = None
         self._pending: dict[str, Any] | None = None  # a loaded state not yet checked
+        self._scaled: Any = None  # the ScaledSchedule it put in the optimizer
         self._checked_step = False
 
     @property
@@ -211,11 +152,11 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         if isinstance(rate, keras.Variable):
             rate.assign(to_numpy(rate) * backoff)
             return
-        if isinstance(rate, ScaledSchedule) and getattr(rate, "_clr_guard", None) is self:
+        if rate is self._scaled:  # its own: lower the factor, no schedule inside another
             scaled = ScaledSchedule(rate.schedule, rate.factor * backoff, rate.name)
         else:
             scaled = ScaledSchedule(rate, backoff)
-        scaled._clr_guard = self
+        self._scaled = scaled
         inner.learning_rate = scaled
         owner = getattr(self.model.train_function, "_clr_owner", None)
         if owner is not None and getattr(owner, "_wrapped", None) is self.model.train_function:

@@ -53,6 +53,7 @@ __all__ = [
     "Triangular2CyclicalLearningRate",
     "ExponentialCyclicalLearningRate",
     "OneCycleSchedule",
+    "ScaledSchedule",
 ]
 
 #: The largest float32: the dtype every schedule is evaluated in inside Keras.
@@ -506,3 +507,68 @@ class OneCycleSchedule(_NamedSchedule):
         super().__init__(core, name=_name(name, "OneCycleSchedule"))
         for k in self._keywords[:-1]:
             setattr(self, k, getattr(core, k))
+
+
+@keras.saving.register_keras_serializable(package="clr_keras")
+class ScaledSchedule(LearningRateSchedule):  # type: ignore[misc]
+    r"""A learning-rate schedule times a constant factor.
+
+    .. math::
+
+        \eta'(t) = \text{factor} \cdot \eta(t)
+
+    :class:`clr_keras.CollapseGuard` puts it in the optimizer's place of a schedule when it
+    lowers the rate. It is registered, so ``model.save`` keeps it and ``load_model`` reads it
+    (``clr_keras`` imported); its config holds the inner schedule serialized.
+
+    Parameters
+    ----------
+    schedule : keras.optimizers.schedules.LearningRateSchedule or dict
+        The schedule, or its ``keras.saving.serialize_keras_object`` data.
+    factor : float
+        In ``(0, 1]``.
+    name : str, optional
+        Name of the schedule (a Keras convention; not used in the math).
+
+    Examples
+    --------
+    >>> import clr_core, clr_keras
+    >>> lr = clr_keras.ScaledSchedule(clr_keras.CoreSchedule(clr_core.Constant(0.1)), 0.5)
+    >>> round(float(lr(3)), 6)
+    0.05
+    """
+
+    def __init__(self, schedule: Any, factor: Any, name: str | None = None) -> None:
+        super().__init__()
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        if not isinstance(schedule, LearningRateSchedule):
+            raise fail("schedule", "a keras LearningRateSchedule", schedule, TypeError)
+        self.schedule = schedule
+        self.factor = validation.real("factor", factor, low=0.0, high=1.0, low_open=True)
+        self.name = _name(name, "ScaledSchedule")
+
+    def __call__(self, step: Any) -> Any:
+        return ops.multiply(ops.cast(self.schedule(step), "float32"), self.factor)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "factor": self.factor,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ScaledSchedule:
+        return cls(**_check_config(cls, config, required=("schedule", "factor")))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self.get_config() == other.get_config())
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self.get_config())))
+
+    def __repr__(self) -> str:
+        return f"ScaledSchedule({self.schedule!r}, {self.factor!r})"
