@@ -549,7 +549,8 @@ class ScaledSchedule(LearningRateSchedule):  # type: ignore[misc]
         self.name = _name(name, "ScaledSchedule")
 
     def __call__(self, step: Any) -> Any:
-        return ops.multiply(ops.cast(self.schedule(step), "float32"), self.factor)
+        factor = ops.convert_to_tensor(self.factor, dtype="float32")  # float32 whatever floatx
+        return ops.multiply(ops.cast(self.schedule(step), "float32"), factor)
 
     def get_config(self) -> dict[str, Any]:
         return {
