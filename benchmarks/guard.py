@@ -15,6 +15,9 @@ before the adapter existed).
 
 A second screen (``--streak 2``) fires only when two epochs in a row lose the progress (a
 non-finite loss still fires at once), and restores the copy from before the first of them.
+A third (``--rise 0.1``, the default of the built guard since) also asks the epoch's loss to
+be more than a tenth above the best (``L_e > L* + 0.1 |L*|``): a wobble on a plateau near the
+start is not a collapse.
 
 This screen trains the suite's plans under the guard (the same seeds, data order and budget as
 the unguarded runs; a run that never triggers repeats its unguarded run) and prints, per task

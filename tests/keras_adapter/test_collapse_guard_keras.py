@@ -144,6 +144,10 @@ def test_a_resume_through_save_and_pickle_is_exact(tmp_path):
     fit(resumed, 12, [g2], initial_epoch=split)
     assert g2.fired == g0.fired
     assert g2.scale == g0.scale
+    lr = resumed.optimizer._learning_rate  # lowered again after the resume: one wrapper
+    assert isinstance(lr, clr_keras.ScaledSchedule)
+    assert isinstance(lr.schedule, clr_keras.CoreSchedule)
+    assert lr.factor == g0.scale
     for a, b in zip(weights(whole), weights(resumed), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
@@ -255,3 +259,19 @@ def test_scaled_schedule_round_trips_and_checks_its_arguments():
         clr_keras.ScaledSchedule(0.1, 0.5)
     with pytest.raises(ValueError, match=r"missing key\(s\) \['factor'\]"):
         clr_keras.ScaledSchedule.from_config({"schedule": lr.get_config()["schedule"]})
+
+
+def test_a_scaled_schedule_already_in_place_is_lowered_not_wrapped_again():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, use_bias=False)])
+    inner = clr_keras.CoreSchedule(clr_core.Constant(0.5 / LAM))
+    model.compile(keras.optimizers.SGD(clr_keras.ScaledSchedule(inner, 0.5)), loss="mse")
+    guard = clr_keras.CollapseGuard(streak=1)
+    fit(model, 1, [guard])  # a resumed run: the saved optimizer holds a ScaledSchedule
+    for loss in (1.0, 0.5, 5.0):
+        guard.on_epoch_end(0, {"loss": loss})
+    assert guard.fired == (3,)
+    lr = model.optimizer._learning_rate
+    assert isinstance(lr, clr_keras.ScaledSchedule)
+    assert lr.schedule == inner
+    assert lr.factor == 0.25

@@ -253,7 +253,7 @@ def test_remove_and_garbage_collection_stop_the_scaling():
         opt.register_step_pre_hook(record)
         opt.step()
         assert seen == [0.2], how
-        assert not opt._optimizer_step_pre_hooks or len(opt._optimizer_step_pre_hooks) == 1
+        assert len(opt._optimizer_step_pre_hooks) == 1, how  # only the recorder is left
 
 
 def test_a_non_finite_loss_with_no_tries_left_is_diverged():
@@ -366,6 +366,8 @@ def _trained() -> tuple[CollapseGuard, torch.nn.Module, torch.optim.Optimizer]:
         (("optimizer", 0, "exp_avg"), torch.zeros(7), "exp_avg"),
         (("optimizer", 0, "exp_avg"), {"a": 1}, "exp_avg"),
         (("optimizer", 0, "extra"), torch.zeros(1), "optimizer"),
+        (("optimizer", 0, "exp_avg"), torch.full((4, 3), math.inf), "exp_avg"),
+        (("optimizer", 0, "step"), torch.tensor(math.nan), "step"),
         (("optimizer", 99), {}, "optimizer"),
         (("optimizer", "0"), {}, "optimizer"),
         (("optimizer", 1), [], "optimizer"),

@@ -105,7 +105,6 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         self._model_copy: list[np.ndarray] | None = None
         self._optimizer_copy: list[np.ndarray] | None = None
         self._pending: dict[str, Any] | None = None  # a loaded state not yet checked
-        self._scaled: Any = None  # the ScaledSchedule it put in the optimizer
         self._checked_step = False
 
     @property
@@ -124,8 +123,7 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         """The optimizer's variables a restore assigns: all but step counters and rates."""
         optimizer = self.model.optimizer
         skip = set()
-        for opt in {id(optimizer): optimizer, id(unwrap_optimizer(optimizer)):
-                    unwrap_optimizer(optimizer)}.values():  # fmt: skip
+        for opt in (optimizer, unwrap_optimizer(optimizer)):  # a LossScaleOptimizer's inner one
             for name in ("_iterations", "_learning_rate"):
                 v = getattr(opt, name, None)
                 if isinstance(v, keras.Variable):
@@ -152,11 +150,10 @@ class CollapseGuard(keras.callbacks.Callback):  # type: ignore[misc]
         if isinstance(rate, keras.Variable):
             rate.assign(to_numpy(rate) * backoff)
             return
-        if rate is self._scaled:  # its own: lower the factor, no schedule inside another
+        if isinstance(rate, ScaledSchedule):  # lower its factor: no schedule inside another
             scaled = ScaledSchedule(rate.schedule, rate.factor * backoff, rate.name)
         else:
             scaled = ScaledSchedule(rate, backoff)
-        self._scaled = scaled
         inner.learning_rate = scaled
         owner = getattr(self.model.train_function, "_clr_owner", None)
         if owner is not None and getattr(owner, "_wrapped", None) is self.model.train_function:

@@ -63,8 +63,16 @@ def _copy(value: Any, device: torch.device | None) -> Any:
 
 def _plain(name: str, value: Any, depth: int = 0) -> None:
     """A value of an optimizer's per-parameter state: a tensor, a number, a bool, None, a
-    string, or a list/tuple of those (L-BFGS keeps lists of tensors), two levels at most."""
-    if value is None or isinstance(value, (torch.Tensor, numbers.Number, str)):
+    string, or a list/tuple of those (L-BFGS keeps lists of tensors), two levels at most;
+    finite, as a copy of a good epoch is."""
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise fail(name, "finite (a copy of a good epoch)", "a tensor with non-finite values")
+        return
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        real(name, value)  # finite, and not an int beyond the floats
+        return
+    if value is None or isinstance(value, (bool, str)):
         return
     if isinstance(value, (list, tuple)) and depth < 2:
         for i, item in enumerate(value):
