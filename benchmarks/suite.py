@@ -88,6 +88,7 @@ HELD_OUT_TASKS = (
     "mnist1d-finetune-sgd",
     "digits-mlp-adam-b8",
     "digits-mlp-rmsprop",
+    "digits-aug-nesterov",
 )
 
 
@@ -127,6 +128,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "mnist1d-finetune-sgd": _decade_grid(3.16e-4, 0.215),
     "digits-mlp-adam-b8": _decade_grid(1e-4, 0.316),
     "digits-mlp-rmsprop": _decade_grid(1e-4, 1.0),
+    "digits-aug-nesterov": _decade_grid(1e-3, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -156,6 +158,7 @@ GRID_EPOCHS = {
     "mnist1d-finetune-sgd": 60,
     "digits-mlp-adam-b8": 60,
     "digits-mlp-rmsprop": 60,
+    "digits-aug-nesterov": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
