@@ -3,9 +3,9 @@ tasks, 2026-12-02).
 
 Does the range test place the plan's 1cycle peak better than what a user knows before any
 sweep, the optimizer's family? And does a prior learned from some tasks of the suite improve
-the reading on the others? Half of the suite (even positions of its first 26 tasks, which hold the three
-original fit tasks) fits one constant per optimizer family for each candidate below; the other
-half judges it.
+the reading on the others? Half of the suite's first 26 tasks (the even positions of ``SUITE``,
+which hold the three original fit tasks) fits one constant per optimizer family for each
+candidate below; the other half judges it. Later tasks (blind checks) join neither side.
 
 Per seed, the shipped default range test (``suite.SWEEP``) read by the shipped analysis gives the
 plan's peak ``P0`` (the fixed rate of a constant plan) and ``M`` (``max_lr``; ``result.lr`` where

@@ -298,3 +298,64 @@ def test_train_under_the_guard_repeats_a_quiet_run_and_rescues_a_collapsing_one(
     assert wild.scores == [mlp.chance] * 5
     assert saved.fired == (0, 1, 2)
     assert saved.diverged  # 1e10 / 8 is still far past the edge: at epoch 3 no try is left
+
+
+def test_shift_moves_each_image_by_at_most_a_pixel_with_a_zero_border():
+    images = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4).repeat(64, 2, 1, 1)  # two channels
+    moved = tasks.shift(images, torch.Generator().manual_seed(3))
+    assert moved.shape == images.shape
+    seen = set()
+    for one, out in zip(images, moved, strict=True):
+        # find the move: the pixel 6 (row 1, column 1) lands at row 1 + down, column 1 + across
+        (r,), (c,) = torch.nonzero(out[0] == 6.0, as_tuple=True)
+        down, across = int(r) - 1, int(c) - 1
+        assert down in (-1, 0, 1)
+        assert across in (-1, 0, 1)
+        seen.add((down, across))
+        want = torch.zeros_like(one)
+        rows = slice(max(down, 0), 4 + min(down, 0))
+        cols = slice(max(across, 0), 4 + min(across, 0))
+        src_rows = slice(max(-down, 0), 4 - max(down, 0))
+        src_cols = slice(max(-across, 0), 4 - max(across, 0))
+        want[:, rows, cols] = one[:, src_rows, src_cols]
+        assert torch.equal(out, want)  # both channels moved alike, the border filled with 0
+    assert len(seen) == 9  # every move occurs in 64 draws
+    again = tasks.shift(images, torch.Generator().manual_seed(3))
+    assert torch.equal(moved, again)  # drawn from the generator alone
+
+
+def test_the_augmented_task_moves_training_batches_only_and_others_are_unchanged():
+    aug, plain = tasks.load_task("digits-aug-nesterov"), tasks.load_task("digits-cnn-adam")
+    assert torch.equal(aug.x, plain.x)
+    assert torch.equal(aug.x_test, plain.x_test)
+    assert (aug.batch_size, aug.steps_per_epoch) == (32, 44)
+    a = tasks.batches(aug, torch.Generator().manual_seed(0))
+    b = tasks.batches(plain, torch.Generator().manual_seed(0))
+    (xa, ya), (xb, yb) = next(a), next(b)
+    assert torch.equal(ya, yb)  # the same shuffle: the moves are drawn after it
+    assert not torch.equal(xa, xb)
+    assert torch.equal(xa.sum((1, 2, 3)) <= xb.sum((1, 2, 3)) + 1e-5, torch.ones(32, dtype=bool))
+    # a task that does not augment draws nothing more: its batches are the plain shuffle
+    g = torch.Generator().manual_seed(0)
+    perm = torch.randperm(len(plain.x), generator=g)
+    assert torch.equal(xb, plain.x[perm[:32]])
+
+
+def test_the_augmented_task_trains_nesterov_sgd_with_weight_decay_and_label_smoothing():
+    task = tasks.load_task("digits-aug-nesterov")
+    spec = task.spec
+    assert (spec.optimizer, spec.weight_decay, spec.label_smoothing) == ("sgd-nesterov", 5e-4, 0.1)
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    opt = tasks.make_optimizer(spec.optimizer, params, 0.05, spec.weight_decay)
+    group = opt.param_groups[0]
+    assert (group["momentum"], group["nesterov"], group["weight_decay"]) == (0.9, True, 5e-4)
+    logits, target = torch.tensor([[4.0, 0.0, -1.0]]), torch.tensor([0])
+    smooth = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
+    assert torch.allclose(task.loss_fn(logits, target), smooth)
+    assert task.loss_fn(logits, target) > torch.nn.functional.cross_entropy(logits, target)
+    plain = tasks.load_task("digits-cnn-adam")
+    assert torch.allclose(
+        plain.loss_fn(logits, target), torch.nn.functional.cross_entropy(logits, target)
+    )
+    model = tasks.make_model(task.name)
+    assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == [64, 10]

@@ -115,6 +115,7 @@ __all__ = [
     "SweepSettings",
     "DEMO_SWEEP",
     "batches",
+    "shift",
     "hold_out",
     "load_task",
     "make_model",
@@ -873,9 +874,9 @@ def train(
         Seeds the initial weights and the batch order.
     optimizer : str or callable, optional
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"``, ``"sgd-nesterov"``, ``"adam"``, ``"adamw"``,
-        ``"rmsprop"``, or a factory ``(params, lr) -> Optimizer``; default the task's own. An optimizer with
-        ``train()`` / ``eval()`` methods (schedule-free) is switched to ``eval()``
-        for every evaluation.
+        ``"rmsprop"``, or a factory ``(params, lr) -> Optimizer``; default the task's own. An
+        optimizer with ``train()`` / ``eval()`` methods (schedule-free) is switched to
+        ``eval()`` for every evaluation.
     momentum : clr_core.Schedule, optional
         A momentum (SGD) or beta1 (Adam) schedule, cycled with the rate.
     on_epoch : callable, optional
