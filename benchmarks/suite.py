@@ -89,6 +89,7 @@ HELD_OUT_TASKS = (
     "digits-mlp-adam-b8",
     "digits-mlp-rmsprop",
     "digits-aug-nesterov",
+    "digits-deepmlp-sgd",
 )
 
 
@@ -129,6 +130,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-mlp-adam-b8": _decade_grid(1e-4, 0.316),
     "digits-mlp-rmsprop": _decade_grid(1e-4, 1.0),
     "digits-aug-nesterov": _decade_grid(1e-3, 0.316),
+    "digits-deepmlp-sgd": _decade_grid(1e-3, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -159,6 +161,7 @@ GRID_EPOCHS = {
     "digits-mlp-adam-b8": 60,
     "digits-mlp-rmsprop": 60,
     "digits-aug-nesterov": 60,
+    "digits-deepmlp-sgd": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"
