@@ -93,6 +93,7 @@ def test_clean8_is_standardised_on_its_training_split_with_clean_balanced_labels
         ("digits-dropout-sgd", "sgd", 16, 88, [256, 256, 10]),
         ("digits-mlp-adam-b8", "adam", 8, 175, [64, 10]),
         ("digits-mlp-rmsprop", "rmsprop", 64, 22, [64, 10]),
+        ("digits-deepmlp-sgd", "sgd", 64, 22, [64, 64, 64, 64, 64, 64, 10]),
     ],
 )
 def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
