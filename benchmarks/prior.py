@@ -120,8 +120,9 @@ REFERENCE: dict[str, tuple[int, float]] = {
     "mnist1d-finetune-sgd": (56, 0.8852),
     "digits-mlp-adam-b8": (24, 0.9300),
     "digits-mlp-rmsprop": (55, 0.9259),
-    # the twentieth blind task (fifteenth session): this machine's grid, its first
+    # the twentieth and twenty-first blind tasks (fifteenth session): this machine's grids
     "digits-aug-nesterov": (58, 0.9897),
+    "digits-deepmlp-sgd": (80, 0.9332),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
