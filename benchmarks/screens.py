@@ -1636,7 +1636,8 @@ def blind(tasks: Sequence[str]) -> None:
         reads = [r for r, _ in pairs]
         steps = [n for _, n in pairs]
         edges = [e for e in (r.suggestions.get("edge") for r in reads) if e is not None]
-        print(f"  readings: noise / span {span([r.diagnostics['noise_to_span'] for r in reads])}, "
+        noise = [r.diagnostics.get("noise_to_span", math.nan) for r in reads]  # none if flat
+        print(f"  readings: noise / span {span(noise)}, "
               f"weights {[round(r.noise_weight, 2) for r in reads]}, "
               f"confidence {span([r.confidence for r in reads], '.2f')}, "
               f"steps {span(steps, 'd')}, lr {span([r.lr for r in reads])}")  # fmt: skip
