@@ -54,6 +54,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
   readings (noise / span, noise-limited weights, edges, confidence, steps, ``lr``, the plan's
   peaks, how many plans carry the small-batch caveat); each 1cycle scan peak's mean final
   score and collapses; each seed's trained plan and fixed ``result.lr``;
+* ``noisesource``: which part of an augmented task's recipe makes its sweeps noise-limited:
+  each seed's shipped range test on the task as it is, without its augmentation, without its
+  label smoothing, and without either (no training; descriptive, no rule is fitted on it);
 * ``maxlr``: each seed's own 1cycle scan interpolated at fixed multiples of its ``max_lr``
   (:data:`MAXLR_MULTIPLES`) against the shipped plan and the scan's best peak, and that best
   peak over the median ``max_lr``: where the fine-tuning tasks' best peaks sit (descriptive);
@@ -1672,6 +1675,38 @@ def blind(tasks: Sequence[str]) -> None:
 MAXLR_MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
+#: The recipe variants of the noise-source screen: (label, changes to the task's spec).
+NOISE_SOURCES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("as it is", {}),
+    ("no augmentation", {"augment": False}),
+    ("no label smoothing", {"label_smoothing": 0.0}),
+    ("neither", {"augment": False, "label_smoothing": 0.0}),
+)
+
+
+def noisesource(tasks: Sequence[str]) -> None:
+    from clr_torch.demo.tasks import sweep
+
+    print("| task | recipe | noise / span (median; range) | noise-limited seeds | "
+          "median edge | median plan peak / edge |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|")
+    for task in tasks:
+        base = load_task(task)
+        for label, changes in NOISE_SOURCES:
+            t = dataclasses.replace(base, spec=dataclasses.replace(base.spec, **changes))
+            reads = [sweep(t, seed, S.SWEEP) for seed in S.SEEDS]
+            noise = [r.diagnostics.get("noise_to_span", math.nan) for r in reads]
+            edges = [r.suggestions["edge"] for r in reads if "edge" in r.suggestions]
+            ipe, epochs = t.steps_per_epoch, S.budget(task, S.SEEDS, 1, False)
+            ratio = [r.recommend(ipe, epochs).lr.bounds()[1] / r.suggestions["edge"]
+                     for r in reads if "edge" in r.suggestions]  # fmt: skip
+            print(f"| {task} | {label} | {statistics.median(noise):.3f}; {min(noise):.3f}-"
+                  f"{max(noise):.3f} | {sum(r.noise_weight > 0.5 for r in reads)} of "
+                  f"{len(reads)} | {statistics.median(edges) if edges else math.nan:.3g} | "
+                  f"{statistics.median(ratio) if ratio else math.nan:.2f} |",
+                  flush=True)  # fmt: skip
+
+
 def maxlr(tasks: Sequence[str]) -> None:
     head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
             "the plan, interpolated",
@@ -2065,7 +2100,7 @@ def trials(tasks: Sequence[str], jobs: int) -> None:
 BY_TASKS: dict[str, Callable[[Sequence[str]], None]] = {
     "smooth": smooth, "pretrained": pretrained, "flat": flat, "margin": margin,
     "curvature": curvature, "flatpeak": flatpeak, "factors": factors, "heldout": heldout,
-    "spreadstat": spreadstat, "blind": blind, "maxlr": maxlr,
+    "spreadstat": spreadstat, "blind": blind, "maxlr": maxlr, "noisesource": noisesource,
 }  # fmt: skip
 
 
