@@ -57,6 +57,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``noisesource``: which part of an augmented task's recipe makes its sweeps noise-limited:
   each seed's shipped range test on the task as it is, without its augmentation, without its
   label smoothing, and without either (no training; descriptive, no rule is fitted on it);
+* ``augsweep``: on tasks that augment, the plan from a range test read on batches *without*
+  the augmentation (the same seeds, weights and batch order; the plan then trains with it)
+  beside the shipped plan, from the augmented sweep: 10 seeds each, the budget;
 * ``maxlr``: each seed's own 1cycle scan interpolated at fixed multiples of its ``max_lr``
   (:data:`MAXLR_MULTIPLES`) against the shipped plan and the scan's best peak, and that best
   peak over the median ``max_lr``: where the fine-tuning tasks' best peaks sit (descriptive);
@@ -1707,6 +1710,39 @@ def noisesource(tasks: Sequence[str]) -> None:
                   flush=True)  # fmt: skip
 
 
+def augsweep(tasks: Sequence[str], jobs: int) -> None:
+    from clr_torch.demo.tasks import sweep
+
+    print("| task | sweep | noise-limited seeds | the plan's peaks | final (collapsed) | "
+          "change |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|")
+    for task in tasks:
+        base = load_task(task)
+        if not base.spec.augment:
+            raise ValueError(f"augsweep: task {task!r} does not augment")
+        plain = dataclasses.replace(base, spec=dataclasses.replace(base.spec, augment=False))
+        ipe, epochs = base.steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
+        g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
+        rows: list[tuple[str, list[Any]]] = [
+            ("augmented (shipped)", [r for r, _ in S.readings(task, S.SEEDS, jobs)]),
+            ("without augmentation", [sweep(plain, seed, S.SWEEP) for seed in S.SEEDS]),
+        ]
+        base_mean = math.nan
+        for label, reads in rows:
+            plans = [r.recommend(ipe, epochs) for r in reads]
+            specs = [
+                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
+            ]
+            runs = S.train_many(task, specs, jobs, f"augsweep {label}")
+            mean, _, dead = S._stats(task, runs, g["peak"])
+            base_mean = mean if math.isnan(base_mean) else base_mean
+            peaks = [p.lr.bounds()[1] for p in plans]
+            print(f"| {task} | {label} | {sum(r.noise_weight > 0.5 for r in reads)} of "
+                  f"{len(reads)} | {min(peaks):.3g}-{max(peaks):.3g} | {S.fmt(task, mean)} "
+                  f"({dead}) | {S._gap_value(task, mean, base_mean):+.2f} |",
+                  flush=True)  # fmt: skip
+
+
 def maxlr(tasks: Sequence[str]) -> None:
     head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
             "the plan, interpolated",
@@ -2156,6 +2192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
                 "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
+                "augsweep",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -2180,6 +2217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "pace":
         paces = [tuple(map(float, v.split(","))) for v in args.sweeps or []]
         pace(args.tasks, args.jobs, [(a, b, int(n)) for a, b, n in paces] or PACES)
+    elif args.command == "augsweep":
+        augsweep(args.tasks, args.jobs)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":

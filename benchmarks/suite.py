@@ -90,6 +90,8 @@ HELD_OUT_TASKS = (
     "digits-mlp-rmsprop",
     "digits-aug-nesterov",
     "digits-deepmlp-sgd",
+    "digits-augmlp-adam",
+    "digits-augresnet-sgd",
 )
 
 
@@ -131,6 +133,8 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-mlp-rmsprop": _decade_grid(1e-4, 1.0),
     "digits-aug-nesterov": _decade_grid(1e-3, 0.316),
     "digits-deepmlp-sgd": _decade_grid(1e-3, 0.316),
+    "digits-augmlp-adam": _decade_grid(1e-4, 0.0464),
+    "digits-augresnet-sgd": _decade_grid(3.16e-3, 2.15),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -162,6 +166,8 @@ GRID_EPOCHS = {
     "digits-mlp-rmsprop": 60,
     "digits-aug-nesterov": 60,
     "digits-deepmlp-sgd": 100,
+    "digits-augmlp-adam": 60,
+    "digits-augresnet-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

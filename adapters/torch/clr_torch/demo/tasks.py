@@ -71,6 +71,11 @@ task                         data and network                                   
                                                                                  batch 32
 ``digits-deepmlp-sgd``       scikit-learn digits 1400/397, MLP 64-64x6-10 (six   SGD 0.9    accuracy
                              hidden ReLU layers, no normalisation)
+``digits-augmlp-adam``       digits as 8x8 images, moved by up to a pixel each   Adam,      accuracy
+                             way in every batch, flattened into an MLP           batch 32
+                             64-256-256-10
+``digits-augresnet-sgd``     the same augmentation on the digits ResNet          SGD 0.9,   accuracy
+                                                                                 wd 5e-4
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -153,7 +158,7 @@ class TaskSpec:
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``, ``"mlp-digits-deep"``,
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
-        ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``).
+        ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``, ``"mlp-digits-images"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"sgd-nesterov"``
         (Nesterov momentum 0.9), ``"adam"``, ``"adamw"`` or ``"rmsprop"`` (torch defaults).
@@ -237,6 +242,19 @@ SUITE: dict[str, TaskSpec] = {
             augment=True,
         ),
         TaskSpec("digits-deepmlp-sgd", "digits", "mlp-digits-deep", "sgd", 64),
+        TaskSpec(
+            "digits-augmlp-adam", "digits-images", "mlp-digits-images", "adam", 32, augment=True
+        ),
+        TaskSpec(
+            "digits-augresnet-sgd",
+            "digits-images",
+            "resnet-digits",
+            "sgd",
+            64,
+            "accuracy",
+            5e-4,
+            augment=True,
+        ),
     )
 }
 
@@ -677,6 +695,8 @@ def make_model(name: str) -> nn.Module:
         raise ValueError(f"Argument `name` must name a task. Received: name={name!r}")
     if spec.model == "cnn1d":
         return _cnn1d()
+    if spec.model == "mlp-digits-images":  # the digits images, flattened
+        return nn.Sequential(nn.Flatten(), _mlp(64, 256, 256, 10))
     if spec.model == "resnet-digits":
         return nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1, bias=False),
