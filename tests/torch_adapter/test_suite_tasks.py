@@ -360,3 +360,27 @@ def test_the_augmented_task_trains_nesterov_sgd_with_weight_decay_and_label_smoo
     )
     model = tasks.make_model(task.name)
     assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == [64, 10]
+
+
+@pytest.mark.parametrize(
+    ("name", "optimizer", "batch", "steps", "weight_decay"),
+    [
+        ("digits-augmlp-adam", "adam", 32, 44, 0.0),
+        ("digits-augresnet-sgd", "sgd", 64, 22, 5e-4),
+    ],
+)
+def test_the_augmented_variants_train_on_moved_digits_images(
+    name, optimizer, batch, steps, weight_decay
+):
+    task = tasks.load_task(name)
+    assert task.spec.augment
+    assert task.spec.label_smoothing == 0.0
+    assert (task.spec.optimizer, task.batch_size, task.steps_per_epoch) == (optimizer, batch, steps)
+    assert task.spec.weight_decay == weight_decay
+    assert task.x.shape == (1400, 1, 8, 8)
+    torch.manual_seed(0)
+    out = tasks.make_model(name)(task.x[:5])
+    assert out.shape == (5, 10)
+    xb, _ = next(tasks.batches(task, torch.Generator().manual_seed(0)))
+    perm = torch.randperm(1400, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(xb, task.x[perm[:batch]])  # moved
