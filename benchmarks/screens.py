@@ -1658,11 +1658,17 @@ def blind(tasks: Sequence[str]) -> None:
         plans = [r.recommend(ipe, epochs) for r in reads]
         small = sum(any(x.startswith("The batch is small") for x in p.reasons) for p in plans)
         print(f"  plans whose reasons carry the small-batch caveat: {small} of {len(reads)}")
+        print("  the plans' policies (highest rates): " + ", ".join(
+            f"{name} {sum(p.policy == name for p in plans)} ("
+            + span([p.lr.bounds()[1] for p in plans if p.policy == name]) + ")"
+            for name in sorted({p.policy for p in plans})))  # fmt: skip
         scan = S.peak_scan(task, S.SEEDS, 1, False)
         print("  1cycle scan, peak: mean final (collapsed): " + ", ".join(
             f"{p:g}: {k * m:.4g} ({c})" for p, (m, _, c) in
             ((p, S._stats(task, scan[p], g["peak"])) for p in sorted(scan))))  # fmt: skip
-        print("  per seed, max_lr / the plan's peak / the plan interpolated on the scan: "
+        # one_cycle_peak is the plan's peak where the plan is an uncapped 1cycle; the plan's own
+        # highest rates (a constant plan's rate, a capped peak) are the "plan's peaks" above
+        print("  per seed, max_lr / one_cycle_peak / a 1cycle there, interpolated on the scan: "
               + ", ".join(
             f"{r.max_lr:.3g} / {r.one_cycle_peak:.3g} / "
             f"{k * N._interp(scan, i, r.one_cycle_peak, -1):.4g}"
@@ -1713,9 +1719,9 @@ def noisesource(tasks: Sequence[str]) -> None:
 def augsweep(tasks: Sequence[str], jobs: int) -> None:
     from clr_torch.demo.tasks import sweep
 
-    print("| task | sweep | noise-limited seeds | the plan's peaks | final (collapsed) | "
-          "change |")  # fmt: skip
-    print("|:--|:--|--:|--:|--:|--:|")
+    print("| task | sweep | noise / span | noise-limited seeds | median edge | the plan's peaks | "
+          "final (collapsed) | change | paired, per seed |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|--:|--:|:--|")
     for task in tasks:
         base = load_task(task)
         if not base.spec.augment:
@@ -1727,7 +1733,7 @@ def augsweep(tasks: Sequence[str], jobs: int) -> None:
             ("augmented (shipped)", [r for r, _ in S.readings(task, S.SEEDS, jobs)]),
             ("without augmentation", [sweep(plain, seed, S.SWEEP) for seed in S.SEEDS]),
         ]
-        base_mean = math.nan
+        first: list[float] = []
         for label, reads in rows:
             plans = [r.recommend(ipe, epochs) for r in reads]
             specs = [
@@ -1735,11 +1741,24 @@ def augsweep(tasks: Sequence[str], jobs: int) -> None:
             ]
             runs = S.train_many(task, specs, jobs, f"augsweep {label}")
             mean, _, dead = S._stats(task, runs, g["peak"])
-            base_mean = mean if math.isnan(base_mean) else base_mean
+            finals = [r["scores"][-1] for r in runs]
+            paired = ""
+            if first:  # each seed against the shipped sweep's plan on the same seed
+                diff = [S._gap_value(task, b, a) for a, b in zip(first, finals, strict=True)]
+                sd = statistics.stdev(diff)
+                t = statistics.fmean(diff) / sd * len(diff) ** 0.5
+                paired = (f"{sum(d > 0 for d in diff)} better, {sum(d < 0 for d in diff)} "
+                          f"worse; sd of the difference {sd:.2f}, t {t:.2f}")  # fmt: skip
+            else:
+                first = finals
+            noise = [r.diagnostics.get("noise_to_span", math.nan) for r in reads]
+            edges = [r.suggestions["edge"] for r in reads if "edge" in r.suggestions]
             peaks = [p.lr.bounds()[1] for p in plans]
-            print(f"| {task} | {label} | {sum(r.noise_weight > 0.5 for r in reads)} of "
-                  f"{len(reads)} | {min(peaks):.3g}-{max(peaks):.3g} | {S.fmt(task, mean)} "
-                  f"({dead}) | {S._gap_value(task, mean, base_mean):+.2f} |",
+            print(f"| {task} | {label} | {min(noise):.3f}-{max(noise):.3f} | "
+                  f"{sum(r.noise_weight > 0.5 for r in reads)} of {len(reads)} | "
+                  f"{statistics.median(edges) if edges else math.nan:.3g} | "
+                  f"{min(peaks):.3g}-{max(peaks):.3g} | {S.fmt(task, mean)} ({dead}) | "
+                  f"{S._gap_value(task, mean, statistics.fmean(first)):+.2f} | {paired} |",
                   flush=True)  # fmt: skip
 
 

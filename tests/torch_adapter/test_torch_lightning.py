@@ -134,15 +134,16 @@ def _quiet():
         yield
 
 
-def test_import_clr_torch_does_not_import_lightning():
+@pytest.mark.parametrize("name", ["LearningRateFinder", "CollapseGuardCallback"])
+def test_import_clr_torch_does_not_import_lightning(name):
     code = (
         "import sys, clr_torch\n"
         "bad = sorted(m for m in sys.modules if 'lightning' in m)\n"
         "assert not bad, bad\n"
         "from clr_torch import *  # noqa\n"
-        "assert 'LearningRateFinder' in dir(clr_torch)\n"
+        f"assert {name!r} in dir(clr_torch)\n"
         "assert not any('lightning' in m for m in sys.modules)\n"
-        "clr_torch.LearningRateFinder\n"
+        f"clr_torch.{name}\n"
         "assert 'pytorch_lightning' in sys.modules\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
