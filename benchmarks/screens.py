@@ -60,6 +60,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``augsweep``: on tasks that augment, the plan from a range test read on batches *without*
   the augmentation (the same seeds, weights and batch order; the plan then trains with it)
   beside the shipped plan, from the augmented sweep: 10 seeds each, the budget;
+* ``fellblowup``: each seed's plan and fixed ``result.lr`` read with the rule for a loss
+  that fell only as it blew up (shipped) and with that rule switched off for the screen,
+  both trained over the budget; which seeds it fired on, and their finals;
 * ``maxlr``: each seed's own 1cycle scan interpolated at fixed multiples of its ``max_lr``
   (:data:`MAXLR_MULTIPLES`) against the shipped plan and the scan's best peak, and that best
   peak over the median ``max_lr``: where the fine-tuning tasks' best peaks sit (descriptive);
@@ -151,6 +154,7 @@ for _p in (ROOT / "adapters" / "torch", ROOT):
 import noise_limited as N
 import suite as S
 
+from clr_core import Constant
 from clr_core.rangetest import ExponentialSweep, RangeTestResult, SweepMonitor
 from clr_core.rangetest._analysis import LR_FACTOR, NOISY_LR_FACTOR
 from clr_core.rangetest._handoff import (
@@ -1762,6 +1766,56 @@ def augsweep(tasks: Sequence[str], jobs: int) -> None:
                   flush=True)  # fmt: skip
 
 
+def fellblowup(tasks: Sequence[str], jobs: int) -> None:
+    """Each seed's plan and ``result.lr`` read with the rule for a loss that fell only as
+    it blew up (shipped) and without it (the rule switched off for this screen only),
+    trained over the budget; the seeds the rule fired on, paired."""
+    import clr_core.rangetest._analysis as A
+
+    print("| task | reading | seeds the rule fired on | the plans (policy: peaks) | plan, final "
+          "(collapsed) | `result.lr`, final (collapsed) |")  # fmt: skip
+    print("|:--|:--|:--|:--|--:|--:|")
+    for task in tasks:
+        ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
+        g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
+        swept = [r for r, _ in S.range_tests(task, S.SWEEP, S.SEEDS, jobs)]
+        on = [S.reread(r) for r in swept]
+        rule, A._fell_into_blow_up = A._fell_into_blow_up, lambda *_: False
+        try:
+            off = [S.reread(r) for r in swept]
+        finally:
+            A._fell_into_blow_up = rule
+        fired = [
+            s for s, r in zip(S.SEEDS, on, strict=True) if "fell_into_blow_up" in r.diagnostics
+        ]
+        for label, reads in (("with the rule (shipped)", on), ("without it", off)):
+            plans = [r.recommend(ipe, epochs) for r in reads]
+            specs = [
+                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
+            ]
+            fixed = [
+                (Constant(r.lr), None, epochs, s, None) for r, s in zip(reads, S.SEEDS, strict=True)
+            ]
+            cells = []
+            for kind, sp in (("recommend", specs), ("fixed", fixed)):
+                runs = S.train_many(task, sp, jobs, f"fellblowup {label} {kind}")
+                mean, _, dead = S._stats(task, runs, g["peak"])
+                on_fired = " ".join(
+                    f"s{s}: {S.fmt(task, r['scores'][-1])}"
+                    for s, r in zip(S.SEEDS, runs, strict=True)
+                    if s in fired
+                )
+                cells.append(
+                    f"{S.fmt(task, mean)} ({dead})" + (f"; {on_fired}" if on_fired else "")
+                )
+            kinds = sorted({p.policy for p in plans})
+            peaks = " ".join(f"{k}: {min(p.lr.bounds()[1] for p in plans if p.policy == k):.3g}-"
+                             f"{max(p.lr.bounds()[1] for p in plans if p.policy == k):.3g}"
+                             for k in kinds)  # fmt: skip
+            print(f"| {task} | {label} | {' '.join(f's{s}' for s in fired) or 'none'} | {peaks} "
+                  f"| {cells[0]} | {cells[1]} |", flush=True)  # fmt: skip
+
+
 def maxlr(tasks: Sequence[str]) -> None:
     head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
             "the plan, interpolated",
@@ -2211,7 +2265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
                 "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
-                "augsweep",
+                "augsweep", "fellblowup",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -2238,6 +2292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pace(args.tasks, args.jobs, [(a, b, int(n)) for a, b, n in paces] or PACES)
     elif args.command == "augsweep":
         augsweep(args.tasks, args.jobs)
+    elif args.command == "fellblowup":
+        fellblowup(args.tasks, args.jobs)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":

@@ -69,7 +69,12 @@ the first rate (0.8: start lower); the minimum in the first tenth of the sweep
 0, the bounds are then the sweep's ends, and ``lr`` a guess, ``FLAT_LR_FACTOR`` (0.01)
 times the last rate but not below the first; the reason says whether the loss blew up
 at the end (the median of its last three points ``5 sigma`` above the median of all, or
-non-finite: a plateau, raising ``end_lr`` cannot help) or not (widen the sweep)).
+non-finite: a plateau, raising ``end_lr`` cannot help) or not (widen the sweep)). A
+loss that fell only as it blew up (``S`` still at its lowest within the last ``h``
+points, and the sweep ended on a non-finite loss or a last point above ``S_0``) reads the
+same as a flat one that blew up: the fall and the blow-up are one event, narrower than the
+smoothing resolves, and no valley lies below the blow-up
+(``diagnostics["fell_into_blow_up"]``).
 
 Example
 -------
@@ -252,6 +257,7 @@ class _Curves:
     loss_ok: bool
     metric_ok: bool
     bins: list[int] | None  # the bin of each usable point, when binned
+    h: int  # the smoothing half-width, in points (or bins)
 
 
 def _read(a: _Inputs, first: int, stop: int) -> _Curves:
@@ -270,7 +276,7 @@ def _read(a: _Inputs, first: int, stop: int) -> _Curves:
     def ok(r: Landmarks | None) -> bool:
         return r is not None and r.span > 0 and r.span >= _FLAT_SNR * r.noise
 
-    return _Curves(x, lo, me, ok(lo), ok(me), bins)
+    return _Curves(x, lo, me, ok(lo), ok(me), bins, max(1, round(a.smooth_fraction * len(x))))
 
 
 def _bounds(c: _Curves, a: _Inputs, stop: int) -> tuple[float, float, float, dict[str, float]]:
@@ -461,11 +467,11 @@ def analyze(
         reasons.append("The metric is flat (its change is within its noise): it was ignored.")
     diverged = stop < len(a.lrs) or c.loss.i_div is not None
     smoothed = tuple(_smoothed_per_point(c, len(a.lrs), first, stop))
-    if not (c.loss_ok or c.metric_ok):
-        return _flat(result, a, c, (first, stop), reasons, smoothed, diverged)
+    fell = c.loss_ok and not c.metric_ok and _fell_into_blow_up(c.loss, c.h, stop < len(a.lrs))
+    if fell or not (c.loss_ok or c.metric_ok):  # nothing to read
+        return _flat(result, a, c, (first, stop), reasons, smoothed, diverged or fell, fell=fell)
     base_lr, max_lr, lr, suggestions = _bounds(c, a, stop)
-    h = max(1, round(a.smooth_fraction * len(c.x)))
-    confidence, more, early = _confidence(c, stop - first, diverged, h)
+    confidence, more, early = _confidence(c, stop - first, diverged, c.h)
     if early:
         base_lr = min(math.exp(c.x[0]), max_lr)
     reasons += more or ([] if reasons else ["Clear curve: onset, valley and blow-up all seen."])
@@ -474,7 +480,7 @@ def analyze(
         base_lr=base_lr, max_lr=max_lr, lr=lr, confidence=max(0.0, min(1.0, confidence)),
         reasons=tuple(reasons), suggestions=suggestions, smoothed=smoothed, diverged=diverged,
         bounds_from="metric" if primary is c.metric else "loss",
-        diagnostics=_diagnostics(c, stop - first, h, primary.noise / primary.span),
+        diagnostics=_diagnostics(c, stop - first, c.h, primary.noise / primary.span),
     )  # fmt: skip
 
 
@@ -504,47 +510,73 @@ def _rose_at_end(losses: Sequence[float], noise: float) -> bool:
     return median(losses[-3:]) - median(losses) > _FLAT_RISE * noise
 
 
+def _fell_into_blow_up(lo: Landmarks, h: int, nonfinite_end: bool) -> bool:
+    """Whether the loss fell only as it blew up: the smoothed curve is still at its lowest
+    within the last ``h`` points (its smoothing half-width), and the sweep ended on a
+    blow-up (a non-finite loss, or a last point above where the fall started). The fall
+    and the blow-up are then one event, narrower than the smoothing can resolve: there is
+    no valley below the blow-up to read (docs/benchmarks.md, "a fall that ends in the
+    blow-up")."""
+    still_falling = lo.i_min >= lo.n - 1 - h
+    return still_falling and (nonfinite_end or lo.y[-1] > lo.s_start)
+
+
 def _flat(
     result: Any, a: _Inputs, c: _Curves, usable: tuple[int, int], reasons: list[str],
-    smoothed: tuple[float, ...], diverged: bool,
+    smoothed: tuple[float, ...], diverged: bool, *, fell: bool = False,
 ) -> RangeTestResult:  # fmt: skip
-    """Neither curve falls by more than its noise: nothing to read; the sweep's ends.
+    """Nothing to read: neither curve falls by more than its noise, or (``fell``) the
+    loss fell only as it blew up (:func:`_fell_into_blow_up`); the bounds are the sweep's
+    ends.
 
     A flat loss that rose at the end (:func:`_rose_at_end`, or a non-finite end) is a
     model that did not learn within the sweep's steps at any rate below the blow-up: the
     reason says so, since raising ``end_lr`` cannot help there."""
     first, stop = usable
     m = stop - first
-    rose = stop < len(a.lrs) or _rose_at_end(a.losses[first:stop], c.loss.noise)
-    head = (
-        "The loss is flat: its fall over the sweep "
-        f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g}). "
-    )
+    h = max(1, round(a.smooth_fraction * m))
+    rose = fell or stop < len(a.lrs) or _rose_at_end(a.losses[first:stop], c.loss.noise)
     start, last = math.exp(c.x[0]), math.exp(c.x[-1])
+    if fell:
+        head = (
+            f"The loss fell only as it blew up: it was still at its lowest within the last {h} "
+            f"points, and the sweep ended on a blow-up (its last rate {last:.3g}), so the fall "
+            "and the blow-up cannot be told apart: no rate below the blow-up was seen to train "
+            f"the model within the sweep's {m} steps."
+        )
+    else:
+        head = (
+            "The loss is flat: its fall over the sweep "
+            f"({max(c.loss.span, 0.0):.3g}) is within the noise ({c.loss.noise:.3g})."
+        )
+        if rose:
+            head += (
+                " It did not fall before it rose at the end of the sweep (its last rate "
+                f"{last:.3g}): no rate trained the model within the sweep's {m} steps."
+            )
     lr = max(start, FLAT_LR_FACTOR * last)
     where = f"{FLAT_LR_FACTOR:g} x the sweep's last rate" if lr > start else "the first rate"
     guess = f"lr ({lr:.3g}) is {where}: a guess, not a reading."
     if rose:
         reasons.append(
-            head + "It did not fall before it rose at the end of the sweep (its last rate "
-            f"{last:.3g}): no rate trained the model within the sweep's {m} "
-            "steps, so nothing can be read off it, and raising end_lr cannot help. A model "
+            head + " Nothing can be read off it, and raising end_lr cannot help. A model "
             "whose loss moves only after many steps at a rate (a plateau, as recurrent "
-            "networks often have) cannot be read by a short sweep: choose its rate another "
-            "way, e.g. a few fixed rates a decade and more below where this sweep blew up. " + guess
+            "networks and deep networks without normalisation often have) cannot be read by "
+            "a short sweep: choose its rate another way, e.g. a few fixed rates a decade and "
+            "more below where this sweep blew up. " + guess
         )
     else:
         reasons.append(
-            head + "Nothing can be read off it (the bounds are the ends of the sweep): widen "
+            head + " Nothing can be read off it (the bounds are the ends of the sweep): widen "
             "the sweep (raise end_lr) or check that the model trains at all. " + guess
         )
-    h = max(1, round(a.smooth_fraction * m))
     out: RangeTestResult = result(
         base_lr=start, max_lr=last, lr=lr,
         confidence=0.0, reasons=tuple(reasons), suggestions={}, smoothed=smoothed,
         diverged=diverged, bounds_from="loss",
         diagnostics={"usable_points": m, "smoothing_half_width": h,
-                     "loss_span": c.loss.span, "loss_noise": c.loss.noise},
+                     "loss_span": c.loss.span, "loss_noise": c.loss.noise,
+                     **({"fell_into_blow_up": True} if fell else {})},
     )  # fmt: skip
     return out
 

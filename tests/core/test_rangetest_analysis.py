@@ -235,6 +235,51 @@ def test_never_diverged_says_widen_the_sweep():
     assert r.confidence <= 0.5
 
 
+def _fell_at_the_end(last: float) -> list[float]:
+    """A loss at its start (noise 0.01) for 170 points, then three falling points (a
+    fall of 0.2, well above the noise), then ``last``: a deep network that sits at
+    chance until the sweep reaches the rates that blow it up."""
+    rng = random.Random(8)
+    lrs = [10 ** (-5 + 6 * i / 199) for i in range(174)]
+    losses = [2.3 + rng.gauss(0.0, 0.01) for _ in lrs[:170]] + [2.26, 2.2, 2.1, last]
+    return lrs, losses
+
+
+def test_a_loss_that_fell_only_as_it_blew_up_is_read_as_nothing_to_read():
+    lrs, losses = _fell_at_the_end(4.8)  # the stop rule's last point: blown up
+    r = analyze(lrs, losses)
+    assert r.confidence == 0.0
+    assert r.diagnostics["fell_into_blow_up"] is True
+    assert r.diverged
+    assert not r.suggestions
+    (why,) = r.reasons
+    assert why.startswith("The loss fell only as it blew up")
+    assert "raising end_lr cannot help" in why
+    # the flat guess, two decades below the last rate, not 1/1.25 of the blow-up
+    assert r.lr == pytest.approx(FLAT_LR_FACTOR * lrs[-1])
+    assert (r.base_lr, r.max_lr) == pytest.approx((lrs[0], lrs[-1]))
+    assert r.recommend(32, 30).policy == "constant"
+    # a non-finite last loss is a blow-up too
+    nan = analyze(lrs, [*losses[:-1], math.nan])
+    assert nan.diagnostics.get("fell_into_blow_up") is True
+    assert nan.lr == pytest.approx(FLAT_LR_FACTOR * lrs[-2])
+
+
+def test_a_loss_still_falling_at_the_end_of_a_sweep_that_did_not_blow_up_is_read():
+    lrs, losses = _fell_at_the_end(2.0)  # still falling: the sweep ended, no blow-up
+    r = analyze(lrs, losses)
+    assert "fell_into_blow_up" not in r.diagnostics
+    assert r.confidence > 0.0
+    assert any("Never diverged" in s and "still falling" in s for s in r.reasons)
+
+
+def test_a_valley_well_before_the_blow_up_is_not_a_fall_into_it():
+    # the clean V: the minimum lies many smoothing widths before the end
+    r = analyze(LRS, [v_curve(v) for v in LRS])
+    assert "fell_into_blow_up" not in r.diagnostics
+    assert r.confidence > 0.5
+
+
 def test_a_flat_loss_says_what_to_do_by_whether_it_rose_at_the_end():
     rng = random.Random(3)
     noise = [rng.gauss(0.0, 0.02) for _ in LRS]

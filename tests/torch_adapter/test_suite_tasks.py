@@ -110,6 +110,21 @@ def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
     assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == widths
 
 
+def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
+    task, cnn = tasks.load_task("mnist1d-deepmlp-sgd"), tasks.load_task("mnist1d-cnn-sgd")
+    assert torch.equal(task.x, cnn.x)
+    assert torch.equal(task.y_test, cnn.y_test)
+    assert (task.batch_size, task.steps_per_epoch) == (128, 32)
+    assert (task.spec.optimizer, task.spec.weight_decay) == ("sgd", 0.0)
+    torch.manual_seed(0)
+    model = tasks.make_model(task.name)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [64] * 8 + [10]
+    assert sum(isinstance(m, torch.nn.ReLU) for m in model.modules()) == 8
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert model(task.x[:5]).shape == (5, 10)  # the (n, 1, 40) signals are flattened
+
+
 def test_rmsprop_is_torch_s_own_at_its_defaults_without_momentum():
     params = [torch.nn.Parameter(torch.zeros(3))]
     opt = tasks.make_optimizer("rmsprop", params, 0.01, weight_decay=0.5)

@@ -76,6 +76,8 @@ task                         data and network                                   
                              64-256-256-10
 ``digits-augresnet-sgd``     the same augmentation on the digits ResNet          SGD 0.9,   accuracy
                                                                                  wd 5e-4
+``mnist1d-deepmlp-sgd``      MNIST-1D 4000/1000, MLP 40-64x8-10 (eight hidden    SGD 0.9    accuracy
+                             ReLU layers, no normalisation)
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -158,7 +160,8 @@ class TaskSpec:
         ``"transformer"``, ``"rnn"``, ``"mlp-deep"``, ``"mlp-dropout"``,
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``, ``"mlp-digits-deep"``,
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
-        ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``, ``"mlp-digits-images"``).
+        ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``, ``"mlp-digits-images"``,
+        ``"mlp-mnist1d-deep"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"sgd-nesterov"``
         (Nesterov momentum 0.9), ``"adam"``, ``"adamw"`` or ``"rmsprop"`` (torch defaults).
@@ -255,6 +258,7 @@ SUITE: dict[str, TaskSpec] = {
             5e-4,
             augment=True,
         ),
+        TaskSpec("mnist1d-deepmlp-sgd", "mnist1d", "mlp-mnist1d-deep", "sgd", 128),
     )
 }
 
@@ -742,6 +746,8 @@ def make_model(name: str) -> nn.Module:
             nn.Dropout(0.5),
             nn.Linear(width, 10),
         )
+    if spec.model == "mlp-mnist1d-deep":  # the signals come as (n, 1, 40), as for the CNN
+        return nn.Sequential(nn.Flatten(), *_mlp(40, *(64,) * 8, 10))
     widths = {
         "mlp-digits": (64, 64, 10),
         "mlp-noisy": (20, 256, 256, 4),
