@@ -123,6 +123,8 @@ REFERENCE: dict[str, tuple[int, float]] = {
     # the twentieth and twenty-first blind tasks (fifteenth session): this machine's grids
     "digits-aug-nesterov": (58, 0.9897),
     "digits-deepmlp-sgd": (80, 0.9332),
+    # the twenty-fourth blind task (sixteenth session): this machine's grid
+    "mnist1d-deepmlp-sgd": (143, 0.6717),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
