@@ -515,8 +515,8 @@ def _fell_into_blow_up(lo: Landmarks, h: int, nonfinite_end: bool) -> bool:
     within the last ``h`` points (its smoothing half-width), and the sweep ended on a
     blow-up (a non-finite loss, or a last point above where the fall started). The fall
     and the blow-up are then one event, narrower than the smoothing can resolve: there is
-    no valley below the blow-up to read (docs/benchmarks.md, "a fall that ends in the
-    blow-up")."""
+    no valley below the blow-up to read (docs/benchmarks.md, "a loss that fell only as it
+    blew up")."""
     still_falling = lo.i_min >= lo.n - 1 - h
     return still_falling and (nonfinite_end or lo.y[-1] > lo.s_start)
 
