@@ -60,6 +60,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``augsweep``: on tasks that augment, the plan from a range test read on batches *without*
   the augmentation (the same seeds, weights and batch order; the plan then trains with it)
   beside the shipped plan, from the augmented sweep: 10 seeds each, the budget;
+* ``flatland``: on the tasks whose sweeps read flat, landmarks of the blow-up (the first rate
+  a share above the flat level) against the last rate the fallback reads: their spread across
+  seeds and the grid's best rate over their geometric mean (descriptive, no training);
 * ``fellblowup``: each seed's plan and fixed ``result.lr`` read with the rule for a loss
   that fell only as it blew up (shipped) and with that rule switched off for the screen,
   both trained over the budget; which seeds it fired on, and their finals;
@@ -1816,6 +1819,47 @@ def fellblowup(tasks: Sequence[str], jobs: int) -> None:
                   f"| {cells[0]} | {cells[1]} |", flush=True)  # fmt: skip
 
 
+#: The grid's best fixed rate of the tasks whose sweeps read flat (docs/benchmarks.md, the
+#: references table; the recurrent tasks' grids ran on the first machines).
+FLAT_BEST = {
+    "motif-gru-sgd": 0.1,
+    "adding-lstm-sgd": 0.1,
+    "recall-rnn-sgd": 0.01,
+    "digits-deepmlp-sgd": 0.0464,
+    "mnist1d-deepmlp-sgd": 0.0464,
+}
+#: The rises above the flat level (a share of it) tried as the flat reading's landmark.
+FLAT_RISES = (0.02, 0.05, 0.1, 0.3)
+
+
+def _risen(r: RangeTestResult, rise: float) -> float:
+    """The first rate whose loss is non-finite or more than ``rise`` of the flat level (the
+    median of the sweep's first half) above it; the last rate if none is."""
+    n = len(r.losses)
+    level = statistics.median(r.losses[: n // 2])
+    for lr, v in zip(r.lrs, r.losses, strict=True):
+        if not math.isfinite(v) or v > level + rise * abs(level):
+            return lr
+    return r.lrs[-1]
+
+
+def flatland(tasks: Sequence[str]) -> None:
+    """Landmarks of a flat sweep that blew up, against the last rate the fallback reads
+    (descriptive, no training): each one's spread across the seeds and the grid's best rate
+    over its geometric mean."""
+    print("| task | the last rate (shipped) | " + " | ".join(f"risen {r:.0%}" for r in FLAT_RISES)
+          + " |")  # fmt: skip
+    print("|:--|" + "--:|" * (1 + len(FLAT_RISES)))
+    for task in tasks:
+        reads = [r for r, _ in S.readings(task, S.SEEDS, 1)]
+        cells = []
+        for rise in (None, *FLAT_RISES):
+            v = [r.lrs[-1] if rise is None else _risen(r, rise) for r in reads]
+            mean = math.exp(statistics.fmean(math.log(x) for x in v))
+            cells.append(f"{max(v) / min(v):.3g}x, {FLAT_BEST[task] / mean:.3g}")
+        print(f"| {task} | " + " | ".join(cells) + " |")
+
+
 def maxlr(tasks: Sequence[str]) -> None:
     head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
             "the plan, interpolated",
@@ -2265,7 +2309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
                 "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
-                "augsweep", "fellblowup",
+                "augsweep", "fellblowup", "flatland",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -2294,6 +2338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         augsweep(args.tasks, args.jobs)
     elif args.command == "fellblowup":
         fellblowup(args.tasks, args.jobs)
+    elif args.command == "flatland":
+        flatland(args.tasks)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":
