@@ -63,6 +63,9 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``flatland``: on the tasks whose sweeps read flat, landmarks of the blow-up (the first rate
   a share above the flat level) against the last rate the fallback reads: their spread across
   seeds and the grid's best rate over their geometric mean (descriptive, no training);
+* ``flatrepeat``: the plan from three range tests per seed joined by ``combine()`` (the
+  fallback of a flat reading becomes the median of three) beside the shipped plan from one,
+  both trained over the budget;
 * ``fellblowup``: each seed's plan and fixed ``result.lr`` read with the rule for a loss
   that fell only as it blew up (shipped) and with that rule switched off for the screen,
   both trained over the budget; which seeds it fired on, and their finals;
@@ -1860,6 +1863,45 @@ def flatland(tasks: Sequence[str]) -> None:
         print(f"| {task} | " + " | ".join(cells) + " |")
 
 
+def flatrepeat(tasks: Sequence[str], jobs: int) -> None:
+    """The plan from three range tests per seed (the seed's own and two more from the same
+    weights, batches in other orders) joined by ``combine()``, against the shipped plan from
+    one, both trained over the budget (a flat reading's fallback becomes the median of three)."""
+    from clr_core.rangetest import combine
+
+    print("| task | range tests | flat readings | the plans' rates | final (collapsed) | change "
+          "| paired, per seed |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|:--|")
+    for task in tasks:
+        ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
+        g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
+        reads = repeat_reads(task, jobs)
+        rows = [
+            ("one (shipped)", [rs[0][0] for rs in reads]),
+            ("three, combined", [combine([r for r, _ in rs[:3]]) for rs in reads]),
+        ]
+        first: list[float] = []
+        for label, rr in rows:
+            plans = [r.recommend(ipe, epochs) for r in rr]
+            specs = [
+                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
+            ]
+            runs = S.train_many(task, specs, jobs, f"flatrepeat {label}")
+            mean, _, dead = S._stats(task, runs, g["peak"])
+            finals = [r["scores"][-1] for r in runs]
+            paired = ""
+            if first:
+                diff = [S._gap_value(task, b, a) for a, b in zip(first, finals, strict=True)]
+                paired = f"{sum(d > 0 for d in diff)} better, {sum(d < 0 for d in diff)} worse"
+            else:
+                first = finals
+            peaks = [p.lr.bounds()[1] for p in plans]
+            print(f"| {task} | {label} | {sum(r.confidence <= 0 for r in rr)} of {len(rr)} | "
+                  f"{min(peaks):.3g}-{max(peaks):.3g} | {S.fmt(task, mean)} ({dead}) | "
+                  f"{S._gap_value(task, mean, statistics.fmean(first)):+.2f} | {paired} |",
+                  flush=True)  # fmt: skip
+
+
 def maxlr(tasks: Sequence[str]) -> None:
     head = ("task", "split", "median max_lr", "best peak (its score) / median max_lr",
             "the plan, interpolated",
@@ -2309,7 +2351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
                 "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
-                "augsweep", "fellblowup", "flatland",
+                "augsweep", "fellblowup", "flatland", "flatrepeat",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -2340,6 +2382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fellblowup(args.tasks, args.jobs)
     elif args.command == "flatland":
         flatland(args.tasks)
+    elif args.command == "flatrepeat":
+        flatrepeat(args.tasks, args.jobs)
     elif args.command == "probe":
         probe(args.tasks, args.rates, args.epochs)
     elif args.command == "midrun":
