@@ -1872,9 +1872,11 @@ def flatrepeat(tasks: Sequence[str], jobs: int) -> None:
     print("| task | range tests | flat readings | the plans' rates | final (collapsed) | change "
           "| paired, per seed |")  # fmt: skip
     print("|:--|:--|--:|--:|--:|--:|:--|")
+    import prior as P  # the budgets and grid bests, so no grid is re-run here
+
     for task in tasks:
-        ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
-        g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
+        ipe = load_task(task).steps_per_epoch
+        epochs, peak = P.REFERENCE[task]
         reads = repeat_reads(task, jobs)
         rows = [
             ("one (shipped)", [rs[0][0] for rs in reads]),
@@ -1887,7 +1889,7 @@ def flatrepeat(tasks: Sequence[str], jobs: int) -> None:
                 (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
             ]
             runs = S.train_many(task, specs, jobs, f"flatrepeat {label}")
-            mean, _, dead = S._stats(task, runs, g["peak"])
+            mean, _, dead = S._stats(task, runs, peak)
             finals = [r["scores"][-1] for r in runs]
             paired = ""
             if first:
