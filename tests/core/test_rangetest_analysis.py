@@ -273,6 +273,18 @@ def test_a_loss_still_falling_at_the_end_of_a_sweep_that_did_not_blow_up_is_read
     assert any("Never diverged" in s and "still falling" in s for s in r.reasons)
 
 
+def test_a_fall_over_many_points_of_a_short_sweep_is_read_though_it_ends_in_a_blow_up():
+    # a 20-point sweep (Adagrad on the digits MLP, recorded): the loss falls over its last
+    # eight points, then the last one blows up; the fall is many smoothing widths long
+    lrs = [10 ** (-4 + 4 * i / 19) for i in range(20)]
+    losses = [2.356, 2.328, 2.371, 2.369, 2.36, 2.376, 2.346, 2.329, 2.396, 2.357, 2.348,
+              2.322, 2.287, 2.252, 2.303, 2.145, 2.072, 1.95, 1.899, 3.055]  # fmt: skip
+    r = analyze(lrs, losses)
+    assert "fell_into_blow_up" not in r.diagnostics
+    assert r.confidence > 0.0
+    assert r.lr < lrs[-1] / 1.25
+
+
 def test_a_valley_well_before_the_blow_up_is_not_a_fall_into_it():
     # the clean V: the minimum lies many smoothing widths before the end
     r = analyze(LRS, [v_curve(v) for v in LRS])
