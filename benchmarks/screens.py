@@ -1726,6 +1726,20 @@ def noisesource(tasks: Sequence[str]) -> None:
                   flush=True)  # fmt: skip
 
 
+def _plans_trained(
+    task: str, reads: Sequence[RangeTestResult], epochs: int, jobs: int, label: str, peak: float
+) -> tuple[list[Any], list[Any], float, int]:
+    """Each seed's reading's recommended plan over ``epochs``, trained on that seed (cached):
+    the plans, the runs, their mean final score and how many collapsed (against ``peak``,
+    the grid's best)."""
+    ipe = load_task(task).steps_per_epoch
+    plans = [r.recommend(ipe, epochs) for r in reads]
+    specs = [(p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)]
+    runs = S.train_many(task, specs, jobs, label)
+    mean, _, dead = S._stats(task, runs, peak)
+    return plans, runs, mean, dead
+
+
 def augsweep(tasks: Sequence[str], jobs: int) -> None:
     from clr_torch.demo.tasks import sweep
 
@@ -1737,7 +1751,7 @@ def augsweep(tasks: Sequence[str], jobs: int) -> None:
         if not base.spec.augment:
             raise ValueError(f"augsweep: task {task!r} does not augment")
         plain = dataclasses.replace(base, spec=dataclasses.replace(base.spec, augment=False))
-        ipe, epochs = base.steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
+        epochs = S.budget(task, S.SEEDS, jobs, False)
         g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
         rows: list[tuple[str, list[Any]]] = [
             ("augmented (shipped)", [r for r, _ in S.readings(task, S.SEEDS, jobs)]),
@@ -1745,12 +1759,9 @@ def augsweep(tasks: Sequence[str], jobs: int) -> None:
         ]
         first: list[float] = []
         for label, reads in rows:
-            plans = [r.recommend(ipe, epochs) for r in reads]
-            specs = [
-                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
-            ]
-            runs = S.train_many(task, specs, jobs, f"augsweep {label}")
-            mean, _, dead = S._stats(task, runs, g["peak"])
+            plans, runs, mean, dead = _plans_trained(
+                task, reads, epochs, jobs, f"augsweep {label}", g["peak"]
+            )
             finals = [r["scores"][-1] for r in runs]
             paired = ""
             if first:  # each seed against the shipped sweep's plan on the same seed
@@ -1782,7 +1793,7 @@ def fellblowup(tasks: Sequence[str], jobs: int) -> None:
           "(collapsed) | `result.lr`, final (collapsed) |")  # fmt: skip
     print("|:--|:--|:--|:--|--:|--:|")
     for task in tasks:
-        ipe, epochs = load_task(task).steps_per_epoch, S.budget(task, S.SEEDS, jobs, False)
+        epochs = S.budget(task, S.SEEDS, jobs, False)
         g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
         swept = [r for r, _ in S.range_tests(task, S.SWEEP, S.SEEDS, jobs)]
         on = [S.reread(r) for r in swept]
@@ -1795,17 +1806,19 @@ def fellblowup(tasks: Sequence[str], jobs: int) -> None:
             s for s, r in zip(S.SEEDS, on, strict=True) if "fell_into_blow_up" in r.diagnostics
         ]
         for label, reads in (("with the rule (shipped)", on), ("without it", off)):
-            plans = [r.recommend(ipe, epochs) for r in reads]
-            specs = [
-                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
-            ]
             fixed = [
                 (Constant(r.lr), None, epochs, s, None) for r, s in zip(reads, S.SEEDS, strict=True)
             ]
+            plans, plan_runs, plan_mean, plan_dead = _plans_trained(
+                task, reads, epochs, jobs, f"fellblowup {label} recommend", g["peak"]
+            )
+            fixed_runs = S.train_many(task, fixed, jobs, f"fellblowup {label} fixed")
+            fixed_mean, _, fixed_dead = S._stats(task, fixed_runs, g["peak"])
             cells = []
-            for kind, sp in (("recommend", specs), ("fixed", fixed)):
-                runs = S.train_many(task, sp, jobs, f"fellblowup {label} {kind}")
-                mean, _, dead = S._stats(task, runs, g["peak"])
+            for runs, mean, dead in (
+                (plan_runs, plan_mean, plan_dead),
+                (fixed_runs, fixed_mean, fixed_dead),
+            ):
                 on_fired = " ".join(
                     f"s{s}: {S.fmt(task, r['scores'][-1])}"
                     for s, r in zip(S.SEEDS, runs, strict=True)
@@ -1875,7 +1888,6 @@ def flatrepeat(tasks: Sequence[str], jobs: int) -> None:
     import prior as P  # the budgets and grid bests, so no grid is re-run here
 
     for task in tasks:
-        ipe = load_task(task).steps_per_epoch
         epochs, peak = P.REFERENCE[task]
         reads = repeat_reads(task, jobs)
         rows = [
@@ -1884,12 +1896,9 @@ def flatrepeat(tasks: Sequence[str], jobs: int) -> None:
         ]
         first: list[float] = []
         for label, rr in rows:
-            plans = [r.recommend(ipe, epochs) for r in rr]
-            specs = [
-                (p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)
-            ]
-            runs = S.train_many(task, specs, jobs, f"flatrepeat {label}")
-            mean, _, dead = S._stats(task, runs, peak)
+            plans, runs, mean, dead = _plans_trained(
+                task, rr, epochs, jobs, f"flatrepeat {label}", peak
+            )
             finals = [r["scores"][-1] for r in runs]
             paired = ""
             if first:
