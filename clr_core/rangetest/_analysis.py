@@ -70,11 +70,11 @@ the first rate (0.8: start lower); the minimum in the first tenth of the sweep
 times the last rate but not below the first; the reason says whether the loss blew up
 at the end (the median of its last three points ``5 sigma`` above the median of all, or
 non-finite: a plateau, raising ``end_lr`` cannot help) or not (widen the sweep)). A
-loss that fell only as it blew up (``S`` first halfway down its fall within the last
-``2h`` points, the smoother's reach, and the sweep ended on a non-finite loss or a last
-point above ``S_0``) reads the same as a flat one that blew up: the fall and the blow-up
-are one event, narrower than the smoothing resolves, and no valley lies below the blow-up
-(``diagnostics["fell_into_blow_up"]``).
+loss that fell only as it blew up (``S``'s last descent below halfway down its fall
+starting within the last ``2h`` points, the smoother's reach, and the sweep ended on a
+non-finite loss or a last point above ``S_0``) reads the same as a flat one that blew
+up: the fall and the blow-up are one event, narrower than the smoothing resolves, and no
+valley lies below the blow-up (``diagnostics["fell_into_blow_up"]``).
 
 Example
 -------
@@ -511,15 +511,17 @@ def _rose_at_end(losses: Sequence[float], noise: float) -> bool:
 
 
 def _fell_into_blow_up(lo: Landmarks, h: int, nonfinite_end: bool) -> bool:
-    """Whether the loss fell only as it blew up: the smoothed curve first crosses halfway
-    down its fall within the last ``2h`` points (the reach of the smoother's triangular
-    kernel, so a fall confined to the last points looks exactly like this), and the sweep
-    ended on a blow-up (a non-finite loss, or a last point above where the fall started).
-    The fall and the blow-up are then one event, narrower than the smoothing can resolve:
-    there is no valley below the blow-up to read (docs/benchmarks.md, "a loss that fell only
-    as it blew up")."""
+    """Whether the loss fell only as it blew up: the smoothed curve's last descent into its
+    minimum (the run of points at or below halfway down its fall that ends there) starts
+    within the last ``2h`` points (the reach of the smoother's triangular kernel, so a fall
+    confined to the last points looks exactly like this), and the sweep ended on a blow-up
+    (a non-finite loss, or a last point above where the fall started). The fall and the
+    blow-up are then one event, narrower than the smoothing can resolve: there is no valley
+    below the blow-up to read (docs/benchmarks.md, "a loss that fell only as it blew up")."""
     half = lo.s_start - 0.5 * lo.span
-    i_down = next((i for i in range(lo.i_low + 1) if lo.s[i] <= half), lo.i_low)
+    i_down = lo.i_low
+    while i_down > 0 and lo.s[i_down - 1] <= half:
+        i_down -= 1
     return i_down >= lo.n - 1 - 2 * h and (nonfinite_end or lo.y[-1] > lo.s_start)
 
 
