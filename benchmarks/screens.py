@@ -60,6 +60,10 @@ outcomes at the rates a variant reads (``noise_limited._interp``):
 * ``augsweep``: on tasks that augment, the plan from a range test read on batches *without*
   the augmentation (the same seeds, weights and batch order; the plan then trains with it)
   beside the shipped plan, from the augmented sweep: 10 seeds each, the budget;
+* ``fellreplay``: the rule for a loss that fell only as it blew up replayed on the cached
+  range tests (no training): the readings whose numbers it changes, the sweeps it fires on
+  and how far from the end their last descent starts, in smoothing half-widths, against the
+  nearest of the others (``--repeats``: also ``flatrepeat``'s extra sweeps);
 * ``flatland``: on the tasks whose sweeps read flat, landmarks of the blow-up (the first rate
   a share above the flat level) against the last rate the fallback reads: their spread across
   seeds and the grid's best rate over their geometric mean (descriptive, no training);
@@ -1835,6 +1839,63 @@ def fellblowup(tasks: Sequence[str], jobs: int) -> None:
                   f"| {cells[0]} | {cells[1]} |", flush=True)  # fmt: skip
 
 
+def _descent_from_end(r: RangeTestResult) -> float | None:
+    """How far from the last usable point the smoothed loss's last descent below halfway
+    down its fall starts, in smoothing half-widths ``h`` (the rule for a loss that fell only
+    as it blew up fires within ``2h``); ``None`` for a flat loss."""
+    from clr_core.rangetest._analysis import _FLAT_SNR
+    from clr_core.rangetest._landmarks import SMOOTH, read_curve, x_down
+
+    stop = next((i for i, v in enumerate(r.losses) if not math.isfinite(v)), len(r.losses))
+    x = [math.log(v) for v in r.lrs[:stop]]
+    lo = read_curve(x, r.losses[:stop])
+    if not (lo.span > 0 and lo.span >= _FLAT_SNR * lo.noise):
+        return None
+    down = x_down(lo)
+    i_down = 0 if down is None else next(i for i, v in enumerate(x) if v >= down)
+    return (len(x) - 1 - i_down) / max(1, round(SMOOTH * len(x)))
+
+
+def fellreplay(tasks: Sequence[str], repeats: bool) -> None:
+    """The rule for a loss that fell only as it blew up, replayed on the cached range tests
+    (no training): per task, the readings whose numbers it changes, the seeds it fires on
+    with their descent's distance from the end (in ``h``), and the nearest of the others;
+    with ``repeats``, also on the two extra sweeps per seed of ``flatrepeat``."""
+    import clr_core.rangetest._analysis as A
+
+    def numbers(r: RangeTestResult) -> tuple[float, ...]:
+        return (r.confidence, r.lr, r.max_lr, r.base_lr)
+
+    print("| task | sweeps | numbers changed | fired (distance in h) | nearest other (h) |")
+    print("|:--|--:|:--|:--|--:|")
+    for task in tasks:
+        sweeps = [(f"s{s}", r) for s, (r, _) in enumerate(S.range_tests(task, S.SWEEP, S.SEEDS, 1))]
+        if repeats:
+            sweeps += [
+                (f"s{s}o{o}", r)
+                for s, rs in enumerate(repeat_reads(task, 1))
+                for o, (r, _) in enumerate(rs[1:3], start=1)
+            ]
+        on = [S.reread(r) for _, r in sweeps]
+        rule, A._fell_into_blow_up = A._fell_into_blow_up, lambda *_: False
+        try:
+            off = [S.reread(r) for _, r in sweeps]
+        finally:
+            A._fell_into_blow_up = rule
+        changed = [
+            n for (n, _), a, b in zip(sweeps, on, off, strict=True) if numbers(a) != numbers(b)
+        ]
+        dist = {n: _descent_from_end(r) for n, r in sweeps}
+        fired = [
+            n for (n, _), r in zip(sweeps, on, strict=True) if "fell_into_blow_up" in r.diagnostics
+        ]
+        others = [d for n, d in dist.items() if d is not None and n not in fired]
+        shown = " ".join(f"{n} ({dist[n]:.2f})" for n in fired) or "none"
+        nearest = f"{min(others):.2f}" if others else "-"
+        print(f"| {task} | {len(sweeps)} | {' '.join(changed) or 'none'} | {shown} | {nearest} |",
+              flush=True)  # fmt: skip
+
+
 #: The grid's best fixed rate of the tasks whose sweeps read flat (docs/benchmarks.md, the
 #: references table; the recurrent tasks' grids ran on the first machines).
 FLAT_BEST = {
@@ -2362,7 +2423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     commands = ("stop", "pace", "probe", "midrun", "batch", "noisypeak", "batchrule", "gns",
                 "repeats", "robust", "plainsgd", "plainflat", "peakcap", "lrfree", "trials",
-                "augsweep", "fellblowup", "flatland", "flatrepeat",
+                "augsweep", "fellblowup", "fellreplay", "flatland", "flatrepeat",
                 *BY_TASKS)  # fmt: skip
     p.add_argument("command", choices=commands)
     p.add_argument("--tasks", nargs="*", default=list(S.FIT_TASKS), choices=list(SUITE))
@@ -2379,6 +2440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--train", nargs=2, metavar=("ALPHA", "scaled|plain"), help="batchrule: train this rule"
     )
     p.add_argument("--caps", nargs="*", type=float, default=[3.0, 4.0], help="peakcap: the caps")
+    p.add_argument(
+        "--repeats", action="store_true", help="fellreplay: also flatrepeat's extra sweeps"
+    )
     args = p.parse_args(argv)
     if args.command in BY_TASKS:
         BY_TASKS[args.command](args.tasks)
@@ -2393,6 +2457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fellblowup(args.tasks, args.jobs)
     elif args.command == "flatland":
         flatland(args.tasks)
+    elif args.command == "fellreplay":
+        fellreplay(args.tasks, args.repeats)
     elif args.command == "flatrepeat":
         flatrepeat(args.tasks, args.jobs)
     elif args.command == "probe":

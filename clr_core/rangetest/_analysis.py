@@ -109,7 +109,7 @@ from typing import Any
 
 from ..validation import fail, integer, real
 from ._handoff import edge_factor, noise_limited
-from ._landmarks import SMOOTH, Landmarks, ragged_index, read_curve
+from ._landmarks import SMOOTH, Landmarks, ragged_index, read_curve, x_down
 from ._result import RangeTestResult
 from ._smoothing import bin_points, median, smooth
 
@@ -518,11 +518,10 @@ def _fell_into_blow_up(lo: Landmarks, h: int, nonfinite_end: bool) -> bool:
     (a non-finite loss, or a last point above where the fall started). The fall and the
     blow-up are then one event, narrower than the smoothing can resolve: there is no valley
     below the blow-up to read (docs/benchmarks.md, "a loss that fell only as it blew up")."""
-    half = lo.s_start - 0.5 * lo.span
-    i_down = lo.i_low
-    while i_down > 0 and lo.s[i_down - 1] <= half:
-        i_down -= 1
-    return i_down >= lo.n - 1 - 2 * h and (nonfinite_end or lo.y[-1] > lo.s_start)
+    k = lo.n - 2 - 2 * h  # the last point before the smoother's reach of the end
+    down = x_down(lo)
+    late = k < 0 or (down is not None and down > lo.x[k])
+    return late and (nonfinite_end or lo.y[-1] > lo.s_start)
 
 
 def _flat(

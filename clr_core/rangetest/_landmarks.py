@@ -138,6 +138,19 @@ def _crossing(
     return None
 
 
+def x_down(lo: Landmarks) -> float | None:
+    """Where the smoothed curve, walked back from its minimum, was last halfway down its fall
+    (on the log-LR axis, interpolated): the start of its last descent below halfway. ``None``
+    when it is below halfway all the way back to the sweep's start."""
+    return _half_down(lo.x, lo.s, lo.i_low, lo.span) if lo.span > 0 else None
+
+
+def _half_down(x: Sequence[float], s: Sequence[float], i_low: int, span: float) -> float | None:
+    """``x_down``: walking back from the minimum ``i_low``, where ``s`` reaches halfway up
+    its fall ``span``."""
+    return _crossing(x, s, s[i_low] + _HALF * span, i_low, -1)
+
+
 def _across(
     x: Sequence[float], s: Sequence[float], i_low: int, span: float, w: float
 ) -> float | None:
@@ -146,9 +159,8 @@ def _across(
     risen back half of it (``x_up``); ``None`` when it never rose back halfway."""
     if span <= 0:
         return None
-    level = s[i_low] + _HALF * span
-    down = _crossing(x, s, level, i_low, -1)
-    up = _crossing(x, s, level, i_low, +1)
+    down = _half_down(x, s, i_low, span)
+    up = _crossing(x, s, s[i_low] + _HALF * span, i_low, +1)
     if up is None:
         return None
     return (1.0 - w) * (x[0] if down is None else down) + w * up
