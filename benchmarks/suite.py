@@ -93,6 +93,7 @@ HELD_OUT_TASKS = (
     "digits-augmlp-adam",
     "digits-augresnet-sgd",
     "mnist1d-deepmlp-sgd",
+    "digits-deepcnn-sgd",
 )
 
 
@@ -137,6 +138,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-augmlp-adam": _decade_grid(1e-4, 0.0464),
     "digits-augresnet-sgd": _decade_grid(3.16e-3, 2.15),
     "mnist1d-deepmlp-sgd": _decade_grid(3.16e-3, 0.316),
+    "digits-deepcnn-sgd": _decade_grid(1e-3, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -171,6 +173,7 @@ GRID_EPOCHS = {
     "digits-augmlp-adam": 60,
     "digits-augresnet-sgd": 60,
     "mnist1d-deepmlp-sgd": 150,
+    "digits-deepcnn-sgd": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

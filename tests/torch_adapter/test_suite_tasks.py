@@ -110,6 +110,22 @@ def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
     assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == widths
 
 
+def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
+    task, cnn = tasks.load_task("digits-deepcnn-sgd"), tasks.load_task("digits-cnn-adam")
+    assert torch.equal(task.x, cnn.x)
+    assert torch.equal(task.y_test, cnn.y_test)
+    assert (task.batch_size, task.steps_per_epoch) == (64, 22)
+    assert (task.spec.optimizer, task.spec.weight_decay, task.spec.augment) == ("sgd", 0.0, False)
+    torch.manual_seed(0)
+    model = tasks.make_model(task.name)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
+        (1, 32, (3, 3))
+    ] + [(32, 32, (3, 3))] * 3
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert model(task.x[:5]).shape == (5, 10)
+
+
 def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
     task, cnn = tasks.load_task("mnist1d-deepmlp-sgd"), tasks.load_task("mnist1d-cnn-sgd")
     assert torch.equal(task.x, cnn.x)

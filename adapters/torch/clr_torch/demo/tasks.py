@@ -78,6 +78,9 @@ task                         data and network                                   
                                                                                  wd 5e-4
 ``mnist1d-deepmlp-sgd``      MNIST-1D 4000/1000, MLP 40-64x8-10 (eight hidden    SGD 0.9    accuracy
                              ReLU layers, no normalisation)
+``digits-deepcnn-sgd``       digits as 8x8 images, a plain CNN of four 3x3       SGD 0.9    accuracy
+                             convolutions of 32 channels (max-pool after the
+                             second, linear 512-10), ReLU, no normalisation
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -161,7 +164,7 @@ class TaskSpec:
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``, ``"mlp-digits-deep"``,
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
         ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``, ``"mlp-digits-images"``,
-        ``"mlp-mnist1d-deep"``).
+        ``"mlp-mnist1d-deep"``, ``"cnn-digits-deep"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"sgd-nesterov"``
         (Nesterov momentum 0.9), ``"adam"``, ``"adamw"`` or ``"rmsprop"`` (torch defaults).
@@ -259,6 +262,7 @@ SUITE: dict[str, TaskSpec] = {
             augment=True,
         ),
         TaskSpec("mnist1d-deepmlp-sgd", "mnist1d", "mlp-mnist1d-deep", "sgd", 128),
+        TaskSpec("digits-deepcnn-sgd", "digits-images", "cnn-digits-deep", "sgd", 64),
     )
 }
 
@@ -717,6 +721,13 @@ def make_model(name: str) -> nn.Module:
         )
     if spec.model == "cnn-digits":
         return _cnn_digits()
+    if spec.model == "cnn-digits-deep":  # four plain 3x3 convolutions, no normalisation
+        convs: list[nn.Module] = []
+        for i in range(4):
+            convs += [nn.Conv2d(1 if i == 0 else 32, 32, 3, padding=1), nn.ReLU()]
+            if i == 1:
+                convs.append(nn.MaxPool2d(2))
+        return nn.Sequential(*convs, nn.Flatten(), nn.Linear(32 * 4 * 4, 10))
     if spec.model in ("cnn-digits-pretrained", "cnn1d-pretrained"):  # a new 5-way head
         digits = spec.model == "cnn-digits-pretrained"
         model = _cnn_digits(5) if digits else _cnn1d(5)
