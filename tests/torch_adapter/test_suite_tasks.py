@@ -119,9 +119,8 @@ def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
-        (1, 32, (3, 3))
-    ] + [(32, 32, (3, 3))] * 3
+    shapes = [(m.in_channels, m.out_channels, m.kernel_size) for m in convs]
+    assert shapes == [(1, 32, (3, 3))] + [(32, 32, (3, 3))] * 3
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
     assert model(task.x[:5]).shape == (5, 10)
 
