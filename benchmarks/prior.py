@@ -125,6 +125,8 @@ REFERENCE: dict[str, tuple[int, float]] = {
     "digits-deepmlp-sgd": (80, 0.9332),
     # the twenty-fourth blind task (sixteenth session): this machine's grid
     "mnist1d-deepmlp-sgd": (143, 0.6717),
+    # the twenty-fifth blind task (seventeenth session): this machine's grid
+    "digits-deepcnn-sgd": (34, 0.9494),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a

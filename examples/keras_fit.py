@@ -4,7 +4,8 @@
 model (restoring its weights and optimizer afterwards); ``result.recommend``
 gives the plan for the budget, whose rate ``clr_keras.CoreSchedule`` evaluates
 inside the compiled train step and whose momentum cycle
-``clr_keras.CyclicalMomentum`` applies. Runs on the TensorFlow, JAX and torch backends
+``clr_keras.CyclicalMomentum`` applies, under ``clr_keras.CollapseGuard`` (the
+recommended recipe). Runs on the TensorFlow, JAX and torch backends
 (``KERAS_BACKEND``) with scikit-learn's digits.
 
 Run: ``python examples/keras_fit.py`` (about 20 s on the TensorFlow backend).
@@ -55,9 +56,12 @@ plan = result.recommend(steps_per_epoch, epochs=EPOCHS)
 print(f"plan: {plan.policy}; " + " ".join(plan.reasons))
 optimizer = keras.optimizers.SGD(learning_rate=clr_keras.CoreSchedule(plan), momentum=0.95)
 model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-callbacks = [] if plan.momentum is None else [clr_keras.CyclicalMomentum(plan)]
+# the guard restores the last good epoch and halves the rate if training collapses
+guard = clr_keras.CollapseGuard()
+callbacks = [guard] if plan.momentum is None else [guard, clr_keras.CyclicalMomentum(plan)]
 model.fit(x_train, y_train, batch_size=BATCH, epochs=EPOCHS, callbacks=callbacks, verbose=0)
 # --8<-- [end:fit]
+print(f"guard fired at epochs: {guard.fired}")
 schedule = plan.lr
 
 step = int(keras.ops.convert_to_numpy(optimizer.iterations))

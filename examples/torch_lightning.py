@@ -7,7 +7,9 @@
    optimizer saw are exactly the core schedule's values, step by step.
 2. ``clr_torch.LearningRateFinder`` runs the range test at fit start with the
    module's own ``training_step`` and optimizer, restores everything, and installs
-   the 1cycle plan it reads as the step scheduler: no rate to pick by hand.
+   the 1cycle plan it reads as the step scheduler: no rate to pick by hand. Beside it,
+   ``clr_torch.CollapseGuardCallback`` watches the fit, as the recommended recipe does
+   (it restores the last good epoch and halves the rates if training collapses).
 
 Run: ``python examples/torch_lightning.py`` (about 20 s, most of it importing Lightning).
 """
@@ -23,7 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import clr_core
-from clr_torch import LearningRateFinder, ScheduleLR
+from clr_torch import CollapseGuardCallback, LearningRateFinder, ScheduleLR
 
 torch.set_num_threads(1)
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -111,6 +113,7 @@ class RecordRates(pl.Callback):
 
 
 finder = LearningRateFinder(num_training_steps=200)  # Lightning's option names
+guard = CollapseGuardCallback()  # the recipe trains the plan under the collapse guard
 record = RecordRates()
 pl.seed_everything(0, verbose=False)
 plain = PlainDigitsModel()
@@ -122,7 +125,7 @@ trainer = pl.Trainer(
     enable_checkpointing=False,
     enable_progress_bar=False,
     enable_model_summary=False,
-    callbacks=[finder, record],
+    callbacks=[finder, guard, record],
 )
 trainer.fit(plain, DataLoader(train, batch_size=64, shuffle=True))
 result, plan = finder.result, finder.scheduler.schedules[0]
@@ -130,6 +133,7 @@ result, plan = finder.result, finder.scheduler.schedules[0]
 
 print(f"finder bounds: base_lr={result.base_lr:.3g} max_lr={result.max_lr:.3g}")
 print(f"finder confidence: {result.confidence:.2f}")
+print(f"guard fired at epochs: {guard.guard.fired}")
 print(f"finder plan: {plan}")
 print(f"finder rates follow the plan: {record.lrs == [plan(t) for t in range(len(record.lrs))]}")
 with torch.no_grad():

@@ -24,6 +24,7 @@ def test_fit(tmp_path):
     out = run("keras_fit.py", tmp_path)
     assert f"backend: {BACKEND}," in out
     assert "plan: one_cycle;" in out  # the recommended plan, with its momentum cycle
+    assert "guard fired at epochs: ()" in out  # a run that goes well is left alone
     assert "lr matches the core schedule: True" in out
     assert number(out, "test accuracy") > 0.9
 

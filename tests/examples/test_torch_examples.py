@@ -39,6 +39,7 @@ def test_lightning(tmp_path):
     assert "lrs match clr_core: True" in out
     assert number(out, "test accuracy") > 0.9
     assert "finder rates follow the plan: True" in out
+    assert "guard fired at epochs: ()" in out  # the recipe's guard leaves a good fit alone
     assert number(out, "finder confidence") > 0.5
     assert number(out, "finder test accuracy") > 0.9
 

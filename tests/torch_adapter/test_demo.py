@@ -147,6 +147,11 @@ def test_quick_preset_end_to_end(tmp_path, capsys):
     if plan.policy == "one_cycle":
         assert plan.lr.total_steps == rec["iterations"]
     assert plan.reasons
+    # the recipe: the recommended plan trains under the collapse guard, the others do not
+    for row in data["policies"]:
+        assert row["guarded"] == (row["policy"] == "recommended")
+        assert len(row["guard_fired"]) == c["seeds"]
+        assert row["guarded"] or row["guard_fired"] == [[]] * c["seeds"]
 
     table = (out / "results.md").read_text()
     rows = _rows(table)
@@ -246,6 +251,42 @@ def test_the_bar_counts_every_workers_epochs(tmp_path, monkeypatch):
     epochs = sum(len(r["mean_curve"]) * config.seeds for r in data["policies"])
     assert epochs == config.seeds * (3 + 2 * (len(data["policies"]) - 1))
     assert _CountingBar.epochs == [1] * epochs  # one tick per epoch, from the workers
+
+
+class _Recording:
+    """The demo's training function, recording each call's ``guard`` keyword; the guarded
+    runs report that the guard fired at epoch 2 (0-based 1) of seed 0."""
+
+    def __init__(self) -> None:
+        self.guards: list[object] = []
+
+    def __call__(self, *args, **kwargs):
+        self.guards.append(kwargs.get("guard", "absent"))
+        out = run.train(*args, **kwargs)
+        if "guard" in kwargs and kwargs["seed"] == 0:
+            out.fired = (1,)
+        return out
+
+
+def test_the_recommended_plan_trains_under_the_guard_and_the_table_says_so(tmp_path):
+    trainer = _Recording()
+    config = DemoConfig(dataset="digits", seeds=2, epochs=2, fixed_epochs=3, sweeps=1)
+    data = run_demo(config, tmp_path / "o", progress=False, jobs=1, trainer=trainer)
+    # only the recommended row's two runs get the guard, at its defaults
+    assert trainer.guards.count({}) == config.seeds
+    assert trainer.guards.count("absent") == config.seeds * (len(data["policies"]) - 1)
+    rec = data["policies"][-1]
+    assert (rec["policy"], rec["guarded"], rec["guard_fired"]) == ("recommended", True, [[1], []])
+    table = (tmp_path / "o" / "results.md").read_text()
+    assert "under the collapse guard" in table
+    assert "it restored 1 of the 2 runs (at epoch 2)" in table
+
+
+def test_a_guard_that_never_fired_is_reported_as_such():
+    rows = [{"guarded": True, "guard_fired": [[], [], []]}, {"guarded": False, "guard_fired": [[]]}]
+    assert run._fired({"policies": rows}) == "none of the 3 runs"
+    rows[0]["guard_fired"] = [[0, 4], [], [2]]
+    assert run._fired({"policies": rows}) == "2 of the 3 runs (at epoch 1, 5; 3)"
 
 
 class _Boom:

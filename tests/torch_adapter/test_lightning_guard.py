@@ -148,3 +148,63 @@ def test_a_tampered_checkpoint_state_is_refused():
         with pytest.raises((ValueError, TypeError), match=name):
             callback.load_state_dict(bad)
     assert callback.state_dict() == {"guard": None}
+
+
+class Unscheduled(pl.LightningModule):
+    """Least squares with no schedule: the finder supplies it. Its hooks also run during the
+    finder's sweep, so it records only the fit's epochs (``finder.sweeping`` false)."""
+
+    def __init__(self, finder: clr_torch.LearningRateFinder) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = torch.nn.Linear(8, 1, bias=False)
+        self.finder = finder
+        self.epoch_losses: list[float] = []
+        self._sum = 0.0
+
+    def training_step(self, batch, batch_idx):
+        loss = F.mse_loss(self.net(batch[0]), batch[1])
+        self._sum += float(loss.detach())
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._sum = 0.0
+
+    def on_train_epoch_end(self) -> None:
+        if not self.finder.sweeping:
+            self.epoch_losses.append(self._sum / REPEATS)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01, momentum=0.9)
+
+    def train_dataloader(self):
+        data = TensorDataset(X.repeat(REPEATS, 1), Y.repeat(REPEATS, 1))
+        return DataLoader(data, batch_size=len(X), shuffle=False)
+
+
+@pytest.mark.parametrize("guard_first", [True, False])
+def test_the_recipe_finder_and_guard_in_one_trainer_is_the_finder_s_fit(guard_first):
+    """The recommended recipe in Lightning: the finder installs the plan, the guard watches
+    it. The guard (whichever callback comes first) hooks the optimizer the fit trains, is fed
+    the fit's epochs and none of the sweep's, and a fit it never fires on is the finder's fit
+    without it."""
+    pl.seed_everything(0, verbose=False)
+    finder = clr_torch.LearningRateFinder(num_training_steps=60)
+    alone = Unscheduled(finder)
+    _fit(alone, 6, [finder])
+    pl.seed_everything(0, verbose=False)
+    second = clr_torch.LearningRateFinder(num_training_steps=60)
+    guard, both = clr_torch.CollapseGuardCallback(), Unscheduled(second)
+    trainer = _fit(both, 6, [guard, second] if guard_first else [second, guard])
+    assert guard.guard is not None
+    assert guard.guard.fired == ()
+    assert guard.guard.decision.epochs == 6  # fed the fit's epochs, not the sweep
+    assert len(alone.epoch_losses) == 6
+    assert guard.guard.decision.first == pytest.approx(alone.epoch_losses[0])
+    assert guard.guard.optimizer is trainer.optimizers[0]
+    assert second.result is not None
+    assert finder.result is not None
+    assert second.result.lrs == finder.result.lrs
+    assert both.epoch_losses == alone.epoch_losses
+    assert both.epoch_losses[-1] < both.epoch_losses[0]
+    assert torch.equal(both.net.weight, alone.net.weight)

@@ -14,7 +14,7 @@
   its warm-up (``clr_core.rangetest.AutoOneCycle``) during ``model.fit``.
 * :class:`CollapseGuard` watches each epoch's loss and, when training collapses,
   restores the last good epoch and lowers the rate (:class:`ScaledSchedule` over a
-  schedule); experimental.
+  schedule): the recommended plan trains under it.
 * :func:`range_test` runs the LR range test through ``model.fit`` and returns
   clr_core's ``RangeTestResult``, restoring the model and optimizer exactly.
 

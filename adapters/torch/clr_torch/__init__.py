@@ -8,7 +8,8 @@
 * :class:`AutoOneCycleLR` is a 1cycle that finds its own peak during its warm-up,
   fed each step's loss (``scheduler.step(loss)``): no separate range test.
 * :class:`CollapseGuard` watches each epoch's loss and, when training collapses,
-  restores the last good epoch and lowers every later rate (experimental).
+  restores the last good epoch and lowers every later rate: the recommended plan trains
+  under it.
 * :func:`range_test` / :class:`RangeTest` run the LR range test on a model and
   return clr_core's ``RangeTestResult``, restoring everything afterwards.
 * :class:`LearningRateFinder` is the range test as a Lightning callback: it runs

@@ -51,7 +51,7 @@ class CollapseGuardCallback(_Callback):  # type: ignore[misc]
     -----
     One optimizer (automatic or manual optimization); ``training_step`` must return the loss
     (a tensor, or a dict with ``"loss"``). The guard holds a copy of the module's and the
-    optimizer's state in memory. Experimental, as :class:`clr_torch.CollapseGuard`.
+    optimizer's state in memory, as :class:`clr_torch.CollapseGuard` does.
     """
 
     def __init__(self, *, offload: bool = False, **rule: Any) -> None:

@@ -21,7 +21,10 @@ The pipeline (:func:`run_demo`):
      recommended plan itself;
    * ``recommended``: ``result.recommend(iterations_per_epoch, epochs)``, the plan
      clr-core stands behind for the budget (its policy, e.g. ``one_cycle``, and its
-     reasons are reported), the table's highlighted row.
+     reasons are reported), the table's highlighted row. It trains as the recipe
+     does: under :class:`clr_torch.CollapseGuard` at its defaults, which restores the
+     last good epoch and halves the rates if training collapses (the runs on which it
+     fired are reported).
 
    The runs are independent and seeded, so they go to ``jobs`` worker processes
    (:func:`clr_torch.demo.tasks.run_jobs`; the range tests too) and give the same
@@ -274,6 +277,7 @@ class _Policy:
     momentum: Schedule | None  # None: held at FIXED_MOMENTUM
     epochs: int
     plan_policy: str | None = None  # the recommended plan's own policy name
+    guarded: bool = False  # trained under clr_torch.CollapseGuard (its defaults)
 
 
 def _plans(result: RangeTestResult, task: Task, config: DemoConfig) -> list[_Policy]:
@@ -289,7 +293,7 @@ def _plans(result: RangeTestResult, task: Task, config: DemoConfig) -> list[_Pol
     ]
     if (plan.lr, plan.momentum) != (one, one_mom):
         rows.append(_Policy("1cycle", one, one_mom, e))
-    rows.append(_Policy("recommended", plan.lr, plan.momentum, e, plan.policy))
+    rows.append(_Policy("recommended", plan.lr, plan.momentum, e, plan.policy, guarded=True))
     return rows
 
 
@@ -304,6 +308,7 @@ def _train_job(
 ) -> TrainRun:
     """One training run, in this process or a worker; ``ticks.put(1)`` after each epoch."""
     torch.set_num_threads(threads)
+    guard: dict[str, Any] = {"guard": {}} if plan.guarded else {}
     return trainer(
         task,
         plan.lr,
@@ -313,6 +318,7 @@ def _train_job(
         momentum=plan.momentum,
         on_epoch=lambda epoch, score: ticks.put(1),
         record=False,
+        **guard,
     )
 
 
@@ -379,6 +385,8 @@ def _summarise(
                 "iterations_to_target": hit,
                 "speedup": None if hit is None or fixed_iters is None else fixed_iters / hit,
                 "diverged_runs": sum(r.diverged for r in runs[p.policy]),
+                "guarded": p.guarded,
+                "guard_fired": [list(r.fired) for r in runs[p.policy]],
                 "lr_schedule": p.lr.to_config(),
                 "momentum_schedule": None if p.momentum is None else p.momentum.to_config(),
                 "mean_curve": curves[p.policy],
@@ -404,6 +412,16 @@ def _label(row: dict[str, Any]) -> str:
     if row["policy"] == "recommended":
         return f"recommended: {row['plan_policy']}"
     return str(row["policy"])
+
+
+def _fired(data: dict[str, Any]) -> str:
+    """How many guarded runs the guard restored, and at which epochs (1-based)."""
+    fired = [f for row in data["policies"] if row["guarded"] for f in row["guard_fired"]]
+    hit = [f for f in fired if f]
+    if not hit:
+        return f"none of the {len(fired)} runs"
+    epochs = "; ".join(", ".join(str(e + 1) for e in f) for f in hit)
+    return f"{len(hit)} of the {len(fired)} runs (at epoch {epochs})"
 
 
 def table_markdown(data: dict[str, Any]) -> str:
@@ -463,8 +481,9 @@ def table_markdown(data: dict[str, Any]) -> str:
     notes.append(
         f"- **recommended**: `result.recommend({ipe}, {c['epochs']})`, the plan clr-core "
         f"recommends for this budget: {plan['policy']}, "
-        + (f"{mom} held." if plan["momentum"] is None else f"{mom} cycled.")
-        + " Its reasons:"
+        + (f"{mom} held" if plan["momentum"] is None else f"{mom} cycled")
+        + ", trained under the collapse guard (`clr_torch.CollapseGuard()`, as the recipe "
+        + f"does): it restored {_fired(data)}. Its reasons:"
     )
     notes += [f"  - {reason}" for reason in plan["reasons"]]
     diverged = [
