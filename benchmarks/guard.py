@@ -25,6 +25,9 @@ and candidate, the final score with and without the guard, the runs collapsed, a
 which the guard fired; under a row with collapsed runs, each such seed's details::
 
     python benchmarks/guard.py --tasks <tasks> --candidates shipped stress --streak 2 --jobs 2
+
+The budget and the collapse line are the first machine's grid's (``prior.REFERENCE``); with
+``--reference here`` they are this machine's grid's, as in the suite's ``plans`` rows.
 """
 
 from __future__ import annotations
@@ -59,6 +62,19 @@ STREAKS = (1, 2)
 #: The least rise above the best loss, as a share of it (``--rise``): 0 in the first three
 #: screens, 0.1 in the fourth (docs/benchmarks.md: a third trigger).
 RISES = (0.0, 0.1)
+#: Where the budget and the grid's best come from (``--reference``): ``first``, the first
+#: machine's grid (``prior.REFERENCE``, the default); ``here``, this machine's grid in the
+#: cache (``suite.budget``), the budget the suite's ``plans`` rows train over here.
+REFERENCES = ("first", "here")
+_REFERENCE = {"which": "first"}
+
+
+def reference(task: str, jobs: int) -> tuple[int, float]:
+    """The budget (epochs) and the grid's best that the runs and the collapse line use."""
+    if _REFERENCE["which"] == "first":
+        return P.REFERENCE[task]
+    g = S.grid_summary(task, S.grid_runs(task, S.SEEDS, jobs, False))
+    return int(g["epoch"]), float(g["peak"])
 
 
 def guarded_job(
@@ -159,7 +175,7 @@ def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
     """The plans of ``candidate`` (prior.py's rules, or ``stress``: the plan's 1cycle at
     :data:`STRESS` times the shipped peak; ``stress10``: at :data:`STRESS10` times) over the
     task's documented budget."""
-    epochs = P.REFERENCE[task][0]
+    epochs = reference(task, jobs)[0]
     reads = P.reads(task, jobs)
     if candidate in ("stress", "stress10"):
         k = STRESS if candidate == "stress" else STRESS10
@@ -178,7 +194,7 @@ def rescued(task: str, specs: list[Any], plain: list[Any], guarded: list[Any], j
     """Below a row with collapsed runs: each such seed's peak and reading, where its unguarded
     run peaked, and its guarded final against the mean of the shipped plan's runs that did
     not collapse (points; for MSE, percent better)."""
-    grid_peak = P.REFERENCE[task][1]
+    grid_peak = reference(task, jobs)[1]
     shipped = S.train_many(task, specs_of(task, "shipped", jobs), jobs, "prior shipped")
     kept = [r["scores"][-1] for r in shipped
             if not S.collapsed(task, r["scores"][-1], grid_peak, r["diverged"])]  # fmt: skip
@@ -209,12 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--streak", type=int, default=1, choices=STREAKS, help="epochs in a row")
     p.add_argument("--rise", type=float, default=0.0, choices=RISES,
                    help="least rise above the best, as a share of it")  # fmt: skip
+    p.add_argument("--reference", default="first", choices=REFERENCES,
+                   help="budget and grid's best: the first machine's or this one's")  # fmt: skip
     args = p.parse_args(argv)
+    _REFERENCE["which"] = args.reference
     print("| task | candidate | without the guard (collapsed) | with it (collapsed) | "
           "gap | runs on which it fired (epochs) |")  # fmt: skip
     print("|:--|:--|--:|--:|--:|:--|")
     for task in args.tasks:
-        grid_peak = P.REFERENCE[task][1]
+        grid_peak = reference(task, args.jobs)[1]
         for cand in args.candidates:
             specs = specs_of(task, cand, args.jobs)
             plain = S.train_many(task, specs, args.jobs, f"prior {cand}")
