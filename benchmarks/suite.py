@@ -94,6 +94,7 @@ HELD_OUT_TASKS = (
     "digits-augresnet-sgd",
     "mnist1d-deepmlp-sgd",
     "digits-deepcnn-sgd",
+    "digits-lnmlp-adamw",
 )
 
 
@@ -139,6 +140,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-augresnet-sgd": _decade_grid(3.16e-3, 2.15),
     "mnist1d-deepmlp-sgd": _decade_grid(3.16e-3, 0.316),
     "digits-deepcnn-sgd": _decade_grid(1e-3, 0.316),
+    "digits-lnmlp-adamw": _decade_grid(1e-4, 1.0),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -174,6 +176,7 @@ GRID_EPOCHS = {
     "digits-augresnet-sgd": 60,
     "mnist1d-deepmlp-sgd": 150,
     "digits-deepcnn-sgd": 60,
+    "digits-lnmlp-adamw": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

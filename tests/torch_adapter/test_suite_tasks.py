@@ -125,6 +125,23 @@ def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
     assert model(task.x[:5]).shape == (5, 10)
 
 
+def test_the_layernorm_digits_mlp_is_three_normalised_gelu_layers_trained_by_adamw():
+    task, plain = tasks.load_task("digits-lnmlp-adamw"), tasks.load_task("digits-mlp-sgd")
+    assert torch.equal(task.x, plain.x)
+    assert torch.equal(task.y_test, plain.y_test)
+    assert (task.batch_size, task.steps_per_epoch) == (32, 44)
+    assert (task.spec.optimizer, task.spec.weight_decay) == ("adamw", 0.01)
+    torch.manual_seed(0)
+    model = tasks.make_model(task.name)
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["Linear", "LayerNorm", "GELU"] * 3 + ["Linear"]
+    assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == [128] * 3 + [10]
+    assert model(task.x[:5]).shape == (5, 10)
+    optimizer = tasks.make_optimizer(task.spec.optimizer, model.parameters(), 1e-3, 0.01)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.defaults["weight_decay"] == 0.01
+
+
 def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
     task, cnn = tasks.load_task("mnist1d-deepmlp-sgd"), tasks.load_task("mnist1d-cnn-sgd")
     assert torch.equal(task.x, cnn.x)

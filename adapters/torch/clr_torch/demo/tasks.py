@@ -81,6 +81,9 @@ task                         data and network                                   
 ``digits-deepcnn-sgd``       digits as 8x8 images, a plain CNN of four 3x3       SGD 0.9    accuracy
                              convolutions of 32 channels (max-pool after the
                              second, linear 512-10), ReLU, no normalisation
+``digits-lnmlp-adamw``       scikit-learn digits 1400/397, MLP 64-128x3-10,      AdamW      accuracy
+                             each hidden layer linear, LayerNorm, GELU           wd 0.01,
+                                                                                 batch 32
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -164,7 +167,7 @@ class TaskSpec:
         ``"mlp-digits-dropout"``, ``"mlp-clean8"``, ``"cnn-digits"``, ``"mlp-digits-deep"``,
         ``"mlp-spirals"``, ``"mlp-hastie"``, ``"linear-digits"``, ``"ae-digits"``,
         ``"cnn-digits-pretrained"``, ``"cnn1d-pretrained"``, ``"mlp-digits-images"``,
-        ``"mlp-mnist1d-deep"``, ``"cnn-digits-deep"``).
+        ``"mlp-mnist1d-deep"``, ``"cnn-digits-deep"``, ``"mlp-digits-ln"``).
     optimizer : str
         ``"sgd"`` (momentum 0.9), ``"sgd-plain"`` (no momentum), ``"sgd-nesterov"``
         (Nesterov momentum 0.9), ``"adam"``, ``"adamw"`` or ``"rmsprop"`` (torch defaults).
@@ -263,6 +266,7 @@ SUITE: dict[str, TaskSpec] = {
         ),
         TaskSpec("mnist1d-deepmlp-sgd", "mnist1d", "mlp-mnist1d-deep", "sgd", 128),
         TaskSpec("digits-deepcnn-sgd", "digits-images", "cnn-digits-deep", "sgd", 64),
+        TaskSpec("digits-lnmlp-adamw", "digits", "mlp-digits-ln", "adamw", 32, "accuracy", 0.01),
     )
 }
 
@@ -757,6 +761,11 @@ def make_model(name: str) -> nn.Module:
             nn.Dropout(0.5),
             nn.Linear(width, 10),
         )
+    if spec.model == "mlp-digits-ln":  # linear, LayerNorm, GELU in each hidden layer
+        layers: list[nn.Module] = []
+        for fan_in in (64, 128, 128):
+            layers += [nn.Linear(fan_in, 128), nn.LayerNorm(128), nn.GELU()]
+        return nn.Sequential(*layers, nn.Linear(128, 10))
     if spec.model == "mlp-mnist1d-deep":  # the signals come as (n, 1, 40), as for the CNN
         return nn.Sequential(nn.Flatten(), *_mlp(40, *(64,) * 8, 10))
     widths = {
