@@ -179,14 +179,14 @@ def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
     reads = P.reads(task, jobs)
     if candidate in ("stress", "stress10"):
         k = STRESS if candidate == "stress" else STRESS10
-        return [(*P.plan_with_peak(task, r, k * P.shipped_peak(task, r)), epochs, s, None)
-                for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
+        return [(*P.plan_with_peak(task, r, k * P.shipped_peak(task, r, epochs), epochs),
+                 epochs, s, None) for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
     if candidate == "shipped":
         ipe = load_task(task).steps_per_epoch
         plans = [r.recommend(ipe, epochs) for r in reads]
         return [(p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)]
     rule = P.fit(jobs)[candidate]
-    return [(*P.plan_with_peak(task, r, rule(task, r)), epochs, s, None)
+    return [(*P.plan_with_peak(task, r, rule(task, r), epochs), epochs, s, None)
             for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
 
 
@@ -229,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="budget and grid's best: the first machine's or this one's")  # fmt: skip
     args = p.parse_args(argv)
     _REFERENCE["which"] = args.reference
+    fitted = sorted(set(args.candidates) - {"shipped", "stress", "stress10"})
+    if args.reference == "here" and fitted:
+        p.error(f"--reference here takes shipped, stress and stress10 only (the prior's rules "
+                f"were fitted on the first machines' budgets), not {fitted}")  # fmt: skip
     print("| task | candidate | without the guard (collapsed) | with it (collapsed) | "
           "gap | runs on which it fired (epochs) |")  # fmt: skip
     print("|:--|:--|--:|--:|--:|:--|")

@@ -154,9 +154,11 @@ def reads(task: str, jobs: int) -> list[RangeTestResult]:
     return [r for r, _ in S.readings(task, S.SEEDS, jobs)]
 
 
-def shipped_peak(task: str, r: RangeTestResult) -> float:
-    """The shipped plan's highest rate over the task's budget (its peak, or its fixed rate)."""
-    return r.recommend(load_task(task).steps_per_epoch, REFERENCE[task][0]).lr.bounds()[1]
+def shipped_peak(task: str, r: RangeTestResult, epochs: int | None = None) -> float:
+    """The shipped plan's highest rate over the task's budget (its peak, or its fixed rate);
+    ``epochs``: another budget than ``REFERENCE``'s."""
+    e = REFERENCE[task][0] if epochs is None else epochs
+    return r.recommend(load_task(task).steps_per_epoch, e).lr.bounds()[1]
 
 
 def scale(r: RangeTestResult) -> float:
@@ -242,10 +244,13 @@ def proxy(jobs: int) -> None:
               + " |")  # fmt: skip
 
 
-def plan_with_peak(task: str, r: RangeTestResult, peak: float) -> tuple[Schedule, Schedule | None]:
-    """The plan's 1cycle over the task's budget at ``peak``, with the plan's momentum rule
-    (cycled, unless the sweep ran without momentum)."""
-    total = budget_steps(load_task(task).steps_per_epoch, REFERENCE[task][0])
+def plan_with_peak(
+    task: str, r: RangeTestResult, peak: float, epochs: int | None = None
+) -> tuple[Schedule, Schedule | None]:
+    """The plan's 1cycle over the task's budget (``epochs``, else ``REFERENCE``'s) at ``peak``,
+    with the plan's momentum rule (cycled, unless the sweep ran without momentum)."""
+    e = REFERENCE[task][0] if epochs is None else epochs
+    total = budget_steps(load_task(task).steps_per_epoch, e)
     lr = OneCycle(peak, total_steps=total, pct_start=PLAN_PCT_START, div_factor=PLAN_DIV)
     plain = recorded_momentum(r.provenance) == 0.0
     return lr, None if plain else lr.momentum(*PLAN_MOMENTUM)
