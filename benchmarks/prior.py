@@ -127,6 +127,8 @@ REFERENCE: dict[str, tuple[int, float]] = {
     "mnist1d-deepmlp-sgd": (143, 0.6717),
     # the twenty-fifth blind task (seventeenth session): this machine's grid
     "digits-deepcnn-sgd": (34, 0.9494),
+    # the twenty-sixth blind task (eighteenth session): this machine's grid
+    "digits-lnmlp-adamw": (50, 0.9466),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
