@@ -110,11 +110,17 @@ def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
     assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == widths
 
 
+def _on_the_data_of(name, other, batch, steps):
+    """Task ``name``, checked to hold task ``other``'s data in its own batches."""
+    task, base = tasks.load_task(name), tasks.load_task(other)
+    assert torch.equal(task.x, base.x)
+    assert torch.equal(task.y_test, base.y_test)
+    assert (task.batch_size, task.steps_per_epoch) == (batch, steps)
+    return task
+
+
 def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
-    task, cnn = tasks.load_task("digits-deepcnn-sgd"), tasks.load_task("digits-cnn-adam")
-    assert torch.equal(task.x, cnn.x)
-    assert torch.equal(task.y_test, cnn.y_test)
-    assert (task.batch_size, task.steps_per_epoch) == (64, 22)
+    task = _on_the_data_of("digits-deepcnn-sgd", "digits-cnn-adam", 64, 22)
     assert (task.spec.optimizer, task.spec.weight_decay, task.spec.augment) == ("sgd", 0.0, False)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
@@ -126,10 +132,7 @@ def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
 
 
 def test_the_layernorm_digits_mlp_is_three_normalised_gelu_layers_trained_by_adamw():
-    task, plain = tasks.load_task("digits-lnmlp-adamw"), tasks.load_task("digits-mlp-sgd")
-    assert torch.equal(task.x, plain.x)
-    assert torch.equal(task.y_test, plain.y_test)
-    assert (task.batch_size, task.steps_per_epoch) == (32, 44)
+    task = _on_the_data_of("digits-lnmlp-adamw", "digits-mlp-sgd", 32, 44)
     assert (task.spec.optimizer, task.spec.weight_decay) == ("adamw", 0.01)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
@@ -143,10 +146,7 @@ def test_the_layernorm_digits_mlp_is_three_normalised_gelu_layers_trained_by_ada
 
 
 def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
-    task, cnn = tasks.load_task("mnist1d-deepmlp-sgd"), tasks.load_task("mnist1d-cnn-sgd")
-    assert torch.equal(task.x, cnn.x)
-    assert torch.equal(task.y_test, cnn.y_test)
-    assert (task.batch_size, task.steps_per_epoch) == (128, 32)
+    task = _on_the_data_of("mnist1d-deepmlp-sgd", "mnist1d-cnn-sgd", 128, 32)
     assert (task.spec.optimizer, task.spec.weight_decay) == ("sgd", 0.0)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
