@@ -19,7 +19,14 @@ of the family:
 * ``shipped-c``: ``c_f * P0``, ``c_f`` the mean of ``B / P0`` (a family's correction of the
   shipped rule);
 * ``maxlr-k``: ``k_f * M``, ``k_f`` the mean of ``B / M``;
-* ``halfway``: ``sqrt(F_f * c_f * P0)``, the corrected reading shrunk halfway to the prior.
+* ``halfway``: ``sqrt(F_f * c_f * P0)``, the corrected reading shrunk halfway to the prior;
+* ``shrink``: ``sqrt(F_f * P0)``, the shipped reading itself shrunk halfway (in log) to the
+  family's constant: no constant beyond ``F_f`` (the nineteenth session's screen, lab notebook:
+  the reading shrunk to the prior).
+
+The seven tasks added after the twelfth session (``LATER``, the suite's positions 26-32) join
+neither side of the fit: ``proxy`` reports them as a third split, judged by the same frozen
+constants.
 
 ``proxy`` compares each candidate's peaks with the scan's labels (no training); ``train``
 trains each candidate's plan (the shipped plan's 1cycle with its peak replaced, the momentum
@@ -27,6 +34,7 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
 
     python benchmarks/prior.py proxy --jobs 2
     python benchmarks/prior.py train --tasks <held-out tasks> --jobs 2
+    python benchmarks/prior.py train --tasks <tasks> --candidates shipped shrink --jobs 2
 """
 
 from __future__ import annotations
@@ -88,6 +96,15 @@ SCAN: dict[str, tuple[float, float, float, float]] = {
     "mnist1d-finetune-sgd": (0.1, 0.0681, 0.1, 0.215),
     "digits-mlp-adam-b8": (0.0316, 0.0316, 0.0316, 0.147),
     "digits-mlp-rmsprop": (0.01, 0.01, 0.01, 0.147),
+    # The later tasks (each one's scan row; the first collapse counted on the side *above*
+    # the best peak, since a peak too low to train is not what the column asks about).
+    "digits-aug-nesterov": (0.1, 0.0464, 0.316, math.inf),
+    "digits-deepmlp-sgd": (0.1, 0.1, 0.1, 0.147),
+    "digits-augmlp-adam": (0.00681, 0.00464, 0.00681, math.inf),
+    "digits-augresnet-sgd": (0.215, 0.0681, 2.15, math.inf),
+    "mnist1d-deepmlp-sgd": (0.147, 0.147, 0.147, 0.215),
+    "digits-deepcnn-sgd": (0.147, 0.147, 0.147, 0.215),
+    "digits-lnmlp-adamw": (0.00316, 0.000681, 0.00681, 0.681),
 }
 
 #: Each task's budget (epochs) and grid's best (the references table of docs/benchmarks.md,
@@ -123,6 +140,9 @@ REFERENCE: dict[str, tuple[int, float]] = {
     # the twentieth and twenty-first blind tasks (fifteenth session): this machine's grids
     "digits-aug-nesterov": (58, 0.9897),
     "digits-deepmlp-sgd": (80, 0.9332),
+    # the twenty-second and twenty-third blind tasks (fifteenth session): that machine's grids
+    "digits-augmlp-adam": (52, 0.9365),
+    "digits-augresnet-sgd": (60, 0.9849),
     # the twenty-fourth blind task (sixteenth session): this machine's grid
     "mnist1d-deepmlp-sgd": (143, 0.6717),
     # the twenty-fifth blind task (seventeenth session): this machine's grid
@@ -140,7 +160,13 @@ PRIOR_TASKS = tuple(SUITE)[:26]
 #: The split: the even positions fit the constants, the odd ones judge them.
 FIT = tuple(t for i, t in enumerate(PRIOR_TASKS) if i % 2 == 0)
 HELD_OUT = tuple(t for i, t in enumerate(PRIOR_TASKS) if i % 2 == 1)
-CANDIDATES = ("shipped", "family", "shipped-c", "maxlr-k", "halfway")
+#: The tasks added after the twelfth session: judged by the frozen constants, fitted on none.
+LATER = tuple(SUITE)[26:33]
+CANDIDATES = ("shipped", "family", "shipped-c", "maxlr-k", "halfway", "shrink")
+
+
+def split_of(task: str) -> str:
+    return "fit" if task in FIT else "held out" if task in HELD_OUT else "later"
 
 
 def family(task: str) -> str:
@@ -198,20 +224,22 @@ def fit(jobs: int) -> dict[str, Rule]:
         "shipped-c": lambda t, r: c(t, "c") * shipped_peak(t, r),
         "maxlr-k": lambda t, r: c(t, "k") * scale(r),
         "halfway": lambda t, r: math.sqrt(c(t, "F") * c(t, "c") * shipped_peak(t, r)),
+        "shrink": lambda t, r: math.sqrt(c(t, "F") * shipped_peak(t, r)),
     }
 
 
 def proxy(jobs: int) -> None:
     """Each candidate's peaks against the scan's labels, per split and per task."""
     rules = fit(jobs)
+    tasks_all = (*PRIOR_TASKS, *LATER)
     peaks = {t: {n: [rule(t, r) for r in reads(t, jobs)] for n, rule in rules.items()}
-             for t in PRIOR_TASKS}  # fmt: skip
+             for t in tasks_all}  # fmt: skip
     head = ("split", "candidate", "grid steps from the best peak (mean)", "seeds in the window",
             "tasks whose median seed is in it", "seeds at a collapsing peak",
             "tasks with peak spread <= 1.5x")  # fmt: skip
     print("| " + " | ".join(head) + " |")
     print("|:--|:--|" + "--:|" * (len(head) - 2))
-    for split, tasks in (("fit", FIT), ("held out", HELD_OUT)):
+    for split, tasks in (("fit", FIT), ("held out", HELD_OUT), ("later", LATER)):
         for name in rules:
             steps, inside, med, hot, steady = [], 0, 0, 0, 0
             for t in tasks:
@@ -233,7 +261,7 @@ def proxy(jobs: int) -> None:
         + " |"
     )
     print("|:--|:--|:--|--:|" + "--:|" * len(rules))
-    for t in PRIOR_TASKS:
+    for t in tasks_all:
         best, lo, hi, dead = SCAN[t]
         cells = []
         for name in rules:
@@ -241,7 +269,7 @@ def proxy(jobs: int) -> None:
             inside = sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
             hot = sum(p >= dead / HALF_STEP for p in v)
             cells.append(f"{statistics.median(v):.3g} ({inside}, {hot})")
-        split = "fit" if t in FIT else "held out"
+        split = split_of(t)
         print(f"| {t} | {split} | {best:g} ({lo:g}-{hi:g}) | {dead:g} | " + " | ".join(cells)
               + " |")  # fmt: skip
 
@@ -258,9 +286,10 @@ def plan_with_peak(
     return lr, None if plain else lr.momentum(*PLAN_MOMENTUM)
 
 
-def train(tasks: Sequence[str], jobs: int) -> None:
-    """Each candidate's plan trained over the budget, 10 seeds, beside the shipped plan."""
-    rules = fit(jobs)
+def train(tasks: Sequence[str], jobs: int, names: Sequence[str] = CANDIDATES) -> None:
+    """Each candidate's plan trained over the budget, 10 seeds, beside the shipped plan (the
+    first column); ``names``: the candidates to train (``shipped`` is always trained)."""
+    rules = {n: rule for n, rule in fit(jobs).items() if n == "shipped" or n in names}
     print("| task | split | " + " | ".join(f"{n}: final (gap to shipped; collapsed)"
                                              for n in rules) + " |")  # fmt: skip
     print("|:--|:--|" + "--:|" * len(rules))
@@ -285,8 +314,7 @@ def train(tasks: Sequence[str], jobs: int) -> None:
             gap = S._gap_value(t, mean, base)
             unit = " pt" if S.higher(t) else "%"
             cells.append(f"{S.fmt(t, mean)} ± {S.fmt(t, sd)} ({gap:+.2f}{unit}; {dead})")
-        split = "fit" if t in FIT else "held out"
-        print(f"| {t} | {split} | " + " | ".join(cells) + " |", flush=True)
+        print(f"| {t} | {split_of(t)} | " + " | ".join(cells) + " |", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,11 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("command", choices=("proxy", "train"))
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=CANDIDATES)
     args = p.parse_args(argv)
     if args.command == "proxy":
         proxy(args.jobs)
     else:
-        train(args.tasks, args.jobs)
+        train(args.tasks, args.jobs, args.candidates)
     return 0
 
 
