@@ -162,11 +162,18 @@ FIT = tuple(t for i, t in enumerate(PRIOR_TASKS) if i % 2 == 0)
 HELD_OUT = tuple(t for i, t in enumerate(PRIOR_TASKS) if i % 2 == 1)
 #: The tasks added after the twelfth session: judged by the frozen constants, fitted on none.
 LATER = tuple(SUITE)[26:33]
+#: The tasks added after the shrink screen's protocol (blind for every candidate here).
+BLIND = tuple(SUITE)[33:]
 CANDIDATES = ("shipped", "family", "shipped-c", "maxlr-k", "halfway", "shrink")
 
 
 def split_of(task: str) -> str:
-    return "fit" if task in FIT else "held out" if task in HELD_OUT else "later"
+    return (
+        "fit" if task in FIT
+        else "held out" if task in HELD_OUT
+        else "later" if task in LATER
+        else "blind"
+    )  # fmt: skip
 
 
 def family(task: str) -> str:
@@ -231,7 +238,7 @@ def fit(jobs: int) -> dict[str, Rule]:
 def proxy(jobs: int) -> None:
     """Each candidate's peaks against the scan's labels, per split and per task."""
     rules = fit(jobs)
-    tasks_all = (*PRIOR_TASKS, *LATER)
+    tasks_all = tuple(t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN)
     peaks = {t: {n: [rule(t, r) for r in reads(t, jobs)] for n, rule in rules.items()}
              for t in tasks_all}  # fmt: skip
     head = ("split", "candidate", "grid steps from the best peak (mean)", "seeds in the window",
@@ -239,7 +246,11 @@ def proxy(jobs: int) -> None:
             "tasks with peak spread <= 1.5x")  # fmt: skip
     print("| " + " | ".join(head) + " |")
     print("|:--|:--|" + "--:|" * (len(head) - 2))
-    for split, tasks in (("fit", FIT), ("held out", HELD_OUT), ("later", LATER)):
+    splits = (("fit", FIT), ("held out", HELD_OUT), ("later", LATER), ("blind", BLIND))
+    for split, tasks in splits:
+        tasks = tuple(t for t in tasks if t in SCAN)
+        if not tasks:
+            continue
         for name in rules:
             steps, inside, med, hot, steady = [], 0, 0, 0, 0
             for t in tasks:

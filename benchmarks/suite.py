@@ -95,6 +95,7 @@ HELD_OUT_TASKS = (
     "mnist1d-deepmlp-sgd",
     "digits-deepcnn-sgd",
     "digits-lnmlp-adamw",
+    "motif-gru-adam",
 )
 
 
@@ -141,6 +142,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "mnist1d-deepmlp-sgd": _decade_grid(3.16e-3, 0.316),
     "digits-deepcnn-sgd": _decade_grid(1e-3, 0.316),
     "digits-lnmlp-adamw": _decade_grid(1e-4, 1.0),
+    "motif-gru-adam": _decade_grid(3.16e-4, 0.1),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -177,6 +179,7 @@ GRID_EPOCHS = {
     "mnist1d-deepmlp-sgd": 150,
     "digits-deepcnn-sgd": 60,
     "digits-lnmlp-adamw": 60,
+    "motif-gru-adam": 60,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

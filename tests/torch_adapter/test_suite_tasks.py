@@ -157,6 +157,23 @@ def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
     assert model(task.x[:5]).shape == (5, 10)  # the (n, 1, 40) signals are flattened
 
 
+def test_the_gru_with_adam_is_the_motif_task_with_only_its_optimizer_changed():
+    task = _on_the_data_of("motif-gru-adam", "motif-gru-sgd", 64, 32)
+    base = tasks.load_task("motif-gru-sgd")
+    assert torch.equal(task.y, base.y)
+    assert (task.spec.optimizer, base.spec.optimizer) == ("adam", "sgd")
+    assert (task.spec.model, task.spec.weight_decay) == (base.spec.model, 0.0)
+    torch.manual_seed(0)
+    model = tasks.make_model(task.name)
+    torch.manual_seed(0)
+    other = tasks.make_model(base.name)
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), other.parameters(), strict=True)
+    )
+    optimizer = tasks.make_optimizer(task.spec.optimizer, model.parameters(), 1e-3)
+    assert type(optimizer) is torch.optim.Adam
+
+
 def test_rmsprop_is_torch_s_own_at_its_defaults_without_momentum():
     params = [torch.nn.Parameter(torch.zeros(3))]
     opt = tasks.make_optimizer("rmsprop", params, 0.01, weight_decay=0.5)

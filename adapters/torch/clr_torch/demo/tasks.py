@@ -84,6 +84,7 @@ task                         data and network                                   
 ``digits-lnmlp-adamw``       scikit-learn digits 1400/397, MLP 64-128x3-10,      AdamW      accuracy
                              each hidden layer linear, LayerNorm, GELU           wd 0.01,
                                                                                  batch 32
+``motif-gru-adam``           the motif sequences and GRU of ``motif-gru-sgd``    Adam       accuracy
 ===========================  ==================================================  =========  ========
 
 ``"mnist1d"`` and ``"digits"`` (:data:`TASKS`, what ``clr demo --dataset`` offers) are
@@ -267,6 +268,7 @@ SUITE: dict[str, TaskSpec] = {
         TaskSpec("mnist1d-deepmlp-sgd", "mnist1d", "mlp-mnist1d-deep", "sgd", 128),
         TaskSpec("digits-deepcnn-sgd", "digits-images", "cnn-digits-deep", "sgd", 64),
         TaskSpec("digits-lnmlp-adamw", "digits", "mlp-digits-ln", "adamw", 32, "accuracy", 0.01),
+        TaskSpec("motif-gru-adam", "motif", "gru", "adam", 64),
     )
 }
 
