@@ -149,6 +149,8 @@ REFERENCE: dict[str, tuple[int, float]] = {
     "digits-deepcnn-sgd": (34, 0.9494),
     # the twenty-sixth blind task (eighteenth session): this machine's grid
     "digits-lnmlp-adamw": (50, 0.9466),
+    # the twenty-seventh blind task (nineteenth session): this machine's grid
+    "motif-gru-adam": (8, 0.8043),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
