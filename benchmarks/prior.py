@@ -26,7 +26,8 @@ of the family:
 
 The seven tasks added after the twelfth session (``LATER``, the suite's positions 26-32) join
 neither side of the fit: ``proxy`` reports them as a third split, judged by the same frozen
-constants.
+constants; the tasks added after that screen's protocol (``BLIND``) are a fourth. A task joins
+``proxy`` once its scan row is in :data:`SCAN`.
 
 ``proxy`` compares each candidate's peaks with the scan's labels (no training); ``train``
 trains each candidate's plan (the shipped plan's 1cycle with its peak replaced, the momentum
@@ -243,8 +244,9 @@ def proxy(jobs: int) -> None:
     """Each candidate's peaks against the scan's labels, per split and per task."""
     rules = fit(jobs)
     tasks_all = tuple(t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN)
-    peaks = {t: {n: [rule(t, r) for r in reads(t, jobs)] for n, rule in rules.items()}
-             for t in tasks_all}  # fmt: skip
+    per_task = {t: reads(t, jobs) for t in tasks_all}
+    peaks = {t: {n: [rule(t, r) for r in rs] for n, rule in rules.items()}
+             for t, rs in per_task.items()}  # fmt: skip
     head = ("split", "candidate", "grid steps from the best peak (mean)", "seeds in the window",
             "tasks whose median seed is in it", "seeds at a collapsing peak",
             "tasks with peak spread <= 1.5x")  # fmt: skip

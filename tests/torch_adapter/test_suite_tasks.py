@@ -111,16 +111,17 @@ def test_the_digits_variants_are_the_digits_data_in_their_own_batches(
 
 
 def _on_the_data_of(name, other, batch, steps):
-    """Task ``name``, checked to hold task ``other``'s data in its own batches."""
+    """Tasks ``name`` and ``other``, the first checked to hold the second's data in its own
+    batches."""
     task, base = tasks.load_task(name), tasks.load_task(other)
     assert torch.equal(task.x, base.x)
     assert torch.equal(task.y_test, base.y_test)
     assert (task.batch_size, task.steps_per_epoch) == (batch, steps)
-    return task
+    return task, base
 
 
 def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
-    task = _on_the_data_of("digits-deepcnn-sgd", "digits-cnn-adam", 64, 22)
+    task, _ = _on_the_data_of("digits-deepcnn-sgd", "digits-cnn-adam", 64, 22)
     assert (task.spec.optimizer, task.spec.weight_decay, task.spec.augment) == ("sgd", 0.0, False)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
@@ -132,7 +133,7 @@ def test_the_deep_digits_cnn_is_four_plain_convolutions_on_the_digits_images():
 
 
 def test_the_layernorm_digits_mlp_is_three_normalised_gelu_layers_trained_by_adamw():
-    task = _on_the_data_of("digits-lnmlp-adamw", "digits-mlp-sgd", 32, 44)
+    task, _ = _on_the_data_of("digits-lnmlp-adamw", "digits-mlp-sgd", 32, 44)
     assert (task.spec.optimizer, task.spec.weight_decay) == ("adamw", 0.01)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
@@ -146,7 +147,7 @@ def test_the_layernorm_digits_mlp_is_three_normalised_gelu_layers_trained_by_ada
 
 
 def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
-    task = _on_the_data_of("mnist1d-deepmlp-sgd", "mnist1d-cnn-sgd", 128, 32)
+    task, _ = _on_the_data_of("mnist1d-deepmlp-sgd", "mnist1d-cnn-sgd", 128, 32)
     assert (task.spec.optimizer, task.spec.weight_decay) == ("sgd", 0.0)
     torch.manual_seed(0)
     model = tasks.make_model(task.name)
@@ -158,8 +159,7 @@ def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
 
 
 def test_the_gru_with_adam_is_the_motif_task_with_only_its_optimizer_changed():
-    task = _on_the_data_of("motif-gru-adam", "motif-gru-sgd", 64, 32)
-    base = tasks.load_task("motif-gru-sgd")
+    task, base = _on_the_data_of("motif-gru-adam", "motif-gru-sgd", 64, 32)
     assert torch.equal(task.y, base.y)
     assert (task.spec.optimizer, base.spec.optimizer) == ("adam", "sgd")
     assert (task.spec.model, task.spec.weight_decay) == (base.spec.model, 0.0)
