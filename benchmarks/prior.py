@@ -22,7 +22,17 @@ of the family:
 * ``halfway``: ``sqrt(F_f * c_f * P0)``, the corrected reading shrunk halfway to the prior;
 * ``shrink``: ``sqrt(F_f * P0)``, the shipped reading itself shrunk halfway (in log) to the
   family's constant: no constant beyond ``F_f`` (the nineteenth session's screen, lab notebook:
-  the reading shrunk to the prior).
+  the reading shrunk to the prior);
+* ``gate-noise``: ``F_f ** (1 - a) * P0 ** a`` with ``a = (1 + w) / 2``, ``w`` the reading's
+  noise weight: the shrink, undone as far as the reading counts as noise-limited (the twentieth
+  session's screen, lab notebook: evidence-gated shrinkage);
+* ``gate-noisebatch``: the same, with ``w`` counted only at a batch of at most
+  ``SMALL_BATCH`` (32, the shipped batch rule's threshold), else 0;
+* ``gate-batch``: the reading itself (``a = 1``) at a batch of at most ``SMALL_BATCH``, the
+  shrink (``a = 1/2``) otherwise.
+
+``weight`` fits the shrink's weight itself on the fit half: ``F_f ** (1 - a) * P0 ** a`` for
+``a`` in 0, 0.1, ..., 1, by the proxy's two measures on :data:`FIT` alone.
 
 The seven tasks added after the twelfth session (``LATER``, the suite's positions 26-32) join
 neither side of the fit: ``proxy`` reports them as a third split, judged by the same frozen
@@ -36,6 +46,9 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
     python benchmarks/prior.py proxy --jobs 2
     python benchmarks/prior.py train --tasks <held-out tasks> --jobs 2
     python benchmarks/prior.py train --tasks <tasks> --candidates shipped shrink --jobs 2
+    python benchmarks/prior.py proxy --splits fit --candidates shipped shrink gate-noise \
+        gate-noisebatch gate-batch --jobs 2
+    python benchmarks/prior.py weight --jobs 2
 """
 
 from __future__ import annotations
@@ -62,6 +75,7 @@ from clr_core.rangetest._recommend import (
     PLAN_DIV,
     PLAN_MOMENTUM,
     PLAN_PCT_START,
+    SMALL_BATCH,
     recorded_momentum,
 )
 from clr_torch.demo.tasks import SUITE, load_task
@@ -169,7 +183,11 @@ HELD_OUT = tuple(t for i, t in enumerate(PRIOR_TASKS) if i % 2 == 1)
 LATER = tuple(SUITE)[26:33]
 #: The tasks added after the shrink screen's protocol (blind for every candidate here).
 BLIND = tuple(SUITE)[33:]
-CANDIDATES = ("shipped", "family", "shipped-c", "maxlr-k", "halfway", "shrink")
+CANDIDATES = (
+    "shipped", "family", "shipped-c", "maxlr-k", "halfway", "shrink", "gate-noise",
+    "gate-noisebatch", "gate-batch",
+)  # fmt: skip
+SPLITS = ("fit", "held out", "later", "blind")
 
 
 def split_of(task: str) -> str:
@@ -209,6 +227,23 @@ def scale(r: RangeTestResult) -> float:
 Rule = Callable[[str, RangeTestResult], float]
 
 
+def toward(prior: float, reading: float, a: float) -> float:
+    """``prior ** (1 - a) * reading ** a``: the reading moved toward the prior on the log axis
+    (``a = 1``: the reading; ``a = 0``: the prior)."""
+    return math.exp(a * math.log(reading) + (1.0 - a) * math.log(prior))
+
+
+def small_batch(r: RangeTestResult) -> bool:
+    """Whether the range test ran at a batch of at most ``SMALL_BATCH``."""
+    b = r.provenance.get("batch_size")
+    return b is not None and b <= SMALL_BATCH
+
+
+def small_batch_noise(r: RangeTestResult) -> float:
+    """The reading's noise weight where its batch is at most ``SMALL_BATCH``, else 0."""
+    return r.noise_weight if small_batch(r) else 0.0
+
+
 @functools.cache
 def fit(jobs: int) -> dict[str, Rule]:
     """Each candidate's rule, its constants fitted on :data:`FIT` per family (printed)."""
@@ -237,13 +272,25 @@ def fit(jobs: int) -> dict[str, Rule]:
         "maxlr-k": lambda t, r: c(t, "k") * scale(r),
         "halfway": lambda t, r: math.sqrt(c(t, "F") * c(t, "c") * shipped_peak(t, r)),
         "shrink": lambda t, r: math.sqrt(c(t, "F") * shipped_peak(t, r)),
+        "gate-noise": lambda t, r: toward(
+            c(t, "F"), shipped_peak(t, r), (1.0 + r.noise_weight) / 2
+        ),
+        "gate-noisebatch": lambda t, r: toward(
+            c(t, "F"), shipped_peak(t, r), (1.0 + small_batch_noise(r)) / 2
+        ),
+        "gate-batch": lambda t, r: toward(
+            c(t, "F"), shipped_peak(t, r), 1.0 if small_batch(r) else 0.5
+        ),
     }
 
 
-def proxy(jobs: int) -> None:
-    """Each candidate's peaks against the scan's labels, per split and per task."""
-    rules = fit(jobs)
-    tasks_all = tuple(t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN)
+def proxy(jobs: int, names: Sequence[str] = CANDIDATES, only: Sequence[str] = SPLITS) -> None:
+    """Each candidate's peaks against the scan's labels, per split and per task; ``names``: the
+    candidates, ``only``: the splits (the others' range tests are not even read)."""
+    rules = {n: rule for n, rule in fit(jobs).items() if n in names}
+    tasks_all = tuple(
+        t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN and split_of(t) in only
+    )
     per_task = {t: reads(t, jobs) for t in tasks_all}
     peaks = {t: {n: [rule(t, r) for r in rs] for n, rule in rules.items()}
              for t, rs in per_task.items()}  # fmt: skip
@@ -254,7 +301,7 @@ def proxy(jobs: int) -> None:
     print("|:--|:--|" + "--:|" * (len(head) - 2))
     splits = (("fit", FIT), ("held out", HELD_OUT), ("later", LATER), ("blind", BLIND))
     for split, tasks in splits:
-        tasks = tuple(t for t in tasks if t in SCAN)
+        tasks = tuple(t for t in tasks if t in SCAN and split in only)
         if not tasks:
             continue
         for name in rules:
@@ -289,6 +336,24 @@ def proxy(jobs: int) -> None:
         split = split_of(t)
         print(f"| {t} | {split} | {best:g} ({lo:g}-{hi:g}) | {dead:g} | " + " | ".join(cells)
               + " |")  # fmt: skip
+
+
+def weight(jobs: int) -> None:
+    """The shrink's weight ``a`` fitted on :data:`FIT` alone, by the proxy's measures."""
+    rules = fit(jobs)
+    pairs = {t: [(shipped_peak(t, r), rules["family"](t, r)) for r in reads(t, jobs)]
+             for t in FIT}  # fmt: skip
+    print("| a | grid steps from the best peak (mean, fit) | seeds in the window (fit) |")
+    print("|--:|--:|--:|")
+    for i in range(11):
+        a = i / 10
+        steps, inside = [], 0
+        for t, ps in pairs.items():
+            best, lo, hi, _ = SCAN[t]
+            v = [toward(f, p0, a) for p0, f in ps]
+            steps.append(statistics.fmean(abs(6 * math.log10(p / best)) for p in v))
+            inside += sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+        print(f"| {a:.1f} | {statistics.fmean(steps):.2f} | {inside} of {10 * len(pairs)} |")
 
 
 def plan_with_peak(
@@ -336,13 +401,16 @@ def train(tasks: Sequence[str], jobs: int, names: Sequence[str] = CANDIDATES) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("proxy", "train"))
+    p.add_argument("command", choices=("proxy", "train", "weight"))
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=CANDIDATES)
+    p.add_argument("--splits", nargs="*", default=list(SPLITS), choices=SPLITS)
     args = p.parse_args(argv)
     if args.command == "proxy":
-        proxy(args.jobs)
+        proxy(args.jobs, args.candidates, args.splits)
+    elif args.command == "weight":
+        weight(args.jobs)
     else:
         train(args.tasks, args.jobs, args.candidates)
     return 0
