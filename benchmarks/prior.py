@@ -207,9 +207,10 @@ def _gmean(values: Sequence[float]) -> float:
     return math.exp(statistics.fmean(math.log(v) for v in values))
 
 
-def reads(task: str, jobs: int) -> list[RangeTestResult]:
-    """Each seed's shipped range test, read by the shipped analysis (cached by suite.py)."""
-    return [r for r, _ in S.readings(task, S.SEEDS, jobs)]
+def reads(task: str, jobs: int, seeds: Sequence[int] = S.SEEDS) -> list[RangeTestResult]:
+    """Each seed's shipped range test, read by the shipped analysis (cached by suite.py); the
+    constants are always fitted on the suite's seeds (:data:`suite.SEEDS`)."""
+    return [r for r, _ in S.readings(task, seeds, jobs)]
 
 
 def shipped_peak(task: str, r: RangeTestResult, epochs: int | None = None) -> float:
@@ -284,14 +285,21 @@ def fit(jobs: int) -> dict[str, Rule]:
     }
 
 
-def proxy(jobs: int, names: Sequence[str] = CANDIDATES, only: Sequence[str] = SPLITS) -> None:
+def proxy(
+    jobs: int,
+    names: Sequence[str] = CANDIDATES,
+    only: Sequence[str] = SPLITS,
+    seeds: Sequence[int] = S.SEEDS,
+) -> None:
     """Each candidate's peaks against the scan's labels, per split and per task; ``names``: the
-    candidates, ``only``: the splits (the others' range tests are not even read)."""
+    candidates, ``only``: the splits (the others' range tests are not even read); ``seeds``:
+    whose range tests (the constants stay fitted on the suite's)."""
+    n = len(seeds)
     rules = {n: rule for n, rule in fit(jobs).items() if n in names}
     tasks_all = tuple(
         t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN and split_of(t) in only
     )
-    per_task = {t: reads(t, jobs) for t in tasks_all}
+    per_task = {t: reads(t, jobs, seeds) for t in tasks_all}
     peaks = {t: {n: [rule(t, r) for r in rs] for n, rule in rules.items()}
              for t, rs in per_task.items()}  # fmt: skip
     head = ("split", "candidate", "grid steps from the best peak (mean)", "seeds in the window",
@@ -316,7 +324,7 @@ def proxy(jobs: int, names: Sequence[str] = CANDIDATES, only: Sequence[str] = SP
                 hot += sum(p >= dead / HALF_STEP for p in v)
                 steady += max(v) / min(v) <= 1.5
             print(f"| {split} | {name} | {statistics.fmean(steps):.2f} | {inside} of "
-                  f"{10 * len(tasks)} | {med} of {len(tasks)} | {hot} | {steady} of "
+                  f"{n * len(tasks)} | {med} of {len(tasks)} | {hot} | {steady} of "
                   f"{len(tasks)} |")  # fmt: skip
     print()
     print(
@@ -368,15 +376,23 @@ def plan_with_peak(
     return lr, None if plain else lr.momentum(*PLAN_MOMENTUM)
 
 
-def train(tasks: Sequence[str], jobs: int, names: Sequence[str] = CANDIDATES) -> None:
-    """Each candidate's plan trained over the budget, 10 seeds, beside the shipped plan (the
-    first column); ``names``: the candidates to train (``shipped`` is always trained)."""
+def train(
+    tasks: Sequence[str],
+    jobs: int,
+    names: Sequence[str] = CANDIDATES,
+    seeds: Sequence[int] = S.SEEDS,
+) -> None:
+    """Each candidate's plan trained over the budget, one run a seed of ``seeds``, beside the
+    shipped plan (the first column); ``names``: the candidates to train (``shipped`` is always
+    trained). The last column is the paired gap of the last candidate to the shipped plan, seed
+    by seed: its mean and standard error (points, or percent of the shipped plan's MSE)."""
     rules = {n: rule for n, rule in fit(jobs).items() if n == "shipped" or n in names}
     print("| task | split | " + " | ".join(f"{n}: final (gap to shipped; collapsed)"
-                                             for n in rules) + " |")  # fmt: skip
-    print("|:--|:--|" + "--:|" * len(rules))
+                                             for n in rules) + " | paired gap (SE) |")  # fmt: skip
+    print("|:--|:--|" + "--:|" * (len(rules) + 1))
     for t in tasks:
-        rs = reads(t, jobs)
+        rs = reads(t, jobs, seeds)
+        finals: list[list[float]] = []
         cells: list[str] = []
         base = None
         for name, rule in rules.items():
@@ -384,18 +400,22 @@ def train(tasks: Sequence[str], jobs: int, names: Sequence[str] = CANDIDATES) ->
                 plans = [r.recommend(load_task(t).steps_per_epoch, REFERENCE[t][0]) for r in rs]
                 specs = [
                     (p.lr, p.momentum, REFERENCE[t][0], s, None)
-                    for p, s in zip(plans, S.SEEDS, strict=True)
+                    for p, s in zip(plans, seeds, strict=True)
                 ]
             else:
                 specs = [(*plan_with_peak(t, r, rule(t, r)), REFERENCE[t][0], s, None)
-                         for r, s in zip(rs, S.SEEDS, strict=True)]  # fmt: skip
+                         for r, s in zip(rs, seeds, strict=True)]  # fmt: skip
             runs = S.train_many(t, specs, jobs, f"prior {name}")
+            finals.append([run["scores"][-1] for run in runs])
             mean, sd, dead = S._stats(t, runs, REFERENCE[t][1])
             if base is None:
                 base = mean
             gap = S._gap_value(t, mean, base)
             unit = " pt" if S.higher(t) else "%"
             cells.append(f"{S.fmt(t, mean)} ± {S.fmt(t, sd)} ({gap:+.2f}{unit}; {dead})")
+        diffs = [S._gap_value(t, b, a) for a, b in zip(finals[0], finals[-1], strict=True)]
+        se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+        cells.append(f"{statistics.fmean(diffs):+.2f} ({se:.2f})")
         print(f"| {t} | {split_of(t)} | " + " | ".join(cells) + " |", flush=True)
 
 
@@ -406,13 +426,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=CANDIDATES)
     p.add_argument("--splits", nargs="*", default=list(SPLITS), choices=SPLITS)
+    p.add_argument("--seeds", nargs="*", type=int, default=list(S.SEEDS),
+                   help="the range tests' and runs' seeds (default: the suite's 0-9)")  # fmt: skip
     args = p.parse_args(argv)
     if args.command == "proxy":
-        proxy(args.jobs, args.candidates, args.splits)
+        proxy(args.jobs, args.candidates, args.splits, args.seeds)
     elif args.command == "weight":
         weight(args.jobs)
     else:
-        train(args.tasks, args.jobs, args.candidates)
+        train(args.tasks, args.jobs, args.candidates, args.seeds)
     return 0
 
 

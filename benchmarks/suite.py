@@ -96,6 +96,7 @@ HELD_OUT_TASKS = (
     "digits-deepcnn-sgd",
     "digits-lnmlp-adamw",
     "motif-gru-adam",
+    "diabetes-mlp-sgd",
 )
 
 
@@ -143,6 +144,7 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "digits-deepcnn-sgd": _decade_grid(1e-3, 0.316),
     "digits-lnmlp-adamw": _decade_grid(1e-4, 1.0),
     "motif-gru-adam": _decade_grid(3.16e-4, 0.1),
+    "diabetes-mlp-sgd": _decade_grid(1e-4, 0.316),
 }
 #: Epochs each grid rate trains: long enough that the best rate's mean curve peaks inside.
 GRID_EPOCHS = {
@@ -180,6 +182,7 @@ GRID_EPOCHS = {
     "digits-deepcnn-sgd": 60,
     "digits-lnmlp-adamw": 60,
     "motif-gru-adam": 60,
+    "diabetes-mlp-sgd": 100,
 }
 SEEDS = tuple(range(10))
 CACHE_DIR = Path(os.environ.get("CLR_BENCH_CACHE", "/tmp/clr_bench")) / "suite"

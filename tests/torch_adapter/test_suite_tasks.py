@@ -158,6 +158,35 @@ def test_the_deep_mnist1d_mlp_is_eight_plain_relu_layers_on_the_cnn_s_data():
     assert model(task.x[:5]).shape == (5, 10)  # the (n, 1, 40) signals are flattened
 
 
+def test_diabetes_is_sklearn_s_bundled_data_shuffled_once_and_standardised_on_training():
+    from sklearn import datasets
+
+    x, y, xt, yt = tasks._data("diabetes")
+    assert (x.shape, xt.shape, y.shape, yt.shape) == ((300, 10), (142, 10), (300,), (142,))
+    assert torch.allclose(x.mean(0), torch.zeros(10), atol=1e-4)
+    assert torch.allclose(x.std(0, unbiased=False), torch.ones(10), atol=1e-4)
+    assert abs(float(y.mean())) < 1e-4
+    assert abs(float(y.std(unbiased=False)) - 1.0) < 1e-4
+    assert 0.5 < float(yt.std()) < 1.5  # the test split is on the training split's scale
+    raw, target = datasets.load_diabetes(return_X_y=True)
+    # every patient once, in one fixed shuffled order: the targets are the raw ones in that
+    # order, shifted and scaled by the training split's mean and spread
+    order = torch.randperm(442, generator=torch.Generator().manual_seed(0))
+    shuffled = torch.tensor(target)[order]
+    train = shuffled[:300]
+    expect = (shuffled - train.mean()) / train.std(unbiased=False)
+    assert torch.allclose(torch.cat([y, yt]).double(), expect, atol=1e-5)
+    age = torch.tensor(raw[:, 0])[order][:300]  # the first feature, in the same order
+    assert torch.allclose(x[:, 0].double(), (age - age.mean()) / age.std(unbiased=False), atol=1e-5)
+    assert torch.equal(tasks._data("diabetes")[1], y)  # the shuffle is fixed
+    task = tasks.load_task("diabetes-mlp-sgd")
+    assert (task.batch_size, task.steps_per_epoch, task.metric) == (32, 10, "mse")
+    torch.manual_seed(0)
+    model = tasks.make_model("diabetes-mlp-sgd")
+    assert model(x[:5]).shape == (5, 1)
+    assert [m.out_features for m in model if isinstance(m, torch.nn.Linear)] == [64, 64, 1]
+
+
 def test_the_gru_with_adam_is_the_motif_task_with_only_its_optimizer_changed():
     task, base = _on_the_data_of("motif-gru-adam", "motif-gru-sgd", 64, 32)
     assert torch.equal(task.y, base.y)
