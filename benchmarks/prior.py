@@ -168,6 +168,8 @@ REFERENCE: dict[str, tuple[int, float]] = {
     "digits-lnmlp-adamw": (50, 0.9466),
     # the twenty-seventh blind task (nineteenth session): this machine's grid
     "motif-gru-adam": (8, 0.8043),
+    # the twenty-eighth blind task (twentieth session): this machine's grid
+    "diabetes-mlp-sgd": (10, 0.4674),
 }
 
 #: Half a step of the scan's grid (six rates a decade), as a factor: a peak within it of a
