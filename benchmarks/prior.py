@@ -53,6 +53,11 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
         gate-noisebatch gate-batch --jobs 2
     python benchmarks/prior.py weight --jobs 2
     python benchmarks/prior.py noisyfit --jobs 2
+    python benchmarks/prior.py budgetscan --tasks friedman-mlp-sgd diabetes-mlp-sgd \
+        --epochs 10 30 95 --jobs 2
+
+``budgetscan`` runs the 1cycle peak scan (the plan's shape at every grid rate, 10 seeds) over
+other budgets than the task's own, to see whether a task's best peak moves with its budget.
 """
 
 from __future__ import annotations
@@ -419,6 +424,31 @@ def noisyfit(jobs: int) -> None:
               f"{statistics.fmean(d_noisy):.2f}, {n_noisy} of {len(d_noisy)} |")  # fmt: skip
 
 
+def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
+    """The 1cycle peak scan of each task over each budget (epochs): its best peak and the
+    peaks within 0.3 points (1% of MSE) of it."""
+    print("| task | budget (epochs, steps) | best peak | its final score | peaks within 0.3 "
+          "points (1% of MSE) | mean final score at each peak |")  # fmt: skip
+    print("|:--|--:|--:|--:|:--|:--|")
+    for t in tasks:
+        spe = load_task(t).steps_per_epoch
+        rates = S.GRIDS[t]
+        for e in budgets:
+            specs = [(*S.one_cycle(p, e * spe), e, s, None) for p in rates for s in S.SEEDS]
+            runs = S.train_many(t, specs, jobs, f"budget scan {e}")
+            n = len(S.SEEDS)
+            mean = {p: statistics.fmean(r["scores"][-1] for r in runs[i * n : (i + 1) * n])
+                    for i, p in enumerate(rates)}  # fmt: skip
+            finite = {p: v for p, v in mean.items() if math.isfinite(v)}
+            up = S.higher(t)
+            best = (max if up else min)(finite, key=finite.__getitem__)
+            b = finite[best]
+            near = [p for p, v in finite.items() if (v >= b - 0.003 if up else v <= 1.01 * b)]
+            cells = ", ".join(f"{p:g}: {S.fmt(t, v)}" for p, v in mean.items())
+            print(f"| {t} | {e}, {e * spe} | {best:g} | {S.fmt(t, b)} | {min(near):g}-"
+                  f"{max(near):g} | {cells} |", flush=True)  # fmt: skip
+
+
 def plan_with_peak(
     task: str, r: RangeTestResult, peak: float, epochs: int | None = None
 ) -> tuple[Schedule, Schedule | None]:
@@ -476,7 +506,8 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("proxy", "train", "weight", "noisyfit"))
+    p.add_argument("command", choices=("proxy", "train", "weight", "noisyfit", "budgetscan"))
+    p.add_argument("--epochs", nargs="*", type=int, default=[10, 30, 95])
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=CANDIDATES)
@@ -490,6 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         weight(args.jobs)
     elif args.command == "noisyfit":
         noisyfit(args.jobs)
+    elif args.command == "budgetscan":
+        budgetscan(args.tasks, args.epochs, args.jobs)
     else:
         train(args.tasks, args.jobs, args.candidates, args.seeds)
     return 0
