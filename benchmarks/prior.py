@@ -56,6 +56,14 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
     python benchmarks/prior.py budgetscan --tasks friedman-mlp-sgd diabetes-mlp-sgd \
         --epochs 10 30 95 --jobs 2
 
+``select`` trains the shipped plan and each named candidate's plan on the training set less a
+validation split (its last 15%, whole batches, :data:`VAL_SHARE`), scores the split after
+every epoch and reports the test score at the epoch the split scores best (checkpoint
+selection, the test set never consulted), beside the same run's last epoch and the shipped plan
+trained on the whole training set::
+
+    python benchmarks/prior.py select --tasks <tasks> --candidates noisy-refit --jobs 2
+
 ``budgetscan`` runs the 1cycle peak scan (the plan's shape at every grid rate, 10 seeds) over
 other budgets than the task's own, to see whether a task's best peak moves with its budget.
 """
@@ -69,6 +77,7 @@ import statistics
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "adapters" / "torch", ROOT):
@@ -449,6 +458,95 @@ def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
                   f"{max(near):g} | {cells} |", flush=True)  # fmt: skip
 
 
+#: The share of the training set a ``select`` run keeps out as its validation split (whole
+#: batches, at least one): the short-trials screen's share.
+VAL_SHARE = 0.15
+
+
+def select_job(
+    task_name: str, lr_config: dict[str, Any], mom_config: dict[str, Any] | None, epochs: int,
+    seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    """One run on the training set less its validation split (in a worker): the test and the
+    validation score after every epoch."""
+    import torch
+
+    from clr_core import from_config
+    from clr_torch.demo.tasks import train, validation_split
+
+    torch.set_num_threads(1)
+    task = load_task(task_name)
+    sub, val = validation_split(task, max(1, round(VAL_SHARE * len(task.x) / task.batch_size)))
+    mom = None if mom_config is None else from_config(mom_config)
+    run = train(sub, from_config(lr_config), epochs=epochs, seed=seed, momentum=mom,
+                record=False, val=val)  # fmt: skip
+    return {"scores": run.scores, "val_scores": run.val_scores, "diverged": run.diverged}
+
+
+def selected(task: str, run: dict[str, Any]) -> float:
+    """The test score at the epoch whose validation score is best (the last such epoch on a
+    tie; the last epoch when none is finite)."""
+    up = S.higher(task)
+    vals = [v if v is not None and math.isfinite(v) else None for v in run["val_scores"]]
+    best, at = None, len(vals) - 1
+    for i, v in enumerate(vals):
+        if v is not None and (best is None or (v >= best if up else v <= best)):
+            best, at = v, i
+    return float(run["scores"][at])
+
+
+def select(tasks: Sequence[str], jobs: int, names: Sequence[str]) -> None:
+    """Checkpoint selection on a validation split, for the shipped plan and ``names``."""
+    rules = {n: rule for n, rule in fit(jobs).items() if n == "shipped" or n in names}
+    head = ["shipped, whole training set"]
+    for n in rules:
+        head += [f"{n}, 85%: last epoch", f"{n}, 85%: selected"]
+    print("| task | split | " + " | ".join(f"{h} (gap; collapsed)" for h in head) + " |")
+    print("|:--|:--|" + "--:|" * len(head))
+    for t in tasks:
+        e, peak = REFERENCE[t]
+        rs = reads(t, jobs)
+        plans = [r.recommend(load_task(t).steps_per_epoch, e) for r in rs]
+        full = S.train_many(t, [(p.lr, p.momentum, e, s, None)
+                                for p, s in zip(plans, S.SEEDS, strict=True)], jobs,
+                            "prior shipped")  # fmt: skip
+        base = [r["scores"][-1] for r in full]
+        cols = [(base, [r["diverged"] for r in full])]
+        for name, rule in rules.items():
+            if name == "shipped":
+                specs = [(p.lr, p.momentum) for p in plans]
+            else:
+                specs = [plan_with_peak(t, r, rule(t, r)) for r in rs]
+            cache = S.Cache(t)
+            keys = [S.key_of("select", lr.to_config(), "m-" if m is None else m.to_config(),
+                             f"e{e}", f"s{s}", f"v{VAL_SHARE}")
+                    for (lr, m), s in zip(specs, S.SEEDS, strict=True)]  # fmt: skip
+            todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+            work = [(t, specs[i][0].to_config(),
+                     None if specs[i][1] is None else specs[i][1].to_config(), e, S.SEEDS[i])
+                    for i in todo]  # fmt: skip
+            if work:
+                print(f"{t} select {name}: {len(work)} run(s) to train", flush=True)
+
+            def done(j: int, result: dict[str, Any], c: Any = cache, k: list[str] = keys,
+                     d: list[int] = todo) -> None:  # fmt: skip
+                c.put(k[d[j]], result)
+
+            S.run_jobs(select_job, work, jobs, on_done=done)
+            runs = [cache.get(k) for k in keys]
+            dead = [r["diverged"] for r in runs]
+            cols.append(([r["scores"][-1] for r in runs], dead))
+            cols.append(([selected(t, r) for r in runs], dead))
+        cells = []
+        for finals, dv in cols:
+            m, sd = statistics.fmean(finals), statistics.stdev(finals)
+            n_dead = sum(S.collapsed(t, f, peak, d) for f, d in zip(finals, dv, strict=True))
+            gap = S._gap_value(t, m, statistics.fmean(base))
+            unit = " pt" if S.higher(t) else "%"
+            cells.append(f"{S.fmt(t, m)} ± {S.fmt(t, sd)} ({gap:+.2f}{unit}; {n_dead})")
+        print(f"| {t} | {split_of(t)} | " + " | ".join(cells) + " |", flush=True)
+
+
 def plan_with_peak(
     task: str, r: RangeTestResult, peak: float, epochs: int | None = None
 ) -> tuple[Schedule, Schedule | None]:
@@ -506,7 +604,9 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("command", choices=("proxy", "train", "weight", "noisyfit", "budgetscan"))
+    p.add_argument(
+        "command", choices=("proxy", "train", "weight", "noisyfit", "budgetscan", "select")
+    )
     p.add_argument("--epochs", nargs="*", type=int, default=[10, 30, 95])
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
     p.add_argument("--jobs", type=int, default=1)
@@ -521,6 +621,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         weight(args.jobs)
     elif args.command == "noisyfit":
         noisyfit(args.jobs)
+    elif args.command == "select":
+        select(args.tasks, args.jobs, [n for n in args.candidates if n != "shipped"])
     elif args.command == "budgetscan":
         budgetscan(args.tasks, args.epochs, args.jobs)
     else:

@@ -3,6 +3,8 @@ docstrings define, and networks whose output fits the task's metric."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -392,6 +394,26 @@ def test_train_under_the_guard_repeats_a_quiet_run_and_rescues_a_collapsing_one(
     assert wild.scores == [mlp.chance] * 5
     assert saved.fired == (0, 1, 2)
     assert saved.diverged  # 1e10 / 8 is still far past the edge: at epoch 3 no try is left
+
+
+def test_a_validation_split_comes_off_the_training_set_and_is_scored_every_epoch():
+    task = tasks.load_task("diabetes-mlp-sgd")
+    sub, (xv, yv) = tasks.validation_split(task, 2)
+    assert (len(sub.x), len(xv)) == (300 - 64, 64)
+    assert torch.equal(torch.cat([sub.x, xv]), task.x)
+    assert torch.equal(sub.x_test, task.x_test)  # the test set is left as it was
+    assert sub.steps_per_epoch == 8
+    run = tasks.train(sub, 0.005, epochs=3, seed=0, record=False, val=(xv, yv))
+    plain = tasks.train(sub, 0.005, epochs=3, seed=0, record=False)
+    assert run.scores == plain.scores  # scoring the split does not change the training
+    assert len(run.val_scores) == 3
+    assert plain.val_scores == []
+    assert run.val_scores[-1] < float((yv**2).mean())  # it learned something the split sees
+    wild = tasks.train(sub, 1e10, epochs=2, seed=0, record=False, val=(xv, yv))
+    assert wild.diverged
+    assert math.isnan(wild.val_scores[-1])
+    with pytest.raises(ValueError, match="n_batches"):
+        tasks.validation_split(task, 10)  # all 300 examples would go
 
 
 def test_shift_moves_each_image_by_at_most_a_pixel_with_a_zero_border():

@@ -137,6 +137,7 @@ __all__ = [
     "batches",
     "shift",
     "hold_out",
+    "validation_split",
     "load_task",
     "make_model",
     "make_optimizer",
@@ -477,6 +478,16 @@ def load_task(name: str) -> Task:
     return _CACHE[name]
 
 
+def _kept(task: Task, n_batches: int) -> int:
+    """How many training examples are left once the last ``n_batches`` batches go."""
+    hold = n_batches * task.batch_size
+    if not 0 < hold < len(task.x):
+        raise ValueError(
+            f"Argument `n_batches` must leave training examples. Received: n_batches={n_batches!r}"
+        )
+    return len(task.x) - hold
+
+
 def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor, torch.Tensor]]]:
     """Split off the last ``n_batches`` batches of the *training* set as held-out batches.
 
@@ -484,12 +495,7 @@ def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor,
     the real test set is seen) and the held-out ``(x, y)`` batches: what a range
     test measures its metric on, leaving the test set to judge the training.
     """
-    hold = n_batches * task.batch_size
-    n = len(task.x) - hold
-    if not 0 < hold < len(task.x):
-        raise ValueError(
-            f"Argument `n_batches` must leave training examples. Received: n_batches={n_batches!r}"
-        )
+    n = _kept(task, n_batches)
     sub = Task(
         task.name, task.x[:n], task.y[:n], task.x[n:], task.y[n:], task.batch_size, task.spec
     )
@@ -498,6 +504,18 @@ def hold_out(task: Task, n_batches: int) -> tuple[Task, list[tuple[torch.Tensor,
         for i in range(n, len(task.x), task.batch_size)
     ]
     return sub, val
+
+
+def validation_split(task: Task, n_batches: int) -> tuple[Task, tuple[torch.Tensor, torch.Tensor]]:
+    """The task trained on its training set less the last ``n_batches`` batches (its test set
+    unchanged), and those examples as a validation split ``(x, y)``: what
+    :func:`train` (``val=``) scores after every epoch, to choose a checkpoint without the test
+    set."""
+    n = _kept(task, n_batches)
+    sub = Task(
+        task.name, task.x[:n], task.y[:n], task.x_test, task.y_test, task.batch_size, task.spec
+    )
+    return sub, (task.x[n:], task.y[n:])
 
 
 class _Residual(nn.Module):
@@ -881,6 +899,7 @@ class TrainRun:
     diverged: bool = False  # the loss went non-finite (the score then counts as chance)
     higher_is_better: bool = True
     fired: tuple[int, ...] = ()  # the epochs at which a CollapseGuard restored (train(guard=))
+    val_scores: list[float] = field(default_factory=list)  # the metric on train(val=) per epoch
 
     @property
     def accuracies(self) -> list[float]:
@@ -922,6 +941,7 @@ def train(
     record: bool = True,
     auto: dict[str, Any] | None = None,
     guard: dict[str, Any] | None = None,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> TrainRun:
     """Train a fresh model on ``task`` and record the test metric after every epoch.
 
@@ -954,6 +974,9 @@ def train(
         Train under a :class:`clr_torch.CollapseGuard` with these keywords (``{}``: its
         defaults), fed each epoch's mean training loss; an epoch whose loss turns non-finite
         ends there and is fed as NaN, and the run diverges only when the guard says so.
+    val : (x, y), optional
+        Examples kept out of training (:func:`validation_split`), scored with the task's
+        metric after every epoch into ``val_scores`` (NaN once the run has diverged).
 
     A run whose loss turns non-finite is marked ``diverged``; its remaining epochs
     score at :attr:`Task.chance`, as a collapsed run would.
@@ -1013,6 +1036,8 @@ def train(
         if not math.isfinite(score):
             run.diverged, score = True, task.chance
         run.scores.append(score)
+        if val is not None:
+            run.val_scores.append(math.nan if run.diverged else evaluate(model, task, *val))
         if on_epoch is not None:
             on_epoch(epoch, score)
     return run
