@@ -463,6 +463,18 @@ def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
 VAL_SHARE = 0.15
 
 
+def candidate_plan(
+    task: str, r: RangeTestResult, peak: float, epochs: int | None = None
+) -> tuple[Schedule, Schedule | None]:
+    """A candidate's plan: the shipped plan itself where the candidate keeps its peak (so a
+    constant fallback stays a constant), else :func:`plan_with_peak` at ``peak``."""
+    e = REFERENCE[task][0] if epochs is None else epochs
+    if math.isclose(peak, shipped_peak(task, r, e), rel_tol=1e-12):
+        plan = r.recommend(load_task(task).steps_per_epoch, e)
+        return plan.lr, plan.momentum
+    return plan_with_peak(task, r, peak, e)
+
+
 def select_job(
     task_name: str, lr_config: dict[str, Any], mom_config: dict[str, Any] | None, epochs: int,
     seed: int,
@@ -516,7 +528,7 @@ def select(tasks: Sequence[str], jobs: int, names: Sequence[str]) -> None:
             if name == "shipped":
                 specs = [(p.lr, p.momentum) for p in plans]
             else:
-                specs = [plan_with_peak(t, r, rule(t, r)) for r in rs]
+                specs = [candidate_plan(t, r, rule(t, r)) for r in rs]
             cache = S.Cache(t)
             keys = [S.key_of("select", lr.to_config(), "m-" if m is None else m.to_config(),
                              f"e{e}", f"s{s}", f"v{VAL_SHARE}")
@@ -586,7 +598,7 @@ def train(
                     for p, s in zip(plans, seeds, strict=True)
                 ]
             else:
-                specs = [(*plan_with_peak(t, r, rule(t, r)), REFERENCE[t][0], s, None)
+                specs = [(*candidate_plan(t, r, rule(t, r)), REFERENCE[t][0], s, None)
                          for r, s in zip(rs, seeds, strict=True)]  # fmt: skip
             runs = S.train_many(t, specs, jobs, f"prior {name}")
             finals.append([run["scores"][-1] for run in runs])
