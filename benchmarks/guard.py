@@ -186,7 +186,7 @@ def specs_of(task: str, candidate: str, jobs: int) -> list[Any]:
         plans = [r.recommend(ipe, epochs) for r in reads]
         return [(p.lr, p.momentum, epochs, s, None) for p, s in zip(plans, S.SEEDS, strict=True)]
     rule = P.fit(jobs)[candidate]
-    return [(*P.plan_with_peak(task, r, rule(task, r), epochs), epochs, s, None)
+    return [(*P.candidate_plan(task, r, rule(task, r), epochs), epochs, s, None)
             for r, s in zip(reads, S.SEEDS, strict=True)]  # fmt: skip
 
 
