@@ -53,6 +53,7 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
         gate-noisebatch gate-batch --jobs 2
     python benchmarks/prior.py weight --jobs 2
     python benchmarks/prior.py noisyfit --jobs 2
+    python benchmarks/prior.py edgeratio --jobs 2
     python benchmarks/prior.py budgetscan --tasks friedman-mlp-sgd diabetes-mlp-sgd \
         --epochs 10 30 95 --jobs 2
 
@@ -88,9 +89,8 @@ import suite as S
 
 from clr_core import OneCycle, Schedule
 from clr_core.rangetest import RangeTestResult
-from clr_core.rangetest._handoff import PEAK_CAP, budget_steps, edge_factor
+from clr_core.rangetest._handoff import budget_steps, one_cycle_peak
 from clr_core.rangetest._recommend import (
-    PEAK_FACTOR,
     PLAN_DIV,
     PLAN_MOMENTUM,
     PLAN_PCT_START,
@@ -252,6 +252,16 @@ def scale(r: RangeTestResult) -> float:
 Rule = Callable[[str, RangeTestResult], float]
 
 
+def grid_steps(peak: float, best: float) -> float:
+    """How far ``peak`` lies from ``best`` in steps of the scan's grid (six a decade)."""
+    return abs(6 * math.log10(peak / best))
+
+
+def in_window(peak: float, lo: float, hi: float) -> bool:
+    """Whether ``peak`` lies in the scan's window ``lo``-``hi``, widened by half a step."""
+    return lo / HALF_STEP <= peak <= hi * HALF_STEP
+
+
 def toward(prior: float, reading: float, a: float) -> float:
     """``prior ** (1 - a) * reading ** a``: the reading moved toward the prior on the log axis
     (``a = 1``: the reading; ``a = 0``: the prior)."""
@@ -274,7 +284,7 @@ def with_noisy_factor(task: str, r: RangeTestResult, factor: float) -> float:
     edge, w = r.suggestions.get("edge"), r.noise_weight
     if edge is None or w <= 0.0 or not math.isclose(p0, r.one_cycle_peak, rel_tol=1e-9):
         return p0
-    return min(edge_factor(PEAK_FACTOR, factor, w) * edge, PEAK_CAP * r.max_lr)
+    return one_cycle_peak(r.max_lr, r.suggestions, w, noisy=factor)
 
 
 def small_batch(r: RangeTestResult) -> bool:
@@ -338,7 +348,7 @@ def proxy(
     """Each candidate's peaks against the scan's labels, per split and per task; ``names``: the
     candidates, ``only``: the splits (the others' range tests are not even read); ``seeds``:
     whose range tests (the constants stay fitted on the suite's)."""
-    n = len(seeds)
+    n_seeds = len(seeds)
     rules = {n: rule for n, rule in fit(jobs).items() if n in names}
     tasks_all = tuple(
         t for t in (*PRIOR_TASKS, *LATER, *BLIND) if t in SCAN and split_of(t) in only
@@ -361,14 +371,14 @@ def proxy(
             for t in tasks:
                 best, lo, hi, dead = SCAN[t]
                 v = peaks[t][name]
-                steps.append(statistics.fmean(abs(6 * math.log10(p / best)) for p in v))
-                inside += sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+                steps.append(statistics.fmean(grid_steps(p, best) for p in v))
+                inside += sum(in_window(p, lo, hi) for p in v)
                 m = statistics.median(v)
-                med += lo / HALF_STEP <= m <= hi * HALF_STEP
+                med += in_window(m, lo, hi)
                 hot += sum(p >= dead / HALF_STEP for p in v)
                 steady += max(v) / min(v) <= 1.5
             print(f"| {split} | {name} | {statistics.fmean(steps):.2f} | {inside} of "
-                  f"{n * len(tasks)} | {med} of {len(tasks)} | {hot} | {steady} of "
+                  f"{n_seeds * len(tasks)} | {med} of {len(tasks)} | {hot} | {steady} of "
                   f"{len(tasks)} |")  # fmt: skip
     print()
     print(
@@ -382,7 +392,7 @@ def proxy(
         cells = []
         for name in rules:
             v = peaks[t][name]
-            inside = sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+            inside = sum(in_window(p, lo, hi) for p in v)
             hot = sum(p >= dead / HALF_STEP for p in v)
             cells.append(f"{statistics.median(v):.3g} ({inside}, {hot})")
         split = split_of(t)
@@ -403,8 +413,8 @@ def weight(jobs: int) -> None:
         for t, ps in pairs.items():
             best, lo, hi, _ = SCAN[t]
             v = [toward(f, p0, a) for p0, f in ps]
-            steps.append(statistics.fmean(abs(6 * math.log10(p / best)) for p in v))
-            inside += sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+            steps.append(statistics.fmean(grid_steps(p, best) for p in v))
+            inside += sum(in_window(p, lo, hi) for p in v)
         print(f"| {a:.1f} | {statistics.fmean(steps):.2f} | {inside} of {10 * len(pairs)} |")
 
 
@@ -422,15 +432,31 @@ def noisyfit(jobs: int) -> None:
         for t, rs in per.items():
             best, lo, hi, _ = SCAN[t]
             v = [with_noisy_factor(t, r, f) for r in rs]
-            d = [abs(6 * math.log10(p / best)) for p in v]
+            d = [grid_steps(p, best) for p in v]
             steps.append(statistics.fmean(d))
-            inside += sum(lo / HALF_STEP <= p <= hi * HALF_STEP for p in v)
+            inside += sum(in_window(p, lo, hi) for p in v)
             for r, p, di in zip(rs, v, d, strict=True):
                 if r.noise_weight > 0:
                     d_noisy.append(di)
-                    n_noisy += lo / HALF_STEP <= p <= hi * HALF_STEP
+                    n_noisy += in_window(p, lo, hi)
         print(f"| {f:g} | {statistics.fmean(steps):.2f} | {inside} of {10 * len(per)} | "
               f"{statistics.fmean(d_noisy):.2f}, {n_noisy} of {len(d_noisy)} |")  # fmt: skip
+
+
+def edgeratio(jobs: int) -> None:
+    """Per task of every split with at least three noise-limited seeds that read an edge: the
+    scan's best peak over their median edge, and the task's budget in optimizer steps."""
+    print("| task | split | best peak / median edge (noise-limited seeds) | budget (steps) |")
+    print("|:--|:--|--:|--:|")
+    for t in (*PRIOR_TASKS, *LATER, *BLIND):
+        if t not in SCAN:
+            continue
+        edges = [r.suggestions["edge"] for r in reads(t, jobs)
+                 if r.noise_weight > 0 and r.suggestions.get("edge") is not None]  # fmt: skip
+        if len(edges) >= 3:
+            steps = REFERENCE[t][0] * load_task(t).steps_per_epoch
+            print(f"| {t} | {split_of(t)} | {SCAN[t][0] / statistics.median(edges):.3g} | "
+                  f"{steps} |")  # fmt: skip
 
 
 def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
@@ -617,7 +643,8 @@ def train(
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
-        "command", choices=("proxy", "train", "weight", "noisyfit", "budgetscan", "select")
+        "command",
+        choices=("proxy", "train", "weight", "noisyfit", "edgeratio", "budgetscan", "select"),
     )
     p.add_argument("--epochs", nargs="*", type=int, default=[10, 30, 95])
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
@@ -633,6 +660,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         weight(args.jobs)
     elif args.command == "noisyfit":
         noisyfit(args.jobs)
+    elif args.command == "edgeratio":
+        edgeratio(args.jobs)
     elif args.command == "select":
         select(args.tasks, args.jobs, [n for n in args.candidates if n != "shipped"])
     elif args.command == "budgetscan":

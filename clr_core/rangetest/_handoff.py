@@ -163,16 +163,20 @@ def one_cycle_peak(
     suggestions: Mapping[str, float],
     noise_weight: float = 0.0,
     cap: float = PEAK_CAP,
+    noisy: float = NOISY_PEAK_FACTOR,
 ) -> float:
     """The 1cycle peak: the ``edge`` suggestion times :data:`PEAK_FACTOR` on a clean
-    reading, :data:`NOISY_PEAK_FACTOR` on a noise-limited one (``noise_weight`` 1, see
-    :func:`noise_limited`), log-linear between, and at most ``cap`` (:data:`PEAK_CAP`)
-    times ``max_lr``; ``max_lr`` when there is no edge.
+    reading, ``noisy`` (:data:`NOISY_PEAK_FACTOR`) on a noise-limited one
+    (``noise_weight`` 1, see :func:`noise_limited`), log-linear between, and at most
+    ``cap`` (:data:`PEAK_CAP`) times ``max_lr``; ``max_lr`` when there is no edge.
+    ``cap`` and ``noisy`` are there for the benchmarks' screens of other values.
 
     >>> one_cycle_peak(0.1, {"edge": 0.3})
     0.24
     >>> round(one_cycle_peak(0.1, {"edge": 0.3}, noise_weight=1.0), 4)
     0.033
+    >>> round(one_cycle_peak(0.1, {"edge": 0.3}, noise_weight=1.0, noisy=0.25), 4)
+    0.075
     >>> one_cycle_peak(0.1, {"edge": 0.8})   # a wide valley: capped at 4 x max_lr
     0.4
     >>> one_cycle_peak(0.1, {"steepest": 0.01})
@@ -181,7 +185,7 @@ def one_cycle_peak(
     edge = suggestions.get("edge")
     if edge is None:
         return max_lr
-    return min(edge_factor(PEAK_FACTOR, NOISY_PEAK_FACTOR, noise_weight) * edge, cap * max_lr)
+    return min(edge_factor(PEAK_FACTOR, noisy, noise_weight) * edge, cap * max_lr)
 
 
 def to_one_cycle(
