@@ -56,6 +56,7 @@ rule unchanged) over the documented budget, 10 seeds, side by side with the ship
     python benchmarks/prior.py edgeratio --jobs 2
     python benchmarks/prior.py budgetscan --tasks friedman-mlp-sgd diabetes-mlp-sgd \
         --epochs 10 30 95 --jobs 2
+    python benchmarks/prior.py klaw --tasks <tasks> --jobs 2
 
 ``select`` trains the shipped plan and each named candidate's plan on the training set less a
 validation split (its last 15%, whole batches, :data:`VAL_SHARE`), scores the split after
@@ -64,6 +65,10 @@ selection, the test set never consulted), beside the same run's last epoch and t
 trained on the whole training set::
 
     python benchmarks/prior.py select --tasks <tasks> --candidates noisy-refit --jobs 2
+
+``klaw`` reads each task's fixed-rate grid as an overfitting probe would: per good rate that
+turns, the epoch of its best and the learning rate spent by then (the twenty-first session's
+screen, lab notebook: the fixed amount of learning rate).
 
 ``budgetscan`` runs the 1cycle peak scan (the plan's shape at every grid rate, 10 seeds) over
 other budgets than the task's own, to see whether a task's best peak moves with its budget.
@@ -484,6 +489,46 @@ def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
                   f"{max(near):g} | {cells} |", flush=True)  # fmt: skip
 
 
+#: ``klaw``: a grid rate is *good* if its mean curve's best comes within this of the grid's best
+#: (points of accuracy, as a fraction; for MSE, a ratio), and it *turns* if its last epoch ends
+#: worse than its own best by more than :data:`TURN` (the same units).
+GOOD, TURN = 0.01, 0.005
+
+
+def klaw(tasks: Sequence[str], jobs: int) -> None:
+    """Per task, the fixed-rate grid read as an overfitting probe would read it: for each *good*
+    rate ``eta`` (its mean curve's best within a point, or 2% of MSE, of the grid's best) whose
+    curve *turns* (ends more than half a point, or 1% of MSE, worse than its own best), the
+    epoch ``e*`` of its best and ``K = eta x e* x steps an epoch``, the amount of learning rate
+    it spends before it starts to overfit; the spread of ``K`` (largest over smallest) over those
+    rates; and, at the highest good rate, ``e*`` as a share of the budget (how early in a run a
+    held-out signal would see the turn at that rate; "-" where it does not turn)."""
+    print("| task | split | steps an epoch | budget (epochs) | good rates | of them turn | K over "
+          "the turning good rates | K spread | highest good rate: e* / budget |")  # fmt: skip
+    print("|:--|:--|--:|--:|--:|--:|:--|--:|:--|")
+    for t in tasks:
+        spe = load_task(t).steps_per_epoch
+        summary = S.grid_summary(t, S.grid_runs(t, S.SEEDS, jobs, False))
+        up = S.higher(t)
+        peak, budget = summary["peak"], summary["epoch"]
+        good: list[tuple[float, int, bool]] = []
+        for eta, curve in sorted(summary["curves"].items()):
+            if not all(math.isfinite(v) for v in curve):
+                continue
+            b, e = S.best_of(curve, t)
+            if not (b >= peak - GOOD if up else b <= (1 + 2 * GOOD) * peak):
+                continue
+            turns = curve[-1] < b - TURN if up else curve[-1] > (1 + 2 * TURN) * b
+            good.append((eta, e, turns))
+        ks = [eta * e * spe for eta, e, turns in good if turns]
+        spread = f"{max(ks) / min(ks):.2f}x" if len(ks) > 1 else "-"
+        kcells = ", ".join(f"{eta:g}: {eta * e * spe:.3g}" for eta, e, turns in good if turns)
+        eta, e, turns = good[-1]
+        last = f"{eta:g}: {e / budget:.2f}" if turns else f"{eta:g}: -"
+        print(f"| {t} | {split_of(t)} | {spe} | {budget} | {len(good)} | {len(ks)} | "
+              f"{kcells or '-'} | {spread} | {last} |", flush=True)  # fmt: skip
+
+
 #: The share of the training set a ``select`` run keeps out as its validation split (whole
 #: batches, at least one): the short-trials screen's share.
 VAL_SHARE = 0.15
@@ -644,7 +689,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "command",
-        choices=("proxy", "train", "weight", "noisyfit", "edgeratio", "budgetscan", "select"),
+        choices=(
+            "proxy",
+            "train",
+            "weight",
+            "noisyfit",
+            "edgeratio",
+            "budgetscan",
+            "select",
+            "klaw",
+        ),
     )
     p.add_argument("--epochs", nargs="*", type=int, default=[10, 30, 95])
     p.add_argument("--tasks", nargs="*", default=list(HELD_OUT), choices=list(SUITE))
@@ -666,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         select(args.tasks, args.jobs, [n for n in args.candidates if n != "shipped"])
     elif args.command == "budgetscan":
         budgetscan(args.tasks, args.epochs, args.jobs)
+    elif args.command == "klaw":
+        klaw(args.tasks, args.jobs)
     else:
         train(args.tasks, args.jobs, args.candidates, args.seeds)
     return 0
