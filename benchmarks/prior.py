@@ -489,44 +489,42 @@ def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
                   f"{max(near):g} | {cells} |", flush=True)  # fmt: skip
 
 
-#: ``klaw``: a grid rate is *good* if its mean curve's best comes within this of the grid's best
-#: (points of accuracy, as a fraction; for MSE, a ratio), and it *turns* if its last epoch ends
-#: worse than its own best by more than :data:`TURN` (the same units).
-GOOD, TURN = 0.01, 0.005
+#: ``klaw``: a grid rate *turns* if its last epoch ends worse than its own best by more than this
+#: (points of accuracy; percent of MSE), as :func:`suite._gap_value` measures both.
+TURN_BAR, TURN_MSE_BAR = 0.5, 1.0
 
 
 def klaw(tasks: Sequence[str], jobs: int) -> None:
     """Per task, the fixed-rate grid read as an overfitting probe would read it: for each *good*
-    rate ``eta`` (its mean curve's best within a point, or 2% of MSE, of the grid's best) whose
-    curve *turns* (ends more than half a point, or 1% of MSE, worse than its own best), the
-    epoch ``e*`` of its best and ``K = eta x e* x steps an epoch``, the amount of learning rate
-    it spends before it starts to overfit; the spread of ``K`` (largest over smallest) over those
-    rates; and, at the highest good rate, ``e*`` as a share of the budget (how early in a run a
-    held-out signal would see the turn at that rate; "-" where it does not turn)."""
+    rate ``eta`` (its mean curve's best within the ``result.lr`` target's bar of the grid's
+    best: a point, or 2% of MSE) whose curve *turns* (:data:`TURN_BAR`), the epoch ``e*`` of
+    its best and ``K = eta x e* x steps an epoch``, the amount of learning rate it spends before
+    it starts to overfit; the spread of ``K`` (largest over smallest) over those rates; and, at
+    the highest good rate, ``e*`` as a share of the budget (how early in a run a held-out signal
+    would see the turn at that rate; "-" where it does not turn)."""
     print("| task | split | steps an epoch | budget (epochs) | good rates | of them turn | K over "
           "the turning good rates | K spread | highest good rate: e* / budget |")  # fmt: skip
     print("|:--|:--|--:|--:|--:|--:|:--|--:|:--|")
     for t in tasks:
         spe = load_task(t).steps_per_epoch
         summary = S.grid_summary(t, S.grid_runs(t, S.SEEDS, jobs, False))
-        up = S.higher(t)
-        peak, budget = summary["peak"], summary["epoch"]
+        acc = S.higher(t)
+        good_bar = S.FIXED_BAR if acc else S.MSE_BAR
+        turn_bar = TURN_BAR if acc else TURN_MSE_BAR
         good: list[tuple[float, int, bool]] = []
         for eta, curve in sorted(summary["curves"].items()):
             if not all(math.isfinite(v) for v in curve):
                 continue
             b, e = S.best_of(curve, t)
-            if not (b >= peak - GOOD if up else b <= (1 + 2 * GOOD) * peak):
-                continue
-            turns = curve[-1] < b - TURN if up else curve[-1] > (1 + 2 * TURN) * b
-            good.append((eta, e, turns))
-        ks = [eta * e * spe for eta, e, turns in good if turns]
-        spread = f"{max(ks) / min(ks):.2f}x" if len(ks) > 1 else "-"
-        kcells = ", ".join(f"{eta:g}: {eta * e * spe:.3g}" for eta, e, turns in good if turns)
+            if S._gap_value(t, b, summary["peak"]) >= -good_bar:
+                good.append((eta, e, S._gap_value(t, curve[-1], b) < -turn_bar))
+        ks = {eta: eta * e * spe for eta, e, turns in good if turns}
+        spread = f"{max(ks.values()) / min(ks.values()):.2f}x" if len(ks) > 1 else "-"
+        kcells = ", ".join(f"{eta:g}: {k:.3g}" for eta, k in ks.items()) or "-"
         eta, e, turns = good[-1]
-        last = f"{eta:g}: {e / budget:.2f}" if turns else f"{eta:g}: -"
-        print(f"| {t} | {split_of(t)} | {spe} | {budget} | {len(good)} | {len(ks)} | "
-              f"{kcells or '-'} | {spread} | {last} |", flush=True)  # fmt: skip
+        last = f"{eta:g}: {e / summary['epoch']:.2f}" if turns else f"{eta:g}: -"
+        print(f"| {t} | {split_of(t)} | {spe} | {summary['epoch']} | {len(good)} | {len(ks)} | "
+              f"{kcells} | {spread} | {last} |", flush=True)  # fmt: skip
 
 
 #: The share of the training set a ``select`` run keeps out as its validation split (whole
