@@ -416,6 +416,26 @@ def test_a_validation_split_comes_off_the_training_set_and_is_scored_every_epoch
         tasks.validation_split(task, 10)  # all 300 examples would go
 
 
+def test_a_probe_sees_the_model_after_every_epoch_and_changes_nothing():
+    task = tasks.load_task("diabetes-mlp-sgd")
+    seen = []
+
+    def probe(model):
+        seen.append(model.training)
+        return float(sum(p.detach().abs().sum() for p in model.parameters()))
+
+    run = tasks.train(task, 0.005, epochs=3, seed=0, record=False, probe=probe)
+    plain = tasks.train(task, 0.005, epochs=3, seed=0, record=False)
+    assert run.scores == plain.scores  # the probe does not change the training
+    assert plain.probes == []
+    assert len(run.probes) == 3
+    assert seen == [True] * 3  # the model is handed over in training mode
+    assert run.probes[0] != run.probes[-1]  # it saw the weights move
+    wild = tasks.train(task, 1e10, epochs=2, seed=0, record=False, probe=probe)
+    assert wild.diverged
+    assert wild.probes[-1] is None  # nothing is probed once the run has diverged
+
+
 def test_shift_moves_each_image_by_at_most_a_pixel_with_a_zero_border():
     images = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4).repeat(64, 2, 1, 1)  # two channels
     moved = tasks.shift(images, torch.Generator().manual_seed(3))

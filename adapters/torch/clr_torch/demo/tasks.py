@@ -900,6 +900,7 @@ class TrainRun:
     higher_is_better: bool = True
     fired: tuple[int, ...] = ()  # the epochs at which a CollapseGuard restored (train(guard=))
     val_scores: list[float] = field(default_factory=list)  # the metric on train(val=) per epoch
+    probes: list[Any] = field(default_factory=list)  # train(probe=)'s value after each epoch
 
     @property
     def accuracies(self) -> list[float]:
@@ -942,6 +943,7 @@ def train(
     auto: dict[str, Any] | None = None,
     guard: dict[str, Any] | None = None,
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    probe: Callable[[nn.Module], Any] | None = None,
 ) -> TrainRun:
     """Train a fresh model on ``task`` and record the test metric after every epoch.
 
@@ -977,6 +979,11 @@ def train(
     val : (x, y), optional
         Examples kept out of training (:func:`validation_split`), scored with the task's
         metric after every epoch into ``val_scores`` (NaN once the run has diverged).
+    probe : callable, optional
+        Called as ``probe(model)`` after every epoch's evaluation, its value appended to
+        ``probes`` (None once the run has diverged). It must leave the model as it found it
+        and draw no numbers from torch's global generator, so that the run is the one it
+        would have been without it (a benchmark's measurement of the weights in mid-run).
 
     A run whose loss turns non-finite is marked ``diverged``; its remaining epochs
     score at :attr:`Task.chance`, as a collapsed run would.
@@ -1038,6 +1045,8 @@ def train(
         run.scores.append(score)
         if val is not None:
             run.val_scores.append(math.nan if run.diverged else evaluate(model, task, *val))
+        if probe is not None:
+            run.probes.append(None if run.diverged else probe(model))
         if on_epoch is not None:
             on_epoch(epoch, score)
     return run
