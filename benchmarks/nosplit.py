@@ -150,6 +150,7 @@ def screen(tasks: Sequence[str], seeds: Sequence[int], jobs: int) -> None:
           "(seeds) | fire / e* (median) | EB after epoch 1, at e*, at the end (median) | "
           "repeats the grid |")  # fmt: skip
     print("|:--|:--|--:|--:|:--|:--|--:|:--|--:|:--|:--|")
+    rows: list[dict[str, Any]] = []
     for t in tasks:
         summary, good = good_rates(t)
         horizon = S.GRID_EPOCHS[t]
@@ -170,19 +171,48 @@ def screen(tasks: Sequence[str], seeds: Sequence[int], jobs: int) -> None:
             runs = [cache.get(keys[eta, s]) for s in seeds]
             fires = [fire_epoch(r["probes"]) for r in runs]
             same = all(r["scores"] == g["scores"] for r, g in zip(runs, grid[eta], strict=True))
-            ratio = statistics.median((f if f is not None else horizon + 1) / e_star for f in fires)
             ebs = []
             for at in (1, e_star, horizon):
                 vals = [r["probes"][at - 1][0] for r in runs if r["probes"][at - 1] is not None]
                 ebs.append(f"{statistics.median(vals):.3g}" if vals else "-")
             label = "grid's best" if eta == summary["lr"] else ""
+            inf = [math.inf if f is None else f for f in fires]
+            ratio = statistics.median(inf) / e_star  # inf where most seeds never fire
+            shown = "never" if math.isinf(ratio) else f"{ratio:.2f}"
+            rows.append({"task": t, "fit": PR.split_of(t) == "fit", "turns": bool(info and info[1]),
+                         "ratio": ratio, "fire": statistics.median(inf), "budget": summary["epoch"],
+                         "task_turns": any(turns for _, _, turns in good)})  # fmt: skip
             print(
                 f"| {t} | {PR.split_of(t)} | {summary['epoch']} | {eta:g} {label} | "
                 f"{'yes' if info else 'no'} | {'yes' if info and info[1] else 'no'} | {e_star} | "
-                f"{', '.join('-' if f is None else str(f) for f in fires)} | {ratio:.2f} | "
+                f"{', '.join('-' if f is None else str(f) for f in fires)} | {shown} | "
                 f"{' / '.join(ebs)} | {'yes' if same else 'NO'} |",
                 flush=True,
             )
+    clauses(rows)
+
+
+#: Clause (a)'s window around ``e*`` (a factor either way) and clause (b)'s share of the budget
+#: (the protocol's decision rule, written before the run).
+WINDOW, LATE = 1.5, 0.8
+
+
+def clauses(rows: Sequence[dict[str, Any]]) -> None:
+    """The protocol's two clauses, on the fit tasks and on the others apart."""
+    for side, fit in (("fit", True), ("held out, later and blind", False)):
+        mine = [r for r in rows if r["fit"] == fit]
+        turning = [r for r in mine if r["turns"]]
+        inside = [r for r in turning if 1 / WINDOW <= r["ratio"] <= WINDOW]
+        quiet = sorted({r["task"] for r in mine if not r["task_turns"]})
+        early = sorted({r["task"] for r in mine if not r["task_turns"]
+                        and r["fire"] < LATE * r["budget"]})  # fmt: skip
+        ratios = [r["ratio"] for r in turning if math.isfinite(r["ratio"])]
+        span = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+        span += f", never on {len(turning) - len(ratios)}"
+        print(f"\n{side}: (a) fire / e* within {WINDOW}x on {len(inside)} of {len(turning)} "
+              f"turning good rates (fire / e* {span}); (b) {len(quiet) - len(early)} of "
+              f"{len(quiet)} tasks without a turning good rate fire late or never"
+              + (f" (early: {', '.join(early)})" if early else ""))  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
