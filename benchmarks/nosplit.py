@@ -118,19 +118,10 @@ def probe_job(task_name: str, rate: float, epochs: int, seed: int) -> dict[str, 
 
 
 def good_rates(task: str) -> tuple[dict[str, Any], list[tuple[float, int, bool]]]:
-    """The cached grid's summary and its good rates ``(eta, e*, turns)``, by ``prior.py
-    klaw``'s bars (read off the cache: nothing is trained here)."""
+    """The cached grid's summary and its good rates ``(eta, e*, turns)`` (``prior.good_rates``,
+    ``prior.py klaw``'s bars; read off the cache: nothing is trained here)."""
     summary = S.grid_summary(task, S.grid_runs(task, S.SEEDS, 1, False))
-    bar = S.FIXED_BAR if S.higher(task) else S.MSE_BAR
-    turn_bar = PR.TURN_BAR if S.higher(task) else PR.TURN_MSE_BAR
-    good = []
-    for eta, curve in sorted(summary["curves"].items()):
-        if not all(math.isfinite(v) for v in curve):
-            continue
-        best, e = S.best_of(curve, task)
-        if S._gap_value(task, best, summary["peak"]) >= -bar:
-            good.append((eta, e, S._gap_value(task, curve[-1], best) < -turn_bar))
-    return summary, good
+    return summary, PR.good_rates(task, summary)
 
 
 def fire_epoch(probes: Sequence[Any]) -> int | None:

@@ -494,6 +494,24 @@ def budgetscan(tasks: Sequence[str], budgets: Sequence[int], jobs: int) -> None:
 TURN_BAR, TURN_MSE_BAR = 0.5, 1.0
 
 
+def good_rates(task: str, summary: dict[str, Any]) -> list[tuple[float, int, bool]]:
+    """The *good* rates of a grid (:func:`suite.grid_summary`), ascending: each rate whose mean
+    curve's best is within the ``result.lr`` target's bar of the grid's best (a point, or 2% of
+    MSE), as ``(eta, e*, turns)``: the epoch of that best, and whether the curve ends more than
+    :data:`TURN_BAR` (:data:`TURN_MSE_BAR`) worse than it."""
+    acc = S.higher(task)
+    good_bar = S.FIXED_BAR if acc else S.MSE_BAR
+    turn_bar = TURN_BAR if acc else TURN_MSE_BAR
+    good: list[tuple[float, int, bool]] = []
+    for eta, curve in sorted(summary["curves"].items()):
+        if not all(math.isfinite(v) for v in curve):
+            continue
+        b, e = S.best_of(curve, task)
+        if S._gap_value(task, b, summary["peak"]) >= -good_bar:
+            good.append((eta, e, S._gap_value(task, curve[-1], b) < -turn_bar))
+    return good
+
+
 def klaw(tasks: Sequence[str], jobs: int) -> None:
     """Per task, the fixed-rate grid read as an overfitting probe would read it: for each *good*
     rate ``eta`` (its mean curve's best within the ``result.lr`` target's bar of the grid's
@@ -508,16 +526,7 @@ def klaw(tasks: Sequence[str], jobs: int) -> None:
     for t in tasks:
         spe = load_task(t).steps_per_epoch
         summary = S.grid_summary(t, S.grid_runs(t, S.SEEDS, jobs, False))
-        acc = S.higher(t)
-        good_bar = S.FIXED_BAR if acc else S.MSE_BAR
-        turn_bar = TURN_BAR if acc else TURN_MSE_BAR
-        good: list[tuple[float, int, bool]] = []
-        for eta, curve in sorted(summary["curves"].items()):
-            if not all(math.isfinite(v) for v in curve):
-                continue
-            b, e = S.best_of(curve, t)
-            if S._gap_value(t, b, summary["peak"]) >= -good_bar:
-                good.append((eta, e, S._gap_value(t, curve[-1], b) < -turn_bar))
+        good = good_rates(t, summary)
         ks = {eta: eta * e * spe for eta, e, turns in good if turns}
         spread = f"{max(ks.values()) / min(ks.values()):.2f}x" if len(ks) > 1 else "-"
         kcells = ", ".join(f"{eta:g}: {k:.3g}" for eta, k in ks.items()) or "-"
