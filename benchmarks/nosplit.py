@@ -63,7 +63,8 @@ def eb_probe(task: Any) -> Any:
     (the module docstring), a mean over the task's batches in :data:`PROBE_ORDER`, and
     ``S = B x mean_k (m_k**2 / v_k)`` over the same examples pooled (the gradient's signal in
     units of one batch's noise; ``EB``'s expectation is ``-S`` where the per-batch estimates are
-    exact)."""
+    exact). ``S`` is cached with each run for the record; the screen's table and clauses read
+    ``EB`` alone."""
     import torch
     from torch.func import functional_call, grad, vmap
 
